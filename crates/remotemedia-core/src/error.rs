@@ -1,0 +1,189 @@
+//! Errors, one type per layer.
+//!
+//! - [`ManifestError`]: the manifest or graph is wrong; found at build time.
+//! - [`NodeError`]: a node failed while running; carries its [`ErrorClass`].
+//! - [`EngineError`]: a run failed; names the node and how many attempts were
+//!   made.
+
+use std::fmt;
+
+/// Whether a node error is worth retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// Timeout, unavailable, rate limited, I/O interrupted: retried with
+    /// backoff and counted by the circuit breaker.
+    Transient,
+    /// Parse error, invalid input, bad params, bug: returned at once.
+    Fatal,
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Transient => "transient",
+            Self::Fatal => "fatal",
+        })
+    }
+}
+
+/// A failure inside one node call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct NodeError {
+    class: ErrorClass,
+    message: String,
+}
+
+impl NodeError {
+    /// A transient error (worth retrying).
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self {
+            class: ErrorClass::Transient,
+            message: message.into(),
+        }
+    }
+
+    /// A fatal error (never retried).
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self {
+            class: ErrorClass::Fatal,
+            message: message.into(),
+        }
+    }
+
+    /// A fatal error for input the node cannot take.
+    pub fn invalid_input(node_type: &str, expected: &str, got: &str) -> Self {
+        Self::fatal(format!("{node_type} expects {expected}, got {got}"))
+    }
+
+    /// The class of the error.
+    pub fn class(&self) -> ErrorClass {
+        self.class
+    }
+
+    /// True for transient errors.
+    pub fn is_transient(&self) -> bool {
+        self.class == ErrorClass::Transient
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// One problem found in a manifest, located by JSON path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// JSON path of the offending value, e.g. `nodes[1].params.threshold_db`.
+    pub path: String,
+    /// Id of the node the path is inside, when there is one.
+    pub node_id: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)?;
+        } else {
+            write!(f, "{}: {}", self.path, self.message)?;
+        }
+        if let Some(id) = &self.node_id {
+            write!(f, " (node \"{id}\")")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a manifest was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// The text is not JSON (or YAML).
+    #[error("{format} syntax error: {message}")]
+    Syntax {
+        /// `JSON` or `YAML`.
+        format: &'static str,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The manifest file could not be read.
+    #[error("cannot read manifest {path}: {message}")]
+    Io {
+        /// The path given.
+        path: String,
+        /// The operating system's message.
+        message: String,
+    },
+    /// The manifest breaks one or more rules; every problem found is listed.
+    #[error("{}", join_problems(.0))]
+    Invalid(Vec<Problem>),
+    /// The connections form a cycle, named in order (`a -> b -> a`).
+    #[error("cycle: {}", .0.join(" -> "))]
+    Cycle(Vec<String>),
+}
+
+impl ManifestError {
+    /// A single problem.
+    pub fn problem(path: impl Into<String>, node_id: Option<&str>, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![Problem {
+            path: path.into(),
+            node_id: node_id.map(str::to_owned),
+            message: message.into(),
+        }])
+    }
+
+    /// The problems listed, or the error itself as one problem.
+    pub fn problems(&self) -> Vec<Problem> {
+        match self {
+            Self::Invalid(p) => p.clone(),
+            other => vec![Problem {
+                path: String::new(),
+                node_id: None,
+                message: other.to_string(),
+            }],
+        }
+    }
+}
+
+fn join_problems(problems: &[Problem]) -> String {
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+/// Why a run failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// A node failed (after its retries, if the error was transient).
+    #[error("node \"{node_id}\" failed ({}, {attempts} attempt{}): {error}", .error.class(), if *.attempts == 1 { "" } else { "s" })]
+    Node {
+        /// Id of the node.
+        node_id: String,
+        /// The last error.
+        error: NodeError,
+        /// How many calls were made.
+        attempts: u32,
+    },
+    /// A node's circuit breaker is open and its policy is to fail.
+    #[error("node \"{node_id}\" is unavailable: its circuit breaker is open")]
+    CircuitOpen {
+        /// Id of the node.
+        node_id: String,
+    },
+    /// The session was closed, or its task ended, before the call finished.
+    #[error("session closed")]
+    SessionClosed,
+    /// An input was pushed to a node id that is not a source of the graph.
+    #[error("\"{0}\" is not a source node of this pipeline")]
+    NotASource(String),
+}
+
+impl EngineError {
+    /// Id of the node at fault, if any.
+    pub fn node_id(&self) -> Option<&str> {
+        match self {
+            Self::Node { node_id, .. } | Self::CircuitOpen { node_id } => Some(node_id),
+            _ => None,
+        }
+    }
+}

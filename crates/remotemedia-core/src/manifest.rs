@@ -1,0 +1,418 @@
+//! The v1 pipeline manifest: parsing, validation and its JSON Schema.
+//!
+//! A manifest is parsed in stages, each refusing with errors that name the
+//! JSON path (and node id) of what is wrong:
+//!
+//! 1. syntax (JSON or YAML);
+//! 2. `version` (missing or unsupported);
+//! 3. shape: fields and their types, unknown fields (serde, strict);
+//! 4. meaning, against a [`Registry`]: ids, node types, params, connections,
+//!    resilience settings — every problem found is reported at once;
+//! 5. the graph: cycles (see [`crate::graph`]).
+//!
+//! Stages 1-3 are [`Manifest::from_json`] / [`Manifest::from_yaml`]; stage 4
+//! is [`Manifest::validate`]; stage 5 happens when a
+//! [`crate::Pipeline`] is built.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::error::{ManifestError, Problem};
+use crate::registry::Registry;
+
+/// The only manifest version this engine reads.
+pub const MANIFEST_VERSION: &str = "v1";
+
+/// A pipeline manifest (v1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Manifest format version; must be `"v1"`.
+    pub version: String,
+    /// Name and description of the pipeline.
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// The nodes, each with a unique id.
+    pub nodes: Vec<NodeSpec>,
+    /// Directed edges: data flows from `from` to `to`.
+    #[serde(default)]
+    pub connections: Vec<Connection>,
+}
+
+/// Descriptive metadata.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    /// Pipeline name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the pipeline is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// One node of the pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    /// Unique, non-empty id, used by connections, errors and metrics.
+    pub id: String,
+    /// The node type: a registered name such as `AudioResampleNode`.
+    pub node_type: String,
+    /// The node's params (see `remotemedia nodes`).
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    /// Which implementation to run.
+    #[serde(default)]
+    pub runtime_hint: RuntimeHint,
+    /// Retry policy for transient errors (default: 3 retries, 100 ms, x2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryConfig>,
+    /// Longest a single call may take, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// What downstream gets once the node's circuit breaker is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<OnFailure>,
+    /// Circuit breaker settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<BreakerConfig>,
+}
+
+/// One edge of the graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    /// Id of the upstream node.
+    pub from: String,
+    /// Id of the downstream node.
+    pub to: String,
+}
+
+/// Which implementation of a node type to run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeHint {
+    /// Native if the type has a native implementation, else CPython.
+    #[default]
+    Auto,
+    /// Native only (older spelling: `rust_native`).
+    #[serde(alias = "rust_native")]
+    Rust,
+    /// CPython only (older spellings: `rust_python`, `cpython`).
+    #[serde(alias = "rust_python", alias = "cpython")]
+    Python,
+}
+
+impl fmt::Display for RuntimeHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Rust => "rust",
+            Self::Python => "python",
+        })
+    }
+}
+
+/// Exponential backoff for transient errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Retries after the first attempt (0 disables retrying).
+    pub max_retries: u32,
+    /// Delay before the first retry, in milliseconds.
+    pub initial_delay_ms: u64,
+    /// Factor applied to the delay after each retry (>= 1).
+    pub multiplier: f64,
+    /// Upper bound on one delay, in milliseconds.
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            initial_delay_ms: 100,
+            multiplier: 2.0,
+            max_delay_ms: 30_000,
+        }
+    }
+}
+
+/// What a node whose circuit breaker is open hands downstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// Fail the run (the default).
+    #[default]
+    Fail,
+    /// Emit nothing: downstream gets no data from this node.
+    Skip,
+    /// Hand the node's input on unchanged.
+    Passthrough,
+}
+
+/// Circuit breaker settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Consecutive failed executions that open the breaker.
+    pub failure_threshold: u32,
+    /// How long the breaker stays open before one trial call, in ms.
+    pub cooldown_ms: u64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            cooldown_ms: 30_000,
+        }
+    }
+}
+
+impl Manifest {
+    /// Parses JSON text (stages 1-3).
+    pub fn from_json(text: &str) -> Result<Self, ManifestError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| ManifestError::Syntax {
+            format: "JSON",
+            message: e.to_string(),
+        })?;
+        Self::from_value(value)
+    }
+
+    /// Parses YAML text (stages 1-3).
+    pub fn from_yaml(text: &str) -> Result<Self, ManifestError> {
+        let value: Value = serde_yaml_ng::from_str(text).map_err(|e| ManifestError::Syntax {
+            format: "YAML",
+            message: e.to_string(),
+        })?;
+        Self::from_value(value)
+    }
+
+    /// Reads a manifest file: YAML for `.yaml`/`.yml`, JSON otherwise.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, ManifestError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ManifestError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("yaml" | "yml") => Self::from_yaml(&text),
+            _ => Self::from_json(&text),
+        }
+    }
+
+    /// Checks the version and the shape of a parsed document (stages 2-3).
+    pub fn from_value(value: Value) -> Result<Self, ManifestError> {
+        let Value::Object(top) = &value else {
+            return Err(ManifestError::problem(
+                "",
+                None,
+                format!("a manifest must be an object, got {}", json_type(&value)),
+            ));
+        };
+        match top.get("version") {
+            None => {
+                return Err(ManifestError::problem(
+                    "version",
+                    None,
+                    format!("missing; expected \"{MANIFEST_VERSION}\""),
+                ));
+            }
+            Some(Value::String(v)) if v == MANIFEST_VERSION => {}
+            Some(other) => {
+                return Err(ManifestError::problem(
+                    "version",
+                    None,
+                    format!("unsupported manifest version {other}; this engine reads \"{MANIFEST_VERSION}\""),
+                ));
+            }
+        }
+        serde_path_to_error::deserialize(&value).map_err(|e| {
+            let path = e.path().to_string();
+            ManifestError::Invalid(vec![Problem {
+                node_id: node_id_at(&value, &path),
+                path,
+                message: e.into_inner().to_string(),
+            }])
+        })
+    }
+
+    /// Serializes to pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a manifest always serializes")
+    }
+
+    /// Checks the manifest's meaning against the node types of `registry`
+    /// (stage 4), reporting every problem found.
+    pub fn validate(&self, registry: &Registry) -> Result<(), ManifestError> {
+        let mut problems = Vec::new();
+        let mut push = |path: String, id: Option<&str>, message: String| {
+            problems.push(Problem {
+                path,
+                node_id: id.map(str::to_owned),
+                message,
+            });
+        };
+        if self.nodes.is_empty() {
+            push("nodes".into(), None, "a pipeline needs at least one node".into());
+        }
+        let mut first_index: HashMap<&str, usize> = HashMap::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let at = |field: &str| format!("nodes[{i}].{field}");
+            let id = (!node.id.is_empty()).then_some(node.id.as_str());
+            if node.id.trim().is_empty() {
+                push(at("id"), None, "node id must not be empty".into());
+            } else if let Some(first) = first_index.insert(&node.id, i) {
+                first_index.insert(&node.id, first);
+                push(
+                    at("id"),
+                    id,
+                    format!("duplicate node id (first used by nodes[{first}])"),
+                );
+            }
+            match registry.get(&node.node_type) {
+                None => {
+                    let close = registry.close_matches(&node.node_type);
+                    let hint = if close.is_empty() {
+                        "see `remotemedia nodes` for the list".to_owned()
+                    } else {
+                        format!("did you mean {}?", close.join(", "))
+                    };
+                    push(
+                        at("node_type"),
+                        id,
+                        format!("unknown node type \"{}\"; {hint}", node.node_type),
+                    );
+                }
+                Some(node_type) => match node_type.resolve(node.runtime_hint) {
+                    Err(message) => push(at("runtime_hint"), id, message),
+                    Ok((_, implementation)) => {
+                        if let Err(p) = implementation.check(&Value::Object(node.params.clone())) {
+                            let path = if p.path.is_empty() {
+                                at("params")
+                            } else {
+                                at(&format!("params.{}", p.path))
+                            };
+                            push(path, id, p.message);
+                        }
+                    }
+                },
+            }
+            if let Some(retry) = &node.retry {
+                if !(retry.multiplier.is_finite() && retry.multiplier >= 1.0) {
+                    push(
+                        at("retry.multiplier"),
+                        id,
+                        format!("must be a finite number >= 1, got {}", retry.multiplier),
+                    );
+                }
+                if retry.max_delay_ms < retry.initial_delay_ms {
+                    push(
+                        at("retry.max_delay_ms"),
+                        id,
+                        "must not be below initial_delay_ms".into(),
+                    );
+                }
+            }
+            if node.timeout_ms == Some(0) {
+                push(at("timeout_ms"), id, "must be positive".into());
+            }
+            if let Some(b) = &node.circuit_breaker {
+                if b.failure_threshold == 0 {
+                    push(at("circuit_breaker.failure_threshold"), id, "must be at least 1".into());
+                }
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for (i, c) in self.connections.iter().enumerate() {
+            for (field, end) in [("from", &c.from), ("to", &c.to)] {
+                if !first_index.contains_key(end.as_str()) {
+                    push(
+                        format!("connections[{i}].{field}"),
+                        None,
+                        format!("unknown node \"{end}\""),
+                    );
+                }
+            }
+            if !seen.insert((&c.from, &c.to)) {
+                push(
+                    format!("connections[{i}]"),
+                    None,
+                    format!("duplicate connection {} -> {}", c.from, c.to),
+                );
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ManifestError::Invalid(problems))
+        }
+    }
+
+    /// The JSON Schema of a v1 manifest whose node types are those of
+    /// `registry`: each node type's params are checked by its own schema.
+    pub fn json_schema(registry: &Registry) -> Value {
+        let mut schema = schemars::schema_for!(Manifest).to_value();
+        let types: Vec<&str> = registry.names().collect();
+        let branches: Vec<Value> = registry
+            .types()
+            .iter()
+            .map(|t| {
+                let names: Vec<&str> = std::iter::once(t.name.as_str())
+                    .chain(t.aliases.iter().map(String::as_str))
+                    .collect();
+                let mut params = t.params_schema.clone();
+                if let Some(obj) = params.as_object_mut() {
+                    obj.remove("$schema");
+                    obj.insert("description".into(), json!(t.description));
+                }
+                json!({
+                    "if": {"properties": {"node_type": {"enum": names}}},
+                    "then": {"properties": {"params": params}}
+                })
+            })
+            .collect();
+        if let Some(node_schema) = schema.pointer_mut("/$defs/NodeSpec").and_then(Value::as_object_mut) {
+            node_schema.insert("allOf".into(), Value::Array(branches));
+            if let Some(nt) = node_schema
+                .get_mut("properties")
+                .and_then(|p| p.get_mut("node_type"))
+                .and_then(Value::as_object_mut)
+            {
+                nt.insert("enum".into(), json!(types));
+            }
+        }
+        if let Some(version) = schema.pointer_mut("/properties/version").and_then(Value::as_object_mut) {
+            version.insert("const".into(), json!(MANIFEST_VERSION));
+        }
+        schema
+    }
+}
+
+/// The id of the node a JSON path such as `nodes[2].params.x` points into.
+fn node_id_at(value: &Value, path: &str) -> Option<String> {
+    let rest = path.strip_prefix("nodes[")?;
+    let index: usize = rest[..rest.find(']')?].parse().ok()?;
+    value
+        .pointer(&format!("/nodes/{index}/id"))?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

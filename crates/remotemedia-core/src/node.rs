@@ -1,0 +1,62 @@
+//! The node contract, shared by native and foreign (Python) nodes.
+
+use crate::data::RuntimeData;
+use crate::error::NodeError;
+
+/// A processing step in a pipeline, shaped for streaming.
+///
+/// A node is built from typed params (see [`crate::params::NodeParams`]),
+/// then called once per input. It may keep state across calls (filter
+/// history, a detector's hangover): consecutive calls are one continuous
+/// stream until [`Node::flush`] ends it or [`Node::reset`] starts anew.
+///
+/// Outputs are pushed into `out`, a buffer the engine owns and reuses, so a
+/// node that emits one value per call allocates nothing for the hand-over.
+///
+/// # Errors
+///
+/// Return [`NodeError::transient`] for failures worth retrying (timeouts, a
+/// busy remote service) and [`NodeError::fatal`] for everything else (bad
+/// input, a bug). The engine resets a node before retrying it, so a retried
+/// input never sees state left by the failed attempt.
+///
+/// # Example
+///
+/// ```
+/// use remotemedia_core::{Node, NodeError, RuntimeData};
+///
+/// /// Counts the inputs it has seen and emits the count.
+/// struct Counter(u64);
+///
+/// impl Node for Counter {
+///     fn process(&mut self, _input: RuntimeData, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+///         self.0 += 1;
+///         out.push(RuntimeData::Json(self.0.into()));
+///         Ok(())
+///     }
+///
+///     fn reset(&mut self) {
+///         self.0 = 0;
+///     }
+/// }
+///
+/// let mut node = Counter(0);
+/// let mut out = Vec::new();
+/// node.process(RuntimeData::Json(1.into()), &mut out).unwrap();
+/// node.process(RuntimeData::Json(2.into()), &mut out).unwrap();
+/// assert_eq!(out, vec![RuntimeData::Json(1.into()), RuntimeData::Json(2.into())]);
+/// ```
+pub trait Node: Send {
+    /// Processes one input, pushing zero or more outputs.
+    fn process(&mut self, input: RuntimeData, out: &mut Vec<RuntimeData>) -> Result<(), NodeError>;
+
+    /// Ends the stream: pushes whatever the node still holds (a resampler's
+    /// tail, an open speech segment). The default holds nothing.
+    fn flush(&mut self, _out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        Ok(())
+    }
+
+    /// Forgets all stream state, as if newly built. Called before a retry and
+    /// after a discontinuity. The default has no state to forget.
+    fn reset(&mut self) {}
+}

@@ -1,0 +1,31 @@
+//! Built-in simple nodes, so pipelines can be built and tested without any
+//! audio node.
+
+mod math;
+mod passthrough;
+
+pub use math::{AddNode, AddParams, MultiplyNode, MultiplyParams};
+pub use passthrough::PassThroughNode;
+
+use crate::params::NoParams;
+use crate::registry::{NodeType, Registry};
+
+/// Registers the built-in nodes.
+pub fn register(registry: &mut Registry) {
+    registry.register(
+        NodeType::new::<NoParams>("PassThroughNode", "Hands every input on unchanged.")
+            .alias("PassThrough")
+            .native(|_: NoParams| Ok(Box::new(PassThroughNode))),
+    );
+    registry.register(
+        NodeType::new::<MultiplyParams>(
+            "MultiplyNode",
+            "Multiplies numbers (or lists of numbers, or f32 audio) by a factor.",
+        )
+        .native(|p: MultiplyParams| Ok(Box::new(MultiplyNode::new(p)))),
+    );
+    registry.register(
+        NodeType::new::<AddParams>("AddNode", "Adds a constant to numbers (or lists of numbers).")
+            .native(|p: AddParams| Ok(Box::new(AddNode::new(p)))),
+    );
+}
