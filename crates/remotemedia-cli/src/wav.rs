@@ -1,0 +1,286 @@
+//! WAV files in and out, as planar [`AudioData`] chunks.
+//!
+//! Integer WAVs keep their integer format through the pipeline: 8- and 16-bit
+//! files become i16 audio (8-bit scaled up by 256), 24- and 32-bit files
+//! become i32 audio (24-bit scaled up by 256). 32-bit float files become f32
+//! audio. On output, i16 audio is written as 16-bit PCM, i32 as 32-bit PCM
+//! and f32 as 32-bit float.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use remotemedia_core::{AudioData, SampleFormat, Samples};
+
+/// Why a WAV file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum WavError {
+    /// The file does not exist or cannot be opened.
+    #[error("{path}: cannot open: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is not a WAV file hound can read.
+    #[error("{path}: not a readable WAV file: {message}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The data chunk ends before the header says it does.
+    #[error("{path}: truncated: the data ends after {frames} of {expected} frames")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Frames read.
+        frames: u64,
+        /// Frames the header announced.
+        expected: u64,
+    },
+    /// Audio cannot be written in this shape.
+    #[error("{path}: {message}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The shape of the audio in a WAV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WavInfo {
+    /// Channels.
+    pub channels: usize,
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Frames announced by the header.
+    pub frames: u64,
+    /// Bits per sample.
+    pub bits: u16,
+    /// True for IEEE float samples.
+    pub float: bool,
+}
+
+/// Reads a WAV file in chunks of planar audio.
+pub struct WavChunks {
+    path: PathBuf,
+    reader: hound::WavReader<BufReader<File>>,
+    info: WavInfo,
+    chunk_frames: usize,
+    frames_read: u64,
+}
+
+impl WavChunks {
+    /// Opens `path`, to be read `chunk_frames` frames at a time.
+    pub fn open(path: &Path, chunk_frames: usize) -> Result<Self, WavError> {
+        let file = File::open(path).map_err(|source| WavError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let reader = hound::WavReader::new(BufReader::new(file)).map_err(|e| format_error(path, e))?;
+        let spec = reader.spec();
+        let info = WavInfo {
+            channels: usize::from(spec.channels),
+            sample_rate: spec.sample_rate,
+            frames: u64::from(reader.duration()),
+            bits: spec.bits_per_sample,
+            float: spec.sample_format == hound::SampleFormat::Float,
+        };
+        let supported = matches!((info.float, info.bits), (true, 32) | (false, 8 | 16 | 24 | 32));
+        if !supported || info.channels == 0 || info.sample_rate == 0 {
+            return Err(WavError::Format {
+                path: path.to_owned(),
+                message: format!(
+                    "unsupported: {} channels, {} Hz, {}-bit {}",
+                    info.channels,
+                    info.sample_rate,
+                    info.bits,
+                    if info.float { "float" } else { "int" }
+                ),
+            });
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            reader,
+            info,
+            chunk_frames: chunk_frames.max(1),
+            frames_read: 0,
+        })
+    }
+
+    /// The file's shape.
+    pub fn info(&self) -> WavInfo {
+        self.info
+    }
+
+    /// The next chunk, `None` at the end of the data.
+    pub fn next_chunk(&mut self) -> Result<Option<AudioData>, WavError> {
+        let left = self.info.frames - self.frames_read;
+        let frames = (self.chunk_frames as u64).min(left) as usize;
+        if frames == 0 {
+            return Ok(None);
+        }
+        let samples: Samples = match (self.info.float, self.info.bits) {
+            (true, _) => self.read_planar::<f32, f32>(frames, |s| s)?.into(),
+            (false, 8) => self.read_planar::<i8, i16>(frames, |s| i16::from(s) << 8)?.into(),
+            (false, 16) => self.read_planar::<i16, i16>(frames, |s| s)?.into(),
+            (false, 24) => self.read_planar::<i32, i32>(frames, |s| s << 8)?.into(),
+            (false, _) => self.read_planar::<i32, i32>(frames, |s| s)?.into(),
+        };
+        self.frames_read += frames as u64;
+        let audio = AudioData::new(samples, self.info.channels, self.info.sample_rate).expect("shape checked at open");
+        Ok(Some(audio))
+    }
+
+    fn read_planar<S: hound::Sample, T: Copy + Default>(
+        &mut self,
+        frames: usize,
+        convert: impl Fn(S) -> T,
+    ) -> Result<Vec<T>, WavError> {
+        let channels = self.info.channels;
+        let mut planar = vec![T::default(); frames * channels];
+        let mut samples = self.reader.samples::<S>();
+        for f in 0..frames {
+            for c in 0..channels {
+                let s = match samples.next() {
+                    Some(Ok(s)) => s,
+                    Some(Err(e)) if is_short_read(&e) => return Err(self.truncated(f)),
+                    None => return Err(self.truncated(f)),
+                    Some(Err(e)) => return Err(format_error(&self.path, e)),
+                };
+                planar[c * frames + f] = convert(s);
+            }
+        }
+        Ok(planar)
+    }
+
+    fn truncated(&self, frames_in_chunk: usize) -> WavError {
+        WavError::Truncated {
+            path: self.path.clone(),
+            frames: self.frames_read + frames_in_chunk as u64,
+            expected: self.info.frames,
+        }
+    }
+}
+
+/// True when hound stopped because the data ran out. hound reports a short
+/// read as an I/O error, either end-of-file or one carrying this fixed
+/// message.
+fn is_short_read(e: &hound::Error) -> bool {
+    match e {
+        hound::Error::IoError(io) => {
+            io.kind() == std::io::ErrorKind::UnexpectedEof || io.to_string().contains("enough bytes")
+        }
+        _ => false,
+    }
+}
+
+fn format_error(path: &Path, e: hound::Error) -> WavError {
+    WavError::Format {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes planar audio chunks to a WAV file; the first chunk fixes the shape.
+pub struct WavSink {
+    path: PathBuf,
+    writer: Option<(hound::WavWriter<std::io::BufWriter<File>>, AudioShape)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AudioShape {
+    channels: usize,
+    sample_rate: u32,
+    format: SampleFormat,
+}
+
+impl WavSink {
+    /// A sink that will create `path` when the first chunk arrives.
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            writer: None,
+        }
+    }
+
+    /// Appends a chunk.
+    pub fn write(&mut self, audio: &AudioData) -> Result<(), WavError> {
+        let shape = AudioShape {
+            channels: audio.channels(),
+            sample_rate: audio.sample_rate(),
+            format: audio.format(),
+        };
+        if self.writer.is_none() {
+            let (bits, sample_format) = match shape.format {
+                SampleFormat::I16 => (16, hound::SampleFormat::Int),
+                SampleFormat::I32 => (32, hound::SampleFormat::Int),
+                SampleFormat::F32 => (32, hound::SampleFormat::Float),
+            };
+            let spec = hound::WavSpec {
+                channels: u16::try_from(shape.channels).map_err(|_| self.write_error("too many channels"))?,
+                sample_rate: shape.sample_rate,
+                bits_per_sample: bits,
+                sample_format,
+            };
+            let writer = hound::WavWriter::create(&self.path, spec).map_err(|e| self.write_error(e))?;
+            self.writer = Some((writer, shape));
+        }
+        let path = self.path.clone();
+        let (writer, fixed) = self.writer.as_mut().expect("created above");
+        if *fixed != shape {
+            return Err(WavError::Write {
+                path,
+                message: format!("audio changed shape mid-stream: {fixed:?} then {shape:?}"),
+            });
+        }
+        let frames = audio.frames();
+        let result = match audio.samples() {
+            Samples::F32(s) => write_interleaved(writer, s, shape.channels, frames),
+            Samples::I16(s) => write_interleaved(writer, s, shape.channels, frames),
+            Samples::I32(s) => write_interleaved(writer, s, shape.channels, frames),
+        };
+        result.map_err(|e| WavError::Write {
+            path,
+            message: e.to_string(),
+        })
+    }
+
+    /// Finishes the file (writes the final header). Returns false when no
+    /// audio was ever written.
+    pub fn finish(self) -> Result<bool, WavError> {
+        match self.writer {
+            None => Ok(false),
+            Some((w, _)) => w.finalize().map(|()| true).map_err(|e| WavError::Write {
+                path: self.path,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn write_error(&self, e: impl ToString) -> WavError {
+        WavError::Write {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn write_interleaved<T: hound::Sample + Copy, W: std::io::Write + std::io::Seek>(
+    writer: &mut hound::WavWriter<W>,
+    planar: &[T],
+    channels: usize,
+    frames: usize,
+) -> Result<(), hound::Error> {
+    for f in 0..frames {
+        for c in 0..channels {
+            writer.write_sample(planar[c * frames + f])?;
+        }
+    }
+    Ok(())
+}

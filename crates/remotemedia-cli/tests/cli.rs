@@ -1,0 +1,283 @@
+//! The `remotemedia` binary end to end, on real WAV files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_remotemedia"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Self {
+        let d = std::env::temp_dir().join(format!("remotemedia-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        Self(d)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+    fn write(&self, f: &str, contents: &str) -> PathBuf {
+        let p = self.path(f);
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const PASS_CHAIN: &str = r#"{"version": "v1",
+  "nodes": [{"id": "a", "node_type": "PassThroughNode"}, {"id": "b", "node_type": "PassThroughNode"}],
+  "connections": [{"from": "a", "to": "b"}]}"#;
+
+fn write_wav<S: hound::Sample + Copy>(path: &Path, spec: hound::WavSpec, samples: &[S]) {
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn spec(channels: u16, bits: u16, float: bool) -> hound::WavSpec {
+    hound::WavSpec {
+        channels,
+        sample_rate: 16_000,
+        bits_per_sample: bits,
+        sample_format: if float {
+            hound::SampleFormat::Float
+        } else {
+            hound::SampleFormat::Int
+        },
+    }
+}
+
+fn read_all<S: hound::Sample>(path: &Path) -> (hound::WavSpec, Vec<S>) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    (spec, r.samples::<S>().map(Result::unwrap).collect())
+}
+
+/// A ramp that exercises the whole range of `bits`, interleaved over
+/// `channels`, long enough to span several chunks (and a partial last one).
+fn ramp(bits: u32, n: usize) -> Vec<i32> {
+    let max = (1i64 << (bits - 1)) - 1;
+    (0..n)
+        .map(|i| ((i as i64 * 7919) % (2 * max + 1) - max) as i32)
+        .collect()
+}
+
+#[test]
+fn passes_every_wav_format_through_unchanged() {
+    let d = Dir::new("formats");
+    let m = d.write("m.json", PASS_CHAIN);
+    let n = 2 * 16_000 / 10 * 3 + 2 * 17; // stereo, 0.3 s plus a partial chunk
+    for channels in [1u16, 2] {
+        for bits in [16u16, 24, 32] {
+            let input = d.path("in.wav");
+            let samples = ramp(u32::from(bits), n);
+            if bits == 16 {
+                let s: Vec<i16> = samples.iter().map(|&x| x as i16).collect();
+                write_wav(&input, spec(channels, 16, false), &s);
+            } else {
+                write_wav(&input, spec(channels, bits, false), &samples);
+            }
+            let out = d.path("out.wav");
+            let o = run(&[
+                "run",
+                m.to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+                "--output",
+                out.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{bits}-bit x{channels}: {}", text(&o.stderr));
+            let (got_spec, got) = read_all::<i32>(&out);
+            assert_eq!(got_spec.channels, channels);
+            assert_eq!(got_spec.sample_rate, 16_000);
+            // 24-bit audio travels as i32 (scaled by 256) and is written as 32-bit.
+            let want: Vec<i32> = if bits == 24 {
+                samples.iter().map(|x| x << 8).collect()
+            } else {
+                samples.clone()
+            };
+            assert_eq!(got, want, "{bits}-bit x{channels}");
+        }
+        let input = d.path("in8.wav");
+        let s8: Vec<i8> = (0..n).map(|i| (i % 256) as u8 as i8).collect();
+        write_wav(&input, spec(channels, 8, false), &s8);
+        let out = d.path("out8.wav");
+        let o = run(&[
+            "run",
+            m.to_str().unwrap(),
+            "-i",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let (got_spec, got) = read_all::<i16>(&out);
+        assert_eq!(got_spec.bits_per_sample, 16);
+        assert_eq!(got, s8.iter().map(|&x| i16::from(x) << 8).collect::<Vec<_>>());
+
+        let input = d.path("inf.wav");
+        let f: Vec<f32> = (0..n).map(|i| ((i as f32) * 0.01).sin()).collect();
+        write_wav(&input, spec(channels, 32, true), &f);
+        let out = d.path("outf.wav");
+        let o = run(&[
+            "run",
+            m.to_str().unwrap(),
+            "-i",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--chunk-ms",
+            "7",
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert_eq!(read_all::<f32>(&out).1, f);
+    }
+}
+
+#[test]
+fn prints_json_lines_naming_the_node() {
+    let d = Dir::new("jsonl");
+    let m = d.write("m.json", PASS_CHAIN);
+    let input = d.path("in.wav");
+    write_wav(&input, spec(1, 16, false), &vec![0i16; 16_000]);
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--chunk-ms",
+        "250",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let lines: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for l in &lines {
+        assert_eq!(l["node"], "b");
+        assert_eq!(l["kind"], "audio");
+        assert_eq!(l["audio"]["frames"], 4000);
+        assert_eq!(l["audio"]["format"], "i16");
+    }
+}
+
+#[test]
+fn refuses_bad_wav_files_clearly() {
+    let d = Dir::new("badwav");
+    let m = d.write("m.json", PASS_CHAIN);
+    let good = d.path("good.wav");
+    write_wav(&good, spec(1, 16, false), &vec![1i16; 8000]);
+    let bytes = std::fs::read(&good).unwrap();
+    let truncated = d.path("truncated.wav");
+    std::fs::write(&truncated, &bytes[..5000]).unwrap();
+    let not_wav = d.write("not.wav", "this is not audio");
+    let cases = [
+        (d.path("missing.wav"), "cannot open"),
+        (truncated, "truncated: the data ends after 2478 of 8000 frames"),
+        (not_wav, "not a readable WAV file"),
+    ];
+    for (path, expect) in cases {
+        let o = run(&["run", m.to_str().unwrap(), "--input", path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{}", path.display());
+        assert!(
+            text(&o.stderr).contains(expect),
+            "{}: {}",
+            path.display(),
+            text(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn validate_reports_problems_and_exit_codes() {
+    let d = Dir::new("validate");
+    let good = d.write("good.json", PASS_CHAIN);
+    let o = run(&["validate", good.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(text(&o.stdout).contains("valid (2 nodes, 1 connections; order: a -> b)"));
+    let yaml = d.write(
+        "good.yaml",
+        "version: v1\nnodes:\n  - {id: x, node_type: AddNode, params: {addend: 1}}\n",
+    );
+    assert!(run(&["validate", yaml.to_str().unwrap()]).status.success());
+
+    let cyclic = d.write(
+        "cycle.json",
+        r#"{"version": "v1", "nodes": [{"id": "a", "node_type": "PassThroughNode"}, {"id": "b", "node_type": "PassThroughNode"}],
+            "connections": [{"from": "a", "to": "b"}, {"from": "b", "to": "a"}]}"#,
+    );
+    let o = run(&["validate", cyclic.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("cycle: a -> b -> a"), "{}", text(&o.stderr));
+
+    let bad = d.write(
+        "bad.json",
+        r#"{"version": "v1", "nodes": [{"id": "m", "node_type": "MultiplyNode", "params": {"factor": "x"}}]}"#,
+    );
+    let o = run(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("nodes[0].params.factor: invalid type"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let o = run(&["validate", d.path("missing.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("cannot read manifest"));
+}
+
+#[test]
+fn nodes_and_schema_describe_the_registry() {
+    let o = run(&["nodes"]);
+    assert!(o.status.success());
+    let out = text(&o.stdout);
+    assert!(out.contains("MultiplyNode"));
+    assert!(out.contains("factor: number = 2.0"), "{out}");
+    let o = run(&["nodes", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(list.as_array().unwrap().iter().any(|t| t["name"] == "AddNode"));
+    let o = run(&["schema"]);
+    let schema: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(schema["properties"]["version"]["const"], "v1");
+}
+
+#[test]
+fn unknown_output_node_is_refused() {
+    let d = Dir::new("outnode");
+    let m = d.write("m.json", PASS_CHAIN);
+    let input = d.path("in.wav");
+    write_wav(&input, spec(1, 16, false), &vec![0i16; 100]);
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "--output-node",
+        "a",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("--output-node \"a\" is not a sink; sinks: b"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -1,0 +1,285 @@
+//! Every way a manifest can be refused, and the messages that say why.
+
+use remotemedia_core::{Engine, Manifest, ManifestError, Problem, RuntimeHint};
+use serde_json::{Value, json};
+
+fn compile(v: Value) -> Result<(), ManifestError> {
+    let manifest = Manifest::from_value(v)?;
+    Engine::default().compile(manifest).map(drop)
+}
+
+fn problems(v: Value) -> Vec<Problem> {
+    compile(v).expect_err("manifest should be refused").problems()
+}
+
+fn one_problem(v: Value) -> Problem {
+    let mut p = problems(v);
+    assert_eq!(p.len(), 1, "expected one problem, got {p:?}");
+    p.remove(0)
+}
+
+fn chain(nodes: Value) -> Value {
+    json!({"version": "v1", "nodes": nodes})
+}
+
+#[test]
+fn accepts_a_valid_chain() {
+    let m = json!({
+        "version": "v1",
+        "metadata": {"name": "math", "description": "doubles then adds"},
+        "nodes": [
+            {"id": "a", "node_type": "MultiplyNode", "params": {"factor": 3}},
+            {"id": "b", "node_type": "AddNode", "params": {"addend": 1.5}, "runtime_hint": "rust_native",
+             "retry": {"max_retries": 2}, "timeout_ms": 50, "on_failure": "skip",
+             "circuit_breaker": {"failure_threshold": 3}}
+        ],
+        "connections": [{"from": "a", "to": "b"}]
+    });
+    compile(m).unwrap();
+}
+
+#[test]
+fn missing_version() {
+    let p = one_problem(json!({"nodes": []}));
+    assert_eq!(p.to_string(), "version: missing; expected \"v1\"");
+}
+
+#[test]
+fn unknown_version() {
+    let p = one_problem(json!({"version": "v2", "nodes": []}));
+    assert_eq!(
+        p.to_string(),
+        "version: unsupported manifest version \"v2\"; this engine reads \"v1\""
+    );
+    let p = one_problem(json!({"version": 1, "nodes": []}));
+    assert!(p.message.contains("unsupported manifest version 1"), "{p}");
+}
+
+#[test]
+fn not_an_object() {
+    let p = one_problem(json!([1, 2]));
+    assert_eq!(p.message, "a manifest must be an object, got an array");
+}
+
+#[test]
+fn syntax_errors_name_the_format_and_position() {
+    let e = Manifest::from_json("{\"version\": \"v1\", ").unwrap_err();
+    assert!(e.to_string().starts_with("JSON syntax error:"), "{e}");
+    assert!(e.to_string().contains("line 1"), "{e}");
+    let e = Manifest::from_yaml("version: v1\nnodes: [\n").unwrap_err();
+    assert!(e.to_string().starts_with("YAML syntax error:"), "{e}");
+}
+
+#[test]
+fn no_nodes() {
+    let p = one_problem(chain(json!([])));
+    assert_eq!(p.to_string(), "nodes: a pipeline needs at least one node");
+}
+
+#[test]
+fn empty_and_duplicate_ids() {
+    let p = problems(chain(json!([
+        {"id": "", "node_type": "PassThroughNode"},
+        {"id": "x", "node_type": "PassThroughNode"},
+        {"id": "x", "node_type": "PassThroughNode"}
+    ])));
+    let text: Vec<String> = p.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "nodes[0].id: node id must not be empty",
+            "nodes[2].id: duplicate node id (first used by nodes[1]) (node \"x\")"
+        ]
+    );
+}
+
+#[test]
+fn unknown_node_type_lists_close_matches() {
+    let p = one_problem(chain(json!([{"id": "m", "node_type": "MultiplyNod"}])));
+    assert_eq!(p.path, "nodes[0].node_type");
+    assert_eq!(p.node_id.as_deref(), Some("m"));
+    assert_eq!(
+        p.message,
+        "unknown node type \"MultiplyNod\"; did you mean MultiplyNode?"
+    );
+    let p = one_problem(chain(json!([{"id": "m", "node_type": "Whisper"}])));
+    assert!(p.message.ends_with("see `remotemedia nodes` for the list"), "{p}");
+}
+
+#[test]
+fn connection_to_missing_node() {
+    let m = json!({"version": "v1",
+        "nodes": [{"id": "a", "node_type": "PassThroughNode"}],
+        "connections": [{"from": "a", "to": "b"}, {"from": "c", "to": "a"}]});
+    let text: Vec<String> = problems(m).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "connections[0].to: unknown node \"b\"",
+            "connections[1].from: unknown node \"c\""
+        ]
+    );
+}
+
+#[test]
+fn duplicate_connection() {
+    let m = json!({"version": "v1",
+        "nodes": [{"id": "a", "node_type": "PassThroughNode"}, {"id": "b", "node_type": "PassThroughNode"}],
+        "connections": [{"from": "a", "to": "b"}, {"from": "a", "to": "b"}]});
+    assert_eq!(
+        one_problem(m).to_string(),
+        "connections[1]: duplicate connection a -> b"
+    );
+}
+
+#[test]
+fn params_of_the_wrong_type() {
+    let p = one_problem(chain(json!([
+        {"id": "ok", "node_type": "AddNode"},
+        {"id": "m", "node_type": "MultiplyNode", "params": {"factor": "two"}}
+    ])));
+    assert_eq!(p.path, "nodes[1].params.factor");
+    assert_eq!(p.node_id.as_deref(), Some("m"));
+    assert!(
+        p.message.starts_with("invalid type: string \"two\", expected f64"),
+        "{p}"
+    );
+}
+
+#[test]
+fn unknown_param() {
+    let p = one_problem(chain(
+        json!([{"id": "m", "node_type": "MultiplyNode", "params": {"factr": 2}}]),
+    ));
+    assert_eq!(p.path, "nodes[0].params.factr");
+    assert!(p.message.starts_with("unknown field `factr`, expected `factor`"), "{p}");
+}
+
+#[test]
+fn non_finite_yaml_number_is_refused() {
+    // JSON has no NaN: YAML's `.nan` reaches the params as null.
+    let m = Manifest::from_yaml(
+        "version: v1\nnodes:\n  - id: m\n    node_type: MultiplyNode\n    params: {factor: .nan}\n",
+    )
+    .unwrap();
+    let p = Engine::default().compile(m).unwrap_err().problems().remove(0);
+    assert_eq!(
+        p.to_string(),
+        "nodes[0].params.factor: invalid type: null, expected f64 (node \"m\")"
+    );
+}
+
+#[test]
+fn unknown_fields_and_bad_types_in_the_node() {
+    let p = one_problem(chain(json!([{"id": "m", "node_type": "AddNode", "paramz": {}}])));
+    assert_eq!(p.path, "nodes[0].paramz");
+    assert_eq!(p.node_id.as_deref(), Some("m"));
+    assert!(p.message.contains("unknown field `paramz`"), "{p}");
+    let p = one_problem(chain(json!([{"id": "m", "node_type": "AddNode", "timeout_ms": -5}])));
+    assert_eq!(p.path, "nodes[0].timeout_ms");
+    let p = one_problem(chain(
+        json!([{"id": "m", "node_type": "AddNode", "runtime_hint": "gpu"}]),
+    ));
+    assert_eq!(p.path, "nodes[0].runtime_hint");
+    assert!(p.message.contains("unknown variant `gpu`"), "{p}");
+}
+
+#[test]
+fn resilience_settings_are_validated() {
+    let text: Vec<String> = problems(chain(json!([{"id": "m", "node_type": "AddNode",
+        "retry": {"multiplier": 0.5, "initial_delay_ms": 100, "max_delay_ms": 10},
+        "timeout_ms": 0, "circuit_breaker": {"failure_threshold": 0}}])))
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert_eq!(
+        text,
+        [
+            "nodes[0].retry.multiplier: must be a finite number >= 1, got 0.5 (node \"m\")",
+            "nodes[0].retry.max_delay_ms: must not be below initial_delay_ms (node \"m\")",
+            "nodes[0].timeout_ms: must be positive (node \"m\")",
+            "nodes[0].circuit_breaker.failure_threshold: must be at least 1 (node \"m\")",
+        ]
+    );
+}
+
+#[test]
+fn runtime_hint_python_needs_a_python_implementation() {
+    let p = one_problem(chain(
+        json!([{"id": "m", "node_type": "AddNode", "runtime_hint": "cpython"}]),
+    ));
+    assert_eq!(p.path, "nodes[0].runtime_hint");
+    assert!(p.message.contains("AddNode has implementations for [rust] only"), "{p}");
+}
+
+#[test]
+fn older_runtime_hint_spellings() {
+    for (spelling, hint) in [
+        ("auto", RuntimeHint::Auto),
+        ("rust", RuntimeHint::Rust),
+        ("rust_native", RuntimeHint::Rust),
+        ("python", RuntimeHint::Python),
+        ("rust_python", RuntimeHint::Python),
+        ("cpython", RuntimeHint::Python),
+    ] {
+        let m = Manifest::from_value(chain(
+            json!([{"id": "m", "node_type": "AddNode", "runtime_hint": spelling}]),
+        ))
+        .unwrap();
+        assert_eq!(m.nodes[0].runtime_hint, hint, "{spelling}");
+    }
+}
+
+#[test]
+fn cycles_are_named_in_order() {
+    let m = json!({"version": "v1",
+        "nodes": [{"id": "a", "node_type": "PassThroughNode"}, {"id": "b", "node_type": "PassThroughNode"}],
+        "connections": [{"from": "a", "to": "b"}, {"from": "b", "to": "a"}]});
+    assert_eq!(compile(m).unwrap_err().to_string(), "cycle: a -> b -> a");
+    let m = json!({"version": "v1",
+        "nodes": [{"id": "solo", "node_type": "PassThroughNode"}],
+        "connections": [{"from": "solo", "to": "solo"}]});
+    assert_eq!(compile(m).unwrap_err().to_string(), "cycle: solo -> solo");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let p = problems(json!({"version": "v1",
+        "nodes": [{"id": "a", "node_type": "Nope"}, {"id": "a", "node_type": "AddNode", "params": {"addend": []}}],
+        "connections": [{"from": "a", "to": "zz"}]}));
+    assert_eq!(p.len(), 4, "{p:?}");
+}
+
+#[test]
+fn yaml_and_json_give_the_same_manifest() {
+    let yaml = "version: v1\nmetadata:\n  name: m\nnodes:\n  - id: a\n    node_type: MultiplyNode\n    params:\n      factor: 2\n  - id: b\n    node_type: AddNode\nconnections:\n  - from: a\n    to: b\n";
+    let json = r#"{"version": "v1", "metadata": {"name": "m"}, "nodes": [{"id": "a", "node_type": "MultiplyNode", "params": {"factor": 2}}, {"id": "b", "node_type": "AddNode"}], "connections": [{"from": "a", "to": "b"}]}"#;
+    assert_eq!(Manifest::from_yaml(yaml).unwrap(), Manifest::from_json(json).unwrap());
+}
+
+#[test]
+fn serialization_round_trips() {
+    let m = Manifest::from_value(json!({"version": "v1",
+        "nodes": [{"id": "a", "node_type": "MultiplyNode", "params": {"factor": 2}, "retry": {"max_retries": 1}}]}))
+    .unwrap();
+    assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
+}
+
+#[test]
+fn schema_covers_every_node_type_and_its_params() {
+    let engine = Engine::default();
+    let schema = Manifest::json_schema(engine.registry());
+    assert_eq!(schema.pointer("/properties/version/const"), Some(&json!("v1")));
+    let node_types = schema.pointer("/$defs/NodeSpec/properties/node_type/enum").unwrap();
+    for t in ["PassThroughNode", "MultiplyNode", "AddNode"] {
+        assert!(node_types.as_array().unwrap().contains(&json!(t)), "{t} missing");
+    }
+    let branches = schema.pointer("/$defs/NodeSpec/allOf").unwrap().as_array().unwrap();
+    let multiply = branches
+        .iter()
+        .find(|b| b.pointer("/if/properties/node_type/enum/0") == Some(&json!("MultiplyNode")))
+        .unwrap();
+    let factor = multiply.pointer("/then/properties/params/properties/factor").unwrap();
+    assert_eq!(factor.get("default"), Some(&json!(2.0)));
+    assert!(factor.get("description").unwrap().as_str().unwrap().contains("factor"));
+}
