@@ -39,7 +39,9 @@ enum Command {
 
 /// Every node type this build of the engine knows.
 fn registry() -> Registry {
-    Registry::with_builtins()
+    let mut registry = Registry::with_builtins();
+    remotemedia_audio::register(&mut registry);
+    registry
 }
 
 fn main() -> ExitCode {

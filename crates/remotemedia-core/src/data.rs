@@ -309,8 +309,8 @@ pub enum RuntimeData {
     Vad {
         /// The audio, unchanged.
         audio: AudioData,
-        /// What the detector found.
-        info: VadInfo,
+        /// What the detector found (shared on fan-out, like the samples).
+        info: Arc<VadInfo>,
     },
     /// A JSON value (numbers, lists, objects).
     Json(serde_json::Value),
@@ -397,6 +397,16 @@ impl From<serde_json::Value> for RuntimeData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runtime_data_stays_small() {
+        // Every hop moves a RuntimeData; keep it within a cache line.
+        assert!(
+            std::mem::size_of::<RuntimeData>() <= 48,
+            "{}",
+            std::mem::size_of::<RuntimeData>()
+        );
+    }
 
     #[test]
     fn clone_shares_samples() {
