@@ -8,7 +8,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use remotemedia_core::metrics::alloc::TrackingAllocator;
 use remotemedia_core::{Engine, Manifest, ManifestError, Registry};
+
+/// Counts heap bytes so node metrics can report peak memory.
+#[global_allocator]
+static ALLOCATOR: TrackingAllocator = TrackingAllocator;
 
 /// Real-time audio pipelines from a JSON or YAML manifest.
 #[derive(Debug, Parser)]

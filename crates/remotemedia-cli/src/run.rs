@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use remotemedia_core::{AudioData, Engine, Manifest, RuntimeData, SessionConfig, SinkOutput};
+use remotemedia_core::{AudioData, Engine, Manifest, RunOptions, RuntimeData, SessionConfig, SinkOutput};
 use serde_json::{Value, json};
 
 use crate::wav::{WavChunks, WavSink};
@@ -32,6 +32,13 @@ pub struct RunArgs {
     /// emits audio).
     #[arg(long)]
     output_node: Option<String>,
+    /// Write the run's metrics (per-node time and memory) to this JSON file.
+    #[arg(long)]
+    metrics: Option<PathBuf>,
+    /// Write a timeline of every node call to this file (Chrome trace-event
+    /// JSON: open it in ui.perfetto.dev or chrome://tracing).
+    #[arg(long)]
+    trace: Option<PathBuf>,
     /// Chunk length in milliseconds.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=60_000))]
     chunk_ms: u32,
@@ -73,8 +80,15 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
+        let config = SessionConfig {
+            run: RunOptions {
+                metrics: args.metrics.is_some(),
+                trace: args.trace.is_some(),
+            },
+            ..SessionConfig::default()
+        };
         let session = engine
-            .open_session(&pipeline, SessionConfig::default())
+            .open_session(&pipeline, config)
             .map_err(|e| manifest_message(&args.manifest, &e))?;
         let (tx, mut rx) = session.split();
         let bar = progress.clone();
@@ -98,6 +112,12 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<(), String> {
         let read = producer.await.map_err(|e| format!("reader task failed: {e}"))?;
         progress.finish_and_clear();
         out.finish()?;
+        if let (Some(path), Some(metrics)) = (&args.metrics, rx.metrics()) {
+            std::fs::write(path, metrics.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        if let (Some(path), Some(trace)) = (&args.trace, rx.trace_json()) {
+            std::fs::write(path, trace).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
         read?;
         failure.map_or(Ok(()), Err)
     })

@@ -281,3 +281,36 @@ fn unknown_output_node_is_refused() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn writes_metrics_and_trace() {
+    let d = Dir::new("metrics");
+    let m = d.write("m.json", PASS_CHAIN);
+    let input = d.path("in.wav");
+    write_wav(&input, spec(1, 16, false), &vec![0i16; 16_000]);
+    let (metrics, trace) = (d.path("m.out.json"), d.path("t.json"));
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "--metrics",
+        metrics.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&metrics).unwrap()).unwrap();
+    assert_eq!(v["pipeline"]["inputs"], 50);
+    assert_eq!(v["pipeline"]["memory_tracking"], true);
+    assert_eq!(v["nodes"][0]["id"], "a");
+    assert_eq!(v["nodes"][1]["calls"], 51);
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace).unwrap()).unwrap();
+    let calls = t["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .count();
+    assert_eq!(calls, 102);
+}

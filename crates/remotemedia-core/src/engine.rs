@@ -65,7 +65,10 @@ impl Engine {
 
     /// Opens a streaming session on the current tokio runtime.
     pub fn open_session(&self, pipeline: &Arc<Pipeline>, config: SessionConfig) -> Result<Session, ManifestError> {
-        Ok(Session::spawn(GraphRun::new(Arc::clone(pipeline))?, config))
+        Ok(Session::spawn(
+            GraphRun::with_options(Arc::clone(pipeline), config.run)?,
+            config,
+        ))
     }
 }
 

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::ManifestError;
+use crate::executor::Policy;
 use crate::graph::Graph;
 use crate::manifest::{Manifest, NodeSpec};
 use crate::node::Node;
 use crate::registry::{Implementation, Registry, Runtime};
+use crate::resilience::Breaker;
 
 /// A validated pipeline, ready to run any number of times.
 #[derive(Debug)]
@@ -26,6 +28,7 @@ pub(crate) struct ResolvedNode {
     pub(crate) runtime: Runtime,
     implementation: Implementation,
     params: Value,
+    policy: Policy,
 }
 
 impl std::fmt::Debug for ResolvedNode {
@@ -53,6 +56,12 @@ impl Pipeline {
                     runtime,
                     implementation: implementation.clone(),
                     params: Value::Object(spec.params.clone()),
+                    policy: Policy {
+                        retry: spec.retry.clone().unwrap_or_default(),
+                        timeout: spec.timeout_ms.map(std::time::Duration::from_millis),
+                        on_failure: spec.on_failure.unwrap_or_default(),
+                        breaker: Arc::new(Breaker::new(&spec.circuit_breaker.clone().unwrap_or_default())),
+                    },
                 }
             })
             .collect();
@@ -79,8 +88,23 @@ impl Pipeline {
         self.nodes[i].runtime
     }
 
-    pub(crate) fn resolved(&self, i: usize) -> &ResolvedNode {
-        &self.nodes[i]
+    /// Id of node `i`.
+    pub fn node_id(&self, i: usize) -> &str {
+        &self.nodes[i].id
+    }
+
+    pub(crate) fn shared_id(&self, i: usize) -> &Arc<str> {
+        &self.nodes[i].id
+    }
+
+    pub(crate) fn policy(&self, i: usize) -> &Policy {
+        &self.nodes[i].policy
+    }
+
+    /// True while the circuit breaker of node `i` is open. Breakers belong
+    /// to the compiled pipeline, so every run and session sees the same one.
+    pub fn breaker_open(&self, i: usize) -> bool {
+        self.nodes[i].policy.breaker.is_open()
     }
 
     /// Builds a fresh instance of node `i`.

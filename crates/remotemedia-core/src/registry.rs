@@ -220,8 +220,8 @@ impl Registry {
         Self::default()
     }
 
-    /// A registry holding the built-in simple nodes (`PassThroughNode`,
-    /// `MultiplyNode`, `AddNode`).
+    /// A registry holding the built-in nodes (`PassThroughNode`,
+    /// `MultiplyNode`, `AddNode`, `FaultInjectionNode`).
     pub fn with_builtins() -> Self {
         let mut registry = Self::new();
         crate::nodes::register(&mut registry);

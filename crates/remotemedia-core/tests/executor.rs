@@ -204,6 +204,7 @@ async fn a_slow_consumer_stalls_the_producer() {
     let config = SessionConfig {
         input_capacity: 4,
         output_capacity: 8,
+        ..SessionConfig::default()
     };
     let session = e.open_session(&p, config).unwrap();
     let (tx, mut rx) = session.split();

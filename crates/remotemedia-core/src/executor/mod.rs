@@ -10,6 +10,8 @@
 
 mod run;
 mod session;
+mod slot;
 
-pub use run::{GraphRun, SinkOutput};
+pub use run::{GraphRun, RunOptions, SinkOutput};
 pub use session::{Session, SessionConfig, SessionReceiver, SessionSender};
+pub(crate) use slot::Policy;

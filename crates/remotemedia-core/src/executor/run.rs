@@ -2,10 +2,12 @@
 //! through them.
 
 use std::sync::Arc;
+use std::time::Instant;
 
+use super::slot::{NodeSlot, Recorder};
 use crate::data::RuntimeData;
 use crate::error::{EngineError, ManifestError};
-use crate::node::Node;
+use crate::metrics::{NodeReport, PipelineMetrics, PipelineReport, Trace, alloc};
 use crate::pipeline::Pipeline;
 
 /// An output of a sink node.
@@ -17,6 +19,25 @@ pub struct SinkOutput {
     pub data: RuntimeData,
 }
 
+/// What a run records besides its outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Per-node time and memory (on by default; costs two clock reads per
+    /// call, about 50 ns).
+    pub metrics: bool,
+    /// A timeline of every node call (off by default; grows with the calls).
+    pub trace: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            metrics: true,
+            trace: false,
+        }
+    }
+}
+
 /// The nodes of one run of a pipeline, with their stream state.
 ///
 /// Inputs pushed in flow through the graph in topological order; sink
@@ -24,7 +45,7 @@ pub struct SinkOutput {
 /// stream, [`GraphRun::reset`] starts a new one.
 pub struct GraphRun {
     pipeline: Arc<Pipeline>,
-    nodes: Vec<Box<dyn Node>>,
+    slots: Vec<NodeSlot>,
     /// Inputs waiting for each node (index = node index).
     pending: Vec<Vec<RuntimeData>>,
     /// Reused buffer holding the inputs a node is working through.
@@ -32,21 +53,42 @@ pub struct GraphRun {
     /// Reused buffer receiving one call's outputs.
     outputs: Vec<RuntimeData>,
     sources: Vec<usize>,
+    options: RunOptions,
+    trace: Trace,
+    started: Option<Instant>,
+    finished: Option<Instant>,
+    live_at_start: u64,
+    peak_growth: u64,
+    inputs: u64,
 }
 
 impl GraphRun {
-    /// Instantiates every node of `pipeline`.
+    /// Instantiates every node of `pipeline`, with default options.
     pub fn new(pipeline: Arc<Pipeline>) -> Result<Self, ManifestError> {
+        Self::with_options(pipeline, RunOptions::default())
+    }
+
+    /// Instantiates every node of `pipeline`.
+    pub fn with_options(pipeline: Arc<Pipeline>, options: RunOptions) -> Result<Self, ManifestError> {
         let n = pipeline.graph().len();
-        let nodes = (0..n).map(|i| pipeline.build_node(i)).collect::<Result<_, _>>()?;
+        let slots = (0..n)
+            .map(|i| pipeline.build_node(i).map(|node| NodeSlot::new(i, node)))
+            .collect::<Result<_, _>>()?;
         let sources = pipeline.graph().sources().collect();
         Ok(Self {
             pipeline,
-            nodes,
+            slots,
             pending: (0..n).map(|_| Vec::new()).collect(),
             work: Vec::new(),
             outputs: Vec::new(),
             sources,
+            options,
+            trace: Trace::default(),
+            started: None,
+            finished: None,
+            live_at_start: 0,
+            peak_growth: 0,
+            inputs: 0,
         })
     }
 
@@ -85,20 +127,76 @@ impl GraphRun {
     /// Ends the stream: flushes every node in topological order, so what an
     /// upstream node releases still flows through the nodes below it.
     pub async fn flush(&mut self, emit: &mut Vec<SinkOutput>) -> Result<(), EngineError> {
-        self.walk(emit, true).await
+        let result = self.walk(emit, true).await;
+        self.finished = Some(Instant::now());
+        result
     }
 
     /// Forgets all stream state: pending inputs and every node's state.
+    /// Metrics keep accumulating.
     pub fn reset(&mut self) {
         for p in &mut self.pending {
             p.clear();
         }
-        for n in &mut self.nodes {
-            n.reset();
+        for s in &mut self.slots {
+            s.reset();
         }
     }
 
+    /// The metrics so far (see [`crate::metrics`] for the JSON shape).
+    pub fn metrics(&self) -> PipelineMetrics {
+        let wall = match (self.started, self.finished) {
+            (Some(s), Some(f)) => f.duration_since(s),
+            (Some(s), None) => s.elapsed(),
+            _ => std::time::Duration::ZERO,
+        };
+        let nodes = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, slot)| {
+                let m = &slot.metrics;
+                NodeReport {
+                    id: self.pipeline.node_id(i).to_owned(),
+                    node_type: self.pipeline.spec(i).node_type.clone(),
+                    runtime: self.pipeline.runtime(i).to_string(),
+                    status: m.status,
+                    calls: m.calls,
+                    errors: m.errors,
+                    retries: m.retries,
+                    skipped: m.skipped,
+                    time_us: m.time_us(),
+                    peak_memory_bytes: m.peak_memory_bytes,
+                }
+            })
+            .collect();
+        PipelineMetrics {
+            pipeline: PipelineReport {
+                name: self.pipeline.manifest().metadata.name.clone(),
+                wall_time_us: wall.as_nanos() as f64 / 1000.0,
+                peak_memory_bytes: self.peak_growth,
+                inputs: self.inputs,
+                memory_tracking: alloc::is_tracking(),
+            },
+            nodes,
+        }
+    }
+
+    /// The timeline of node calls in Chrome trace-event JSON (empty unless
+    /// [`RunOptions::trace`] is set).
+    pub fn trace_json(&self) -> String {
+        let ids: Vec<&str> = (0..self.slots.len()).map(|i| self.pipeline.node_id(i)).collect();
+        self.trace.to_chrome_json(&ids)
+    }
+
     async fn walk(&mut self, emit: &mut Vec<SinkOutput>, flush: bool) -> Result<(), EngineError> {
+        if self.started.is_none() {
+            self.started = Some(Instant::now());
+            self.live_at_start = alloc::live_bytes();
+        }
+        if !flush {
+            self.inputs += 1;
+        }
         let result = self.walk_inner(emit, flush).await;
         if result.is_err() {
             for p in &mut self.pending {
@@ -111,59 +209,59 @@ impl GraphRun {
 
     async fn walk_inner(&mut self, emit: &mut Vec<SinkOutput>, flush: bool) -> Result<(), EngineError> {
         let pipeline = Arc::clone(&self.pipeline);
-        let graph = pipeline.graph();
-        for &i in graph.order() {
+        let mut rec = Recorder {
+            metrics: self.options.metrics,
+            trace: self.options.trace.then_some(&mut self.trace),
+            started: self.started.expect("set by walk"),
+            live_at_start: self.live_at_start,
+            peak_growth: &mut self.peak_growth,
+        };
+        for &i in pipeline.graph().order() {
             if !self.pending[i].is_empty() {
                 std::mem::swap(&mut self.pending[i], &mut self.work);
                 let mut inputs = std::mem::take(&mut self.work);
                 for input in inputs.drain(..) {
-                    let result = self.nodes[i].process(input, &mut self.outputs);
-                    self.settle(i, result, emit)?;
+                    self.slots[i]
+                        .process(&pipeline, input, &mut self.outputs, &mut rec)
+                        .await?;
+                    route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
                 }
                 self.work = inputs;
             }
             if flush {
-                let result = self.nodes[i].flush(&mut self.outputs);
-                self.settle(i, result, emit)?;
+                self.slots[i].flush(&pipeline, &mut self.outputs, &mut rec).await?;
+                route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
             }
         }
         Ok(())
     }
+}
 
-    /// Routes the outputs of one call of node `i`, or turns its error into
-    /// an engine error.
-    fn settle(
-        &mut self,
-        i: usize,
-        result: Result<(), crate::error::NodeError>,
-        emit: &mut Vec<SinkOutput>,
-    ) -> Result<(), EngineError> {
-        if let Err(error) = result {
-            self.outputs.clear();
-            return Err(EngineError::Node {
-                node_id: self.pipeline.resolved(i).id.to_string(),
-                error,
-                attempts: 1,
-            });
+/// Hands the outputs of node `i` to its successors (the last one takes
+/// them, the others get clones, which share sample buffers), or to `emit`
+/// when `i` is a sink.
+fn route(
+    pipeline: &Pipeline,
+    i: usize,
+    outputs: &mut Vec<RuntimeData>,
+    pending: &mut [Vec<RuntimeData>],
+    emit: &mut Vec<SinkOutput>,
+) {
+    match pipeline.graph().successors(i).split_last() {
+        None => {
+            let id = pipeline.shared_id(i);
+            emit.extend(outputs.drain(..).map(|data| SinkOutput {
+                node_id: Arc::clone(id),
+                data,
+            }));
         }
-        let successors = self.pipeline.graph().successors(i);
-        match successors.split_last() {
-            None => {
-                let id = &self.pipeline.resolved(i).id;
-                emit.extend(self.outputs.drain(..).map(|data| SinkOutput {
-                    node_id: Arc::clone(id),
-                    data,
-                }));
-            }
-            Some((&last, rest)) => {
-                for data in self.outputs.drain(..) {
-                    for &s in rest {
-                        self.pending[s].push(data.clone());
-                    }
-                    self.pending[last].push(data);
+        Some((&last, rest)) => {
+            for data in outputs.drain(..) {
+                for &s in rest {
+                    pending[s].push(data.clone());
                 }
+                pending[last].push(data);
             }
         }
-        Ok(())
     }
 }

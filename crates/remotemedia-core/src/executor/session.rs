@@ -1,10 +1,13 @@
 //! Streaming sessions: push chunks in, receive outputs as they are produced.
 
+use std::sync::{Arc, Mutex};
+
 use tokio::sync::mpsc;
 
-use super::run::{GraphRun, SinkOutput};
+use super::run::{GraphRun, RunOptions, SinkOutput};
 use crate::data::RuntimeData;
 use crate::error::EngineError;
+use crate::metrics::PipelineMetrics;
 
 /// Settings of a streaming session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +17,8 @@ pub struct SessionConfig {
     /// Outputs that may wait for the receiver before the session stops
     /// processing (and so, in turn, the sender waits).
     pub output_capacity: usize,
+    /// What the session records (metrics, trace).
+    pub run: RunOptions,
 }
 
 impl Default for SessionConfig {
@@ -21,8 +26,16 @@ impl Default for SessionConfig {
         Self {
             input_capacity: 16,
             output_capacity: 64,
+            run: RunOptions::default(),
         }
     }
+}
+
+/// What a finished session measured.
+#[derive(Debug, Default)]
+struct Summary {
+    metrics: Option<PipelineMetrics>,
+    trace_json: Option<String>,
 }
 
 enum Command {
@@ -74,9 +87,26 @@ impl SessionSender {
 #[derive(Debug)]
 pub struct SessionReceiver {
     rx: mpsc::Receiver<Result<SinkOutput, EngineError>>,
+    summary: Arc<Mutex<Summary>>,
 }
 
 impl SessionReceiver {
+    /// The session's metrics, once it has ended (after [`Self::recv`]
+    /// returned `None`).
+    pub fn metrics(&self) -> Option<PipelineMetrics> {
+        self.lock().metrics.clone()
+    }
+
+    /// The session's call timeline as Chrome trace-event JSON, once it has
+    /// ended, when [`RunOptions::trace`] was set.
+    pub fn trace_json(&self) -> Option<String> {
+        self.lock().trace_json.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Summary> {
+        self.summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The next output; `None` once the session has been closed and flushed
     /// (or has stopped after an error, which is delivered first).
     pub async fn recv(&mut self) -> Option<Result<SinkOutput, EngineError>> {
@@ -103,10 +133,11 @@ impl Session {
     pub fn spawn(run: GraphRun, config: SessionConfig) -> Self {
         let (tx, rx) = mpsc::channel(config.input_capacity.max(1));
         let (out_tx, out_rx) = mpsc::channel(config.output_capacity.max(1));
-        tokio::spawn(drive(run, rx, out_tx));
+        let summary = Arc::new(Mutex::new(Summary::default()));
+        tokio::spawn(drive(run, rx, out_tx, Arc::clone(&summary), config.run));
         Self {
             sender: Some(SessionSender { tx }),
-            receiver: SessionReceiver { rx: out_rx },
+            receiver: SessionReceiver { rx: out_rx, summary },
         }
     }
 
@@ -123,6 +154,12 @@ impl Session {
         self.receiver.recv().await
     }
 
+    /// The session's metrics once it has ended (see
+    /// [`SessionReceiver::metrics`]).
+    pub fn metrics(&self) -> Option<PipelineMetrics> {
+        self.receiver.metrics()
+    }
+
     /// Closes the input side; the remaining outputs, then `None`, follow.
     pub fn close(&mut self) {
         self.sender = None;
@@ -134,7 +171,28 @@ impl Session {
     }
 }
 
-async fn drive(mut run: GraphRun, mut rx: mpsc::Receiver<Command>, out: mpsc::Sender<Result<SinkOutput, EngineError>>) {
+async fn drive(
+    mut run: GraphRun,
+    rx: mpsc::Receiver<Command>,
+    out: mpsc::Sender<Result<SinkOutput, EngineError>>,
+    summary: Arc<Mutex<Summary>>,
+    options: RunOptions,
+) {
+    drive_run(&mut run, rx, &out).await;
+    let mut s = summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    s.metrics = options.metrics.then(|| run.metrics());
+    s.trace_json = options.trace.then(|| run.trace_json());
+    // `out` drops after the summary is stored, so a receiver that saw the
+    // end of the stream always finds it.
+    drop(s);
+    drop(out);
+}
+
+async fn drive_run(
+    run: &mut GraphRun,
+    mut rx: mpsc::Receiver<Command>,
+    out: &mpsc::Sender<Result<SinkOutput, EngineError>>,
+) {
     let mut emitted = Vec::new();
     loop {
         let result = match rx.recv().await {
@@ -146,11 +204,11 @@ async fn drive(mut run: GraphRun, mut rx: mpsc::Receiver<Command>, out: mpsc::Se
             }
             None => {
                 let result = run.flush(&mut emitted).await;
-                deliver(&out, &mut emitted, result).await;
+                deliver(out, &mut emitted, result).await;
                 return;
             }
         };
-        if !deliver(&out, &mut emitted, result).await {
+        if !deliver(out, &mut emitted, result).await {
             return;
         }
     }

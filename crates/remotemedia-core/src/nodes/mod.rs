@@ -1,9 +1,11 @@
 //! Built-in simple nodes, so pipelines can be built and tested without any
 //! audio node.
 
+mod fault;
 mod math;
 mod passthrough;
 
+pub use fault::{FaultClass, FaultInjectionNode, FaultParams};
 pub use math::{AddNode, AddParams, MultiplyNode, MultiplyParams};
 pub use passthrough::PassThroughNode;
 
@@ -27,5 +29,12 @@ pub fn register(registry: &mut Registry) {
     registry.register(
         NodeType::new::<AddParams>("AddNode", "Adds a constant to numbers (or lists of numbers).")
             .native(|p: AddParams| Ok(Box::new(AddNode::new(p)))),
+    );
+    registry.register(
+        NodeType::new::<FaultParams>(
+            "FaultInjectionNode",
+            "A pass-through that fails, panics, sleeps or allocates on purpose, to rehearse failures.",
+        )
+        .native(|p: FaultParams| Ok(Box::new(FaultInjectionNode::new(p)))),
     );
 }

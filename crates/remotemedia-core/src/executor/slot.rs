@@ -1,0 +1,370 @@
+//! One node of a run, with its resilience policy and metrics: the only place
+//! a node is actually called.
+//!
+//! A call goes through, in order: the circuit breaker (open: the
+//! `on_failure` policy answers instead of the node); the call itself, inline,
+//! or on the blocking pool when the node has a `timeout_ms` so that it can
+//! be cut off; panics are caught and become fatal errors; transient errors
+//! are retried after the node is reset, with the backoff schedule of its
+//! `retry` settings; the final failure is counted by the breaker and handed
+//! to the `on_failure` policy.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::data::RuntimeData;
+use crate::error::{EngineError, NodeError};
+use crate::manifest::OnFailure;
+use crate::metrics::alloc;
+use crate::metrics::{NodeMetrics, NodeStatus, Trace, TraceEvent};
+use crate::node::Node;
+use crate::pipeline::Pipeline;
+use crate::resilience::retry_delays;
+
+/// What the run records besides outputs.
+pub(crate) struct Recorder<'a> {
+    pub(crate) metrics: bool,
+    pub(crate) trace: Option<&'a mut Trace>,
+    pub(crate) started: Instant,
+    pub(crate) live_at_start: u64,
+    pub(crate) peak_growth: &'a mut u64,
+}
+
+/// A node instance and its counters.
+pub(crate) struct NodeSlot {
+    index: usize,
+    /// `None` after a call was abandoned at its timeout (it may still be
+    /// running on the blocking pool); rebuilt from the pipeline's factory
+    /// before the next call. A node that panicked is kept and reset.
+    node: Option<Box<dyn Node>>,
+    pub(crate) metrics: NodeMetrics,
+}
+
+enum Call {
+    Process(RuntimeData),
+    Flush,
+}
+
+/// What a failure cost: an input (kept when `passthrough` needs it), or the
+/// flush at the end of the stream.
+enum Lost {
+    Input(Option<RuntimeData>),
+    Flush,
+}
+
+impl NodeSlot {
+    pub(crate) fn new(index: usize, node: Box<dyn Node>) -> Self {
+        Self {
+            index,
+            node: Some(node),
+            metrics: NodeMetrics::default(),
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        if let Some(n) = &mut self.node {
+            n.reset();
+        }
+    }
+
+    /// Processes one input with the node's full policy; outputs go to `out`.
+    pub(crate) async fn process(
+        &mut self,
+        pipeline: &Pipeline,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+        rec: &mut Recorder<'_>,
+    ) -> Result<(), EngineError> {
+        let policy = pipeline.policy(self.index);
+        if !policy.breaker.permit() {
+            self.metrics.status = NodeStatus::Failed;
+            return self.fall_back(
+                policy.on_failure,
+                Lost::Input(Some(input)),
+                out,
+                EngineError::CircuitOpen {
+                    node_id: pipeline.node_id(self.index).to_owned(),
+                },
+            );
+        }
+        let keep_input = policy.retry.max_retries > 0 || policy.on_failure == OnFailure::Passthrough;
+        let original = keep_input.then(|| input.clone());
+        match self
+            .attempt(pipeline, Call::Process(input), out, rec, policy.timeout)
+            .await
+        {
+            Ok(()) => {
+                policy.breaker.record_success();
+                Ok(())
+            }
+            // Boxed: the retry loop is the cold path, and keeping its state
+            // out of this future keeps every hop's future small.
+            Err(error) => Box::pin(self.recover(pipeline, original, error, out, rec)).await,
+        }
+    }
+
+    /// After a failed first attempt: retries transient errors on the backoff
+    /// schedule, then hands the final failure to the breaker and the
+    /// `on_failure` policy.
+    async fn recover(
+        &mut self,
+        pipeline: &Pipeline,
+        original: Option<RuntimeData>,
+        mut error: NodeError,
+        out: &mut Vec<RuntimeData>,
+        rec: &mut Recorder<'_>,
+    ) -> Result<(), EngineError> {
+        let policy = pipeline.policy(self.index);
+        let mut delays = retry_delays(&policy.retry);
+        let mut attempts = 1;
+        loop {
+            out.clear();
+            let retry = if error.is_transient() {
+                delays.next().zip(original.as_ref())
+            } else {
+                None
+            };
+            let Some((delay, input)) = retry else { break };
+            self.metrics.retries += 1;
+            attempts += 1;
+            self.reset();
+            tokio::time::sleep(delay).await;
+            match self
+                .attempt(pipeline, Call::Process(input.clone()), out, rec, policy.timeout)
+                .await
+            {
+                Ok(()) => {
+                    policy.breaker.record_success();
+                    return Ok(());
+                }
+                Err(e) => error = e,
+            }
+        }
+        policy.breaker.record_failure();
+        let failure = EngineError::Node {
+            node_id: pipeline.node_id(self.index).to_owned(),
+            error,
+            attempts,
+        };
+        if policy.breaker.is_open() || policy.on_failure == OnFailure::Fail {
+            self.metrics.status = NodeStatus::Failed;
+        }
+        self.fall_back(policy.on_failure, Lost::Input(original), out, failure)
+    }
+
+    /// Flushes the node. Not retried (a reset would lose what it holds); a
+    /// node whose breaker is open is not flushed.
+    pub(crate) async fn flush(
+        &mut self,
+        pipeline: &Pipeline,
+        out: &mut Vec<RuntimeData>,
+        rec: &mut Recorder<'_>,
+    ) -> Result<(), EngineError> {
+        let policy = pipeline.policy(self.index);
+        if policy.breaker.is_open() {
+            return self.fall_back(
+                policy.on_failure,
+                Lost::Flush,
+                out,
+                EngineError::CircuitOpen {
+                    node_id: pipeline.node_id(self.index).to_owned(),
+                },
+            );
+        }
+        match self.attempt(pipeline, Call::Flush, out, rec, policy.timeout).await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                out.clear();
+                policy.breaker.record_failure();
+                let failure = EngineError::Node {
+                    node_id: pipeline.node_id(self.index).to_owned(),
+                    error,
+                    attempts: 1,
+                };
+                if policy.on_failure == OnFailure::Fail {
+                    self.metrics.status = NodeStatus::Failed;
+                }
+                self.fall_back(policy.on_failure, Lost::Flush, out, failure)
+            }
+        }
+    }
+
+    /// What downstream gets when the node has failed or is not called.
+    fn fall_back(
+        &mut self,
+        on_failure: OnFailure,
+        lost: Lost,
+        out: &mut Vec<RuntimeData>,
+        failure: EngineError,
+    ) -> Result<(), EngineError> {
+        match on_failure {
+            OnFailure::Fail => Err(failure),
+            OnFailure::Skip | OnFailure::Passthrough => {
+                if let Lost::Input(input) = lost {
+                    self.metrics.skipped += 1;
+                    if let (OnFailure::Passthrough, Some(input)) = (on_failure, input) {
+                        out.push(input);
+                    }
+                }
+                if self.metrics.status == NodeStatus::Ok {
+                    self.metrics.status = NodeStatus::Skipped;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// One attempt: inline, or on the blocking pool under a timeout.
+    async fn attempt(
+        &mut self,
+        pipeline: &Pipeline,
+        call: Call,
+        out: &mut Vec<RuntimeData>,
+        rec: &mut Recorder<'_>,
+        timeout: Option<Duration>,
+    ) -> Result<(), NodeError> {
+        match timeout {
+            None => self.call_inline(pipeline, call, out, rec),
+            Some(limit) => self.call_blocking(pipeline, call, out, rec, limit).await,
+        }
+    }
+
+    /// The node, rebuilt if an abandoned call took it.
+    fn take_node(&mut self, pipeline: &Pipeline) -> Result<Box<dyn Node>, NodeError> {
+        match self.node.take() {
+            Some(n) => Ok(n),
+            None => pipeline
+                .build_node(self.index)
+                .map_err(|e| NodeError::fatal(format!("rebuilding the node failed: {e}"))),
+        }
+    }
+
+    /// Calls the node on this thread.
+    fn call_inline(
+        &mut self,
+        pipeline: &Pipeline,
+        call: Call,
+        out: &mut Vec<RuntimeData>,
+        rec: &mut Recorder<'_>,
+    ) -> Result<(), NodeError> {
+        let mut node = self.take_node(pipeline)?;
+        let result = if rec.metrics {
+            let live_before = alloc::live_bytes();
+            let start = Instant::now();
+            let ((result, panicked), peak) = alloc::measure(|| run_guarded(node.as_mut(), call, out));
+            self.record(rec, start, live_before, peak, result.is_err());
+            if panicked {
+                node.reset();
+            }
+            result
+        } else {
+            let (result, panicked) = run_guarded(node.as_mut(), call, out);
+            if panicked {
+                node.reset();
+            }
+            self.count_error(result.is_err());
+            result
+        };
+        self.node = Some(node);
+        result
+    }
+
+    /// Calls the node on the blocking pool and waits at most `limit`; a call
+    /// still running then is abandoned with its node instance.
+    async fn call_blocking(
+        &mut self,
+        pipeline: &Pipeline,
+        call: Call,
+        out: &mut Vec<RuntimeData>,
+        rec: &mut Recorder<'_>,
+        limit: Duration,
+    ) -> Result<(), NodeError> {
+        let mut node = self.take_node(pipeline)?;
+        let live_before = alloc::live_bytes();
+        let start = Instant::now();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut local = Vec::new();
+            let ((result, panicked), peak) = alloc::measure(|| run_guarded(node.as_mut(), call, &mut local));
+            if panicked {
+                node.reset();
+            }
+            (node, result, local, peak)
+        });
+        let (result, peak) = match tokio::time::timeout(limit, task).await {
+            Err(_) => (
+                Err(NodeError::transient(format!(
+                    "timed out after {} ms",
+                    limit.as_millis()
+                ))),
+                0,
+            ),
+            Ok(Err(join)) => (Err(NodeError::fatal(format!("node task failed: {join}"))), 0),
+            Ok(Ok((node, result, local, peak))) => {
+                self.node = Some(node);
+                out.extend(local);
+                (result, peak)
+            }
+        };
+        if rec.metrics {
+            self.record(rec, start, live_before, peak, result.is_err());
+        } else {
+            self.count_error(result.is_err());
+        }
+        result
+    }
+
+    /// Records one call's time, memory and trace event.
+    fn record(&mut self, rec: &mut Recorder<'_>, start: Instant, live_before: u64, peak: u64, failed: bool) {
+        let elapsed = start.elapsed().as_nanos() as u64;
+        self.metrics.record_call(elapsed, peak);
+        self.count_error(failed);
+        let growth = (live_before + peak).saturating_sub(rec.live_at_start);
+        *rec.peak_growth = (*rec.peak_growth).max(growth);
+        if let Some(trace) = rec.trace.as_deref_mut() {
+            trace.push(TraceEvent {
+                node: self.index,
+                start_ns: start.duration_since(rec.started).as_nanos() as u64,
+                duration_ns: elapsed,
+                failed,
+            });
+        }
+    }
+
+    fn count_error(&mut self, failed: bool) {
+        if failed {
+            self.metrics.errors += 1;
+        }
+    }
+}
+
+/// Calls the node, turning a panic into a fatal error carrying its message.
+/// The flag is true when the node panicked: its stream state can no longer
+/// be trusted, so the caller resets it (the contract of [`Node::reset`] is to
+/// restore a fresh state).
+fn run_guarded(node: &mut dyn Node, call: Call, out: &mut Vec<RuntimeData>) -> (Result<(), NodeError>, bool) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| match call {
+        Call::Process(input) => node.process(input, out),
+        Call::Flush => node.flush(out),
+    }));
+    match outcome {
+        Ok(result) => (result, false),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".to_owned());
+            (Err(NodeError::fatal(format!("node panicked: {message}"))), true)
+        }
+    }
+}
+
+/// The resilience settings of one node, resolved from its manifest entry.
+#[derive(Debug)]
+pub(crate) struct Policy {
+    pub(crate) retry: crate::manifest::RetryConfig,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) on_failure: OnFailure,
+    pub(crate) breaker: Arc<crate::resilience::Breaker>,
+}
