@@ -1,0 +1,227 @@
+//! `VADNode`.
+
+use std::sync::Arc;
+
+use remotemedia_core::{AudioData, Node, NodeError, NodeParams, ParamError, RuntimeData, SpeechSegment, VadInfo};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::planar;
+use crate::vad::{Vad, VadConfig, VadMode, VadOutput, energy_threshold_to_db, mix_planar_to_mono};
+
+/// Which detector a [`VadNode`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VadNodeMode {
+    /// The robust speech detector (the default).
+    Speech,
+    /// The older API's plain detector: RMS above the threshold.
+    Energy,
+}
+
+/// Params of [`VadNode`]. Unset values take the detector's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct VadParams {
+    /// Frame length in ms: 10, 20 or 30 (default 30).
+    pub frame_duration_ms: Option<u32>,
+    /// Detector: "speech" (default) or "energy". Passing energy_threshold
+    /// without a mode selects "energy", as older scripts expect.
+    pub mode: Option<VadNodeMode>,
+    /// Level in dBFS. Speech mode: the absolute gate, quieter frames are never
+    /// speech (default -60). Energy mode: the activity threshold.
+    pub threshold_db: Option<f32>,
+    /// Energy mode's threshold as linear RMS (older API; 0.02 is about
+    /// -34 dBFS). Ignored when threshold_db is given.
+    pub energy_threshold: Option<f32>,
+    /// Speech mode: probability (0..1) at or above which a frame is speech.
+    pub speech_probability: Option<f32>,
+    /// Speech kept after the last active frame, in ms.
+    pub hangover_ms: Option<u32>,
+    /// Shortest run of active frames that starts a segment, in ms.
+    pub min_speech_ms: Option<u32>,
+    /// Shortest pause that ends a segment, in ms.
+    pub min_silence_ms: Option<u32>,
+}
+
+impl VadParams {
+    fn mode(&self) -> VadMode {
+        match (self.mode, self.energy_threshold) {
+            (Some(VadNodeMode::Speech), _) => VadMode::Speech,
+            (Some(VadNodeMode::Energy), _) | (None, Some(_)) => VadMode::Energy,
+            (None, None) => VadMode::Speech,
+        }
+    }
+
+    /// The detector settings for audio at `sample_rate` Hz.
+    fn config(&self, sample_rate: u32) -> Result<VadConfig, ParamError> {
+        let mut c = VadConfig::for_mode(sample_rate, self.mode());
+        if let Some(v) = self.frame_duration_ms {
+            c.frame_duration_ms = v;
+        }
+        if let Some(rms) = self.energy_threshold {
+            c.threshold_db =
+                energy_threshold_to_db(rms).map_err(|e| ParamError::new("energy_threshold", e.to_string()))?;
+        }
+        if let Some(v) = self.threshold_db {
+            c.threshold_db = v;
+        }
+        if let Some(v) = self.speech_probability {
+            c.speech_probability = v;
+        }
+        if let Some(v) = self.hangover_ms {
+            c.hangover_ms = v;
+        }
+        if let Some(v) = self.min_speech_ms {
+            c.min_speech_ms = v;
+        }
+        if let Some(v) = self.min_silence_ms {
+            c.min_silence_ms = v;
+        }
+        Ok(c)
+    }
+}
+
+impl NodeParams for VadParams {
+    fn validate(&self) -> Result<(), ParamError> {
+        // Check against a supported rate; the rate of real audio is checked
+        // when it arrives.
+        let config = self.config(16_000)?;
+        config.validate().map_err(|e| {
+            let text = e.to_string();
+            let field = [
+                "frame_duration_ms",
+                "threshold_db",
+                "speech_probability",
+                "hangover_ms",
+                "min_speech_ms",
+                "min_silence_ms",
+            ]
+            .into_iter()
+            .find(|f| text.contains(f) || (*f == "frame_duration_ms" && text.contains("frame duration")))
+            .unwrap_or("");
+            ParamError::new(field, text)
+        })
+    }
+}
+
+/// Detects speech in audio, one continuous stream.
+///
+/// Multichannel audio is mixed down to mono (the mean of the channels) and
+/// integer audio converted to f32 before detection. The audio passes on
+/// unchanged (the same buffer), with a [`VadInfo`]: the decisions for the
+/// frames judged during this call, and the segments completed during it.
+/// Times count from the start of the stream. `flush` judges the held-back
+/// frames and closes an open segment; its output carries no audio (zero
+/// frames) and leaves the detector ready for a new stream. Audio must be
+/// between 8 and 48 kHz; a change of rate mid-stream flushes the old stream
+/// and starts a new one.
+pub struct VadNode {
+    params: VadParams,
+    vad: Option<Vad>,
+    scratch: Vec<f32>,
+    mono: Vec<f32>,
+    found: VadOutput,
+    /// Shape of the last audio seen, for the zero-frame audio of `flush`.
+    last: Option<(usize, u32)>,
+}
+
+impl VadNode {
+    /// A node with these params (the detector is built when audio arrives).
+    pub fn new(params: VadParams) -> Result<Self, String> {
+        params.validate().map_err(|e| e.to_string())?;
+        Ok(Self {
+            params,
+            vad: None,
+            scratch: Vec::new(),
+            mono: Vec::new(),
+            found: VadOutput::new(),
+            last: None,
+        })
+    }
+
+    fn info(&mut self) -> VadInfo {
+        let frame_decisions: Vec<bool> = self.found.frames.iter().map(|f| f.is_speech).collect();
+        let speech_frames = frame_decisions.iter().filter(|&&s| s).count();
+        let info = VadInfo {
+            is_speech: speech_frames > 0,
+            speech_frames,
+            total_frames: frame_decisions.len(),
+            segments: self
+                .found
+                .segments
+                .iter()
+                .map(|s| SpeechSegment {
+                    start: s.start_s,
+                    end: s.end_s,
+                    energy_db: s.energy_db,
+                })
+                .collect(),
+            frame_decisions,
+        };
+        self.found.clear();
+        info
+    }
+
+    fn finish_stream(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        let (Some(vad), Some((channels, rate))) = (self.vad.as_mut(), self.last) else {
+            return Ok(());
+        };
+        vad.flush(&mut self.found);
+        vad.reset();
+        if !self.found.frames.is_empty() || !self.found.segments.is_empty() {
+            let empty =
+                AudioData::new(Vec::<f32>::new(), channels, rate).map_err(|e| NodeError::fatal(e.to_string()))?;
+            let info = Arc::new(self.info());
+            out.push(RuntimeData::Vad { audio: empty, info });
+        }
+        Ok(())
+    }
+}
+
+impl Node for VadNode {
+    fn process(&mut self, input: RuntimeData, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        let Some(audio) = input.audio() else {
+            return Err(NodeError::invalid_input("VADNode", "audio", input.kind()));
+        };
+        let rate = audio.sample_rate();
+        if self.vad.as_ref().is_some_and(|v| v.config().sample_rate != rate) {
+            self.finish_stream(out)?;
+            self.vad = None;
+        }
+        if self.vad.is_none() {
+            let config = self
+                .params
+                .config(rate)
+                .map_err(|e| NodeError::fatal(format!("VADNode: {e}")))?;
+            self.vad = Some(Vad::new(config).map_err(|e| NodeError::fatal(format!("VADNode: {e}")))?);
+        }
+        self.last = Some((audio.channels(), rate));
+        let frames = audio.frames();
+        let samples = planar::as_f32(audio, &mut self.scratch)?;
+        let mono: &[f32] = if audio.channels() == 1 {
+            samples
+        } else {
+            self.mono.resize(frames, 0.0);
+            mix_planar_to_mono(&planar::channels(samples, frames), &mut self.mono)
+                .map_err(|e| NodeError::fatal(format!("VADNode: {e}")))?;
+            &self.mono
+        };
+        self.vad.as_mut().expect("built above").process(mono, &mut self.found);
+        let info = Arc::new(self.info());
+        let audio = audio.clone();
+        out.push(RuntimeData::Vad { audio, info });
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        self.finish_stream(out)
+    }
+
+    fn reset(&mut self) {
+        if let Some(v) = &mut self.vad {
+            v.reset();
+        }
+        self.found.clear();
+    }
+}
