@@ -1,8 +1,8 @@
 //! `remotemedia`: run, validate and inspect RemoteMedia pipelines.
 
 mod describe;
+mod loadtest;
 mod run;
-mod wav;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +40,9 @@ enum Command {
     },
     /// Print the JSON Schema of a v1 manifest.
     Schema,
+    /// Open many real-time streaming sessions on one engine and report
+    /// latency, drops, CPU and memory (last stdout line: one JSON object).
+    Loadtest(loadtest::LoadtestArgs),
 }
 
 /// Every node type this build of the engine knows.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
     let engine = Engine::new(registry());
     match cli.command {
         Command::Run(args) => run::run(&engine, args),
+        Command::Loadtest(args) => loadtest::loadtest(&engine, args),
         Command::Validate { manifest } => validate(&engine, &manifest),
         Command::Nodes { json } => {
             describe::print_nodes(engine.registry(), json);

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use remotemedia_core::{AudioData, Engine, Manifest, RunOptions, RuntimeData, SessionConfig, SinkOutput};
 use serde_json::{Value, json};
 
-use crate::wav::{WavChunks, WavSink};
+use remotemedia_cli::wav::{WavChunks, WavSink};
 
 /// Arguments of `remotemedia run`.
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@
 //! and f32 as 32-bit float.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use remotemedia_core::{AudioData, SampleFormat, Samples};
@@ -67,9 +67,9 @@ pub struct WavInfo {
 }
 
 /// Reads a WAV file in chunks of planar audio.
-pub struct WavChunks {
+pub struct WavChunks<R: Read = BufReader<File>> {
     path: PathBuf,
-    reader: hound::WavReader<BufReader<File>>,
+    reader: hound::WavReader<R>,
     info: WavInfo,
     chunk_frames: usize,
     frames_read: u64,
@@ -82,7 +82,15 @@ impl WavChunks {
             path: path.to_owned(),
             source,
         })?;
-        let reader = hound::WavReader::new(BufReader::new(file)).map_err(|e| format_error(path, e))?;
+        Self::from_reader(BufReader::new(file), path, chunk_frames)
+    }
+}
+
+impl<R: Read> WavChunks<R> {
+    /// Reads WAV data from `reader`, `chunk_frames` frames at a time; `path`
+    /// only names the source in errors.
+    pub fn from_reader(reader: R, path: &Path, chunk_frames: usize) -> Result<Self, WavError> {
+        let reader = hound::WavReader::new(reader).map_err(|e| format_error(path, e))?;
         let spec = reader.spec();
         let info = WavInfo {
             channels: usize::from(spec.channels),

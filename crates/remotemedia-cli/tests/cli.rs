@@ -314,3 +314,32 @@ fn writes_metrics_and_trace() {
         .count();
     assert_eq!(calls, 102);
 }
+
+#[test]
+fn a_small_load_test_loses_nothing() {
+    let o = run(&["loadtest", "--streams", "16", "--seconds", "1", "--clocks", "4"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let last = text(&o.stdout).lines().last().unwrap().to_owned();
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(v["streams"], 16);
+    assert_eq!(v["chunks_in"], 16 * 50);
+    assert_eq!(v["chunks_out"], v["chunks_in"]);
+    assert_eq!(v["dropped"], 0);
+    assert_eq!(v["errors"], 0);
+    for key in ["p50_ms", "p99_ms", "max_ms", "behind", "peak_rss_mb", "seconds"] {
+        assert!(!v[key].is_null(), "{key} missing from {last}");
+    }
+}
+
+#[test]
+fn load_test_arguments_are_checked() {
+    let o = run(&["loadtest", "--streams", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["loadtest", "--seconds=0", "--streams", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("--seconds must be in (0, 86400]"),
+        "{}",
+        text(&o.stderr)
+    );
+}

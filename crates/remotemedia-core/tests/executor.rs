@@ -347,3 +347,103 @@ async fn inputs_can_target_one_source() {
         .unwrap_err();
     assert_eq!(err, EngineError::NotASource("sink".into()));
 }
+
+/// Counts live instances, to check that a cancelled session frees its nodes.
+struct Tracked(Arc<std::sync::atomic::AtomicIsize>);
+
+impl Node for Tracked {
+    fn process(&mut self, input: RuntimeData, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        out.push(input);
+        Ok(())
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_session_frees_its_nodes() {
+    let live = Arc::new(std::sync::atomic::AtomicIsize::new(0));
+    let counter = Arc::clone(&live);
+    let mut registry = Registry::with_builtins();
+    registry.register(
+        NodeType::new::<NoParams>("Tracked", "counts instances").native(move |_: NoParams| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Box::new(Tracked(Arc::clone(&counter))))
+        }),
+    );
+    let e = Engine::new(registry);
+    let p = compile(
+        &e,
+        json!({"version": "v1", "nodes": [{"id": "t", "node_type": "Tracked"}]}),
+    );
+    let mut sessions = Vec::new();
+    for _ in 0..10 {
+        let mut s = e.open_session(&p, SessionConfig::default()).unwrap();
+        s.send(RuntimeData::Json(json!(1))).await.unwrap();
+        assert!(s.recv().await.unwrap().is_ok());
+        sessions.push(s);
+    }
+    assert_eq!(live.load(std::sync::atomic::Ordering::SeqCst), 10);
+    // Dropping a session mid-stream (no close, no flush) ends its task and
+    // drops its nodes.
+    sessions.truncate(3);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while live.load(std::sync::atomic::Ordering::SeqCst) != 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nodes of dropped sessions are still alive"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_session_does_not_disturb_the_others() {
+    let e = engine();
+    let p = compile(
+        &e,
+        json!({"version": "v1", "nodes": [{"id": "add", "node_type": "AddNode", "params": {"addend": 1}}]}),
+    );
+    let mut handles = Vec::new();
+    for s in 0..8 {
+        let session = e.open_session(&p, SessionConfig::default()).unwrap();
+        handles.push(tokio::spawn(async move {
+            let (tx, mut rx) = session.split();
+            let producer = tokio::spawn(async move {
+                for i in 0..100 {
+                    let input = if s == 3 && i == 50 {
+                        RuntimeData::Text("poison".into())
+                    } else {
+                        RuntimeData::Json(json!(i))
+                    };
+                    if tx.send(input).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut ok = 0;
+            let mut failed = None;
+            while let Some(o) = rx.recv().await {
+                match o {
+                    Ok(_) => ok += 1,
+                    Err(e) => failed = Some(e),
+                }
+            }
+            producer.await.unwrap();
+            (s, ok, failed)
+        }));
+    }
+    for h in handles {
+        let (s, ok, failed) = h.await.unwrap();
+        if s == 3 {
+            assert_eq!(ok, 50);
+            assert_eq!(failed.unwrap().node_id(), Some("add"));
+        } else {
+            assert_eq!((ok, failed), (100, None), "session {s}");
+        }
+    }
+}

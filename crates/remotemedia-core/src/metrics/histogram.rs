@@ -63,6 +63,14 @@ impl Histogram {
         self.total += 1;
     }
 
+    /// Adds every value recorded by `other`.
+    pub fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
+            *a = a.saturating_add(*b);
+        }
+        self.total += other.total;
+    }
+
     /// Number of values recorded.
     pub fn len(&self) -> u64 {
         self.total
