@@ -217,16 +217,29 @@ impl GraphRun {
             peak_growth: &mut self.peak_growth,
         };
         for &i in pipeline.graph().order() {
-            if !self.pending[i].is_empty() {
-                std::mem::swap(&mut self.pending[i], &mut self.work);
-                let mut inputs = std::mem::take(&mut self.work);
-                for input in inputs.drain(..) {
-                    self.slots[i]
-                        .process(&pipeline, input, &mut self.outputs, &mut rec)
-                        .await?;
+            match self.pending[i].len() {
+                0 => {}
+                // The common case in a chain: one input, no buffer juggling.
+                1 => {
+                    let input = self.pending[i].pop().expect("one input");
+                    let slot = &mut self.slots[i];
+                    if let Err(pending) = slot.process_now(&pipeline, input, &mut self.outputs, &mut rec) {
+                        slot.finish(&pipeline, pending, &mut self.outputs, &mut rec).await?;
+                    }
                     route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
                 }
-                self.work = inputs;
+                _ => {
+                    std::mem::swap(&mut self.pending[i], &mut self.work);
+                    let mut inputs = std::mem::take(&mut self.work);
+                    for input in inputs.drain(..) {
+                        let slot = &mut self.slots[i];
+                        if let Err(pending) = slot.process_now(&pipeline, input, &mut self.outputs, &mut rec) {
+                            slot.finish(&pipeline, pending, &mut self.outputs, &mut rec).await?;
+                        }
+                        route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
+                    }
+                    self.work = inputs;
+                }
             }
             if flush {
                 self.slots[i].flush(&pipeline, &mut self.outputs, &mut rec).await?;

@@ -46,6 +46,16 @@ enum Call {
     Flush,
 }
 
+/// Work [`NodeSlot::process_now`] hands back.
+pub(crate) enum Pending {
+    /// The run fails with this error.
+    Failed(EngineError),
+    /// The node has a timeout: the attempt must run on the blocking pool.
+    Start(RuntimeData),
+    /// The first attempt failed: retry or give up (the input, when kept).
+    Recover(Option<RuntimeData>, NodeError),
+}
+
 /// What a failure cost: an input (kept when `passthrough` needs it), or the
 /// flush at the end of the stream.
 enum Lost {
@@ -68,39 +78,68 @@ impl NodeSlot {
         }
     }
 
-    /// Processes one input with the node's full policy; outputs go to `out`.
-    pub(crate) async fn process(
+    /// Processes one input with the node's full policy, as far as it can
+    /// without waiting: the breaker check and, for a node without a timeout,
+    /// the first attempt. Whatever needs the clock (a timeout, a retry's
+    /// backoff) is handed back as [`Pending`] for [`Self::finish`]. Keeping
+    /// the common case synchronous keeps a hop a plain function call.
+    pub(crate) fn process_now(
         &mut self,
         pipeline: &Pipeline,
         input: RuntimeData,
         out: &mut Vec<RuntimeData>,
         rec: &mut Recorder<'_>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), Pending> {
         let policy = pipeline.policy(self.index);
         if !policy.breaker.permit() {
             self.metrics.status = NodeStatus::Failed;
-            return self.fall_back(
-                policy.on_failure,
-                Lost::Input(Some(input)),
-                out,
-                EngineError::CircuitOpen {
-                    node_id: pipeline.node_id(self.index).to_owned(),
-                },
-            );
+            let open = EngineError::CircuitOpen {
+                node_id: pipeline.node_id(self.index).to_owned(),
+            };
+            return self
+                .fall_back(policy.on_failure, Lost::Input(Some(input)), out, open)
+                .map_err(Pending::Failed);
+        }
+        if policy.timeout.is_some() {
+            return Err(Pending::Start(input));
         }
         let keep_input = policy.retry.max_retries > 0 || policy.on_failure == OnFailure::Passthrough;
         let original = keep_input.then(|| input.clone());
-        match self
-            .attempt(pipeline, Call::Process(input), out, rec, policy.timeout)
-            .await
-        {
+        match self.call_inline(pipeline, Call::Process(input), out, rec) {
             Ok(()) => {
                 policy.breaker.record_success();
                 Ok(())
             }
-            // Boxed: the retry loop is the cold path, and keeping its state
-            // out of this future keeps every hop's future small.
-            Err(error) => Box::pin(self.recover(pipeline, original, error, out, rec)).await,
+            Err(error) => Err(Pending::Recover(original, error)),
+        }
+    }
+
+    /// Completes what [`Self::process_now`] could not.
+    pub(crate) async fn finish(
+        &mut self,
+        pipeline: &Pipeline,
+        pending: Pending,
+        out: &mut Vec<RuntimeData>,
+        rec: &mut Recorder<'_>,
+    ) -> Result<(), EngineError> {
+        match pending {
+            Pending::Failed(e) => Err(e),
+            Pending::Recover(original, error) => self.recover(pipeline, original, error, out, rec).await,
+            Pending::Start(input) => {
+                let policy = pipeline.policy(self.index);
+                let keep_input = policy.retry.max_retries > 0 || policy.on_failure == OnFailure::Passthrough;
+                let original = keep_input.then(|| input.clone());
+                match self
+                    .attempt(pipeline, Call::Process(input), out, rec, policy.timeout)
+                    .await
+                {
+                    Ok(()) => {
+                        policy.breaker.record_success();
+                        Ok(())
+                    }
+                    Err(error) => Box::pin(self.recover(pipeline, original, error, out, rec)).await,
+                }
+            }
         }
     }
 
