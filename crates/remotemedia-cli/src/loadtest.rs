@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use remotemedia_core::metrics::Histogram;
+use remotemedia_core::metrics::{Histogram, alloc};
 use remotemedia_core::{AudioData, Engine, Manifest, Pipeline, RunOptions, RuntimeData, SessionConfig};
 use serde_json::json;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -62,6 +62,11 @@ pub struct LoadtestArgs {
     /// Worker threads of the runtime (default: the number of cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Soak: repeat the whole load this many times in one process (every
+    /// round opens and closes all its sessions) and report the heap still
+    /// live after each round, to show that nothing leaks.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    rounds: u32,
 }
 
 /// What one stream's reader saw.
@@ -110,12 +115,61 @@ fn execute(engine: &Engine, args: &LoadtestArgs) -> Result<(), String> {
         .unwrap_or_else(|| args.streams.div_ceil(20).min(50))
         .clamp(1, args.streams);
     let source = source_chunks(args.chunk_ms);
+    let mut totals = Totals::default();
     let cpu_before = cpu_seconds();
     let wall = std::time::Instant::now();
-    let results = runtime.block_on(drive(engine, &pipeline, args.streams, clocks, chunks, period, source))?;
+    for _ in 0..args.rounds {
+        let round = runtime.block_on(drive(
+            engine,
+            &pipeline,
+            args.streams,
+            clocks,
+            chunks,
+            period,
+            Arc::clone(&source),
+        ))?;
+        totals.add(&round, chunks, f64::from(args.chunk_ms));
+        drop(round);
+        totals.live_after_round.push(alloc::live_bytes());
+    }
     let wall_s = wall.elapsed().as_secs_f64();
     let cpu = cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
-    report(args, chunks, &results, wall_s, cpu, threads, clocks)
+    report(args, &totals, wall_s, cpu, threads, clocks)
+}
+
+/// What all rounds saw, summed as each round ends (so a soak's own
+/// bookkeeping does not grow with the rounds).
+#[derive(Default)]
+struct Totals {
+    chunks_in: u64,
+    chunks_out: u64,
+    latency_ns: Histogram,
+    max_ns: u64,
+    behind: u64,
+    errors: u64,
+    first_error: Option<String>,
+    live_after_round: Vec<u64>,
+}
+
+impl Totals {
+    fn add(&mut self, results: &[StreamResult], chunks: u64, chunk_ms: f64) {
+        // A stream is behind when its last output came more than 5 periods
+        // after the last chunk was due: it built a backlog it never cleared.
+        let behind_limit_ms = 5.0 * chunk_ms;
+        for r in results {
+            self.chunks_in += chunks;
+            self.chunks_out += r.chunks_out;
+            self.latency_ns.merge(&r.latency_ns);
+            self.max_ns = self.max_ns.max(r.max_ns);
+            if r.finished_late_ms > behind_limit_ms || r.chunks_out < chunks {
+                self.behind += 1;
+            }
+            if let Some(e) = &r.error {
+                self.errors += 1;
+                self.first_error.get_or_insert_with(|| e.clone());
+            }
+        }
+    }
 }
 
 /// One second of a deterministic test signal (a tone sweep over noise), cut
@@ -242,49 +296,35 @@ async fn read_stream(
 
 fn report(
     args: &LoadtestArgs,
-    chunks: u64,
-    results: &[StreamResult],
+    t: &Totals,
     wall_s: f64,
     cpu_s: Option<f64>,
     threads: usize,
     clocks: u32,
 ) -> Result<(), String> {
-    let chunks_in = chunks * results.len() as u64;
-    let chunks_out: u64 = results.iter().map(|r| r.chunks_out).sum();
-    let errors: Vec<&str> = results.iter().filter_map(|r| r.error.as_deref()).collect();
-    let mut all = Histogram::default();
-    for r in results {
-        all.merge(&r.latency_ns);
-    }
-    let max_ns = results.iter().map(|r| r.max_ns).max().unwrap_or(0);
-    // A stream is behind when its last output came more than 5 periods
-    // after the last chunk was due: it built a backlog it never cleared.
-    let behind_limit_ms = 5.0 * f64::from(args.chunk_ms);
-    let behind = results
-        .iter()
-        .filter(|r| r.finished_late_ms > behind_limit_ms || r.chunks_out < chunks)
-        .count();
     let ms = |ns: u64| (ns as f64 / 1e6 * 1000.0).round() / 1000.0;
     let summary = json!({
-        "streams": results.len(),
+        "streams": args.streams,
+        "rounds": args.rounds,
         "seconds": args.seconds,
         "chunk_ms": args.chunk_ms,
-        "chunks_in": chunks_in,
-        "chunks_out": chunks_out,
-        "dropped": chunks_in - chunks_out,
-        "errors": errors.len(),
-        "p50_ms": ms(all.quantile(0.5).min(max_ns)),
-        "p99_ms": ms(all.quantile(0.99).min(max_ns)),
-        "max_ms": ms(max_ns),
-        "behind": behind,
+        "chunks_in": t.chunks_in,
+        "chunks_out": t.chunks_out,
+        "dropped": t.chunks_in - t.chunks_out,
+        "errors": t.errors,
+        "p50_ms": ms(t.latency_ns.quantile(0.5).min(t.max_ns)),
+        "p99_ms": ms(t.latency_ns.quantile(0.99).min(t.max_ns)),
+        "max_ms": ms(t.max_ns),
+        "behind": t.behind,
         "cpu_percent": cpu_s.map(|c| (c / wall_s * 1000.0).round() / 10.0),
         "peak_rss_mb": peak_rss_mb(),
         "threads": threads,
         "clocks": clocks,
         "wall_s": (wall_s * 1000.0).round() / 1000.0,
+        "live_heap_bytes_after_round": t.live_after_round,
     });
-    if let Some(first) = errors.first() {
-        eprintln!("{} streams failed; first error: {first}", errors.len());
+    if let Some(first) = &t.first_error {
+        eprintln!("{} streams failed; first error: {first}", t.errors);
     }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{summary}").map_err(|e| e.to_string())

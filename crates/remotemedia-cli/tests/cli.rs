@@ -343,3 +343,28 @@ fn load_test_arguments_are_checked() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn repeated_load_rounds_leak_nothing() {
+    let o = run(&["loadtest", "--streams", "8", "--seconds", "0.4", "--rounds", "6"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&o.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(v["dropped"], 0);
+    assert_eq!(v["chunks_in"], 8 * 6 * 20);
+    let live: Vec<i64> = v["live_heap_bytes_after_round"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect();
+    assert_eq!(live.len(), 6);
+    // After warm-up, every round leaves the heap where the second left it
+    // (within 64 KiB of allocator and runtime noise).
+    for (round, bytes) in live.iter().enumerate().skip(2) {
+        assert!(
+            (bytes - live[1]).abs() < 64 * 1024,
+            "round {round}: {bytes} live bytes vs {} after round 1",
+            live[1]
+        );
+    }
+}
