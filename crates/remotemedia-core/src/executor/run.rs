@@ -176,6 +176,7 @@ impl GraphRun {
                 wall_time_us: wall.as_nanos() as f64 / 1000.0,
                 peak_memory_bytes: self.peak_growth,
                 inputs: self.inputs,
+                dropped_inputs: 0,
                 memory_tracking: alloc::is_tracking(),
             },
             nodes,

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
+use super::queue::InputQueue;
 use super::run::{GraphRun, RunOptions, SinkOutput};
 use crate::data::RuntimeData;
 use crate::error::EngineError;
@@ -44,10 +45,33 @@ enum Command {
     Reset,
 }
 
-/// The sending half of a session.
-#[derive(Debug, Clone)]
+impl Command {
+    /// Chunks may be dropped by a lossy send; control commands may not.
+    fn is_chunk(&self) -> bool {
+        !matches!(self, Self::Reset)
+    }
+}
+
+/// The sending half of a session. Clones send into the same session; the
+/// session ends when the last one is dropped.
+#[derive(Debug)]
 pub struct SessionSender {
-    tx: mpsc::Sender<Command>,
+    queue: Arc<InputQueue<Command>>,
+}
+
+impl Clone for SessionSender {
+    fn clone(&self) -> Self {
+        self.queue.add_sender();
+        Self {
+            queue: Arc::clone(&self.queue),
+        }
+    }
+}
+
+impl Drop for SessionSender {
+    fn drop(&mut self) {
+        self.queue.remove_sender();
+    }
 }
 
 impl std::fmt::Debug for Command {
@@ -72,6 +96,22 @@ impl SessionSender {
         self.command(Command::PushTo(source_id.to_owned(), input)).await
     }
 
+    /// For a live source that cannot wait: pushes a chunk at once, and if
+    /// the input queue is full drops the oldest chunk waiting in it to make
+    /// room. Dropped chunks are counted in the session's metrics
+    /// (`pipeline.dropped_inputs`). Stateful nodes see a gap in the stream,
+    /// as they would from a lossy network.
+    pub fn send_or_drop_oldest(&self, input: RuntimeData) -> Result<(), EngineError> {
+        self.queue
+            .push_or_drop_oldest(Command::Push(input), Command::is_chunk)
+            .map_err(|_| EngineError::SessionClosed)
+    }
+
+    /// Chunks dropped so far by [`Self::send_or_drop_oldest`].
+    pub fn dropped(&self) -> u64 {
+        self.queue.dropped()
+    }
+
     /// Drops the stream state of every node (a discontinuity), without
     /// flushing.
     pub async fn reset(&self) -> Result<(), EngineError> {
@@ -79,7 +119,7 @@ impl SessionSender {
     }
 
     async fn command(&self, c: Command) -> Result<(), EngineError> {
-        self.tx.send(c).await.map_err(|_| EngineError::SessionClosed)
+        self.queue.push(c).await.map_err(|_| EngineError::SessionClosed)
     }
 }
 
@@ -131,12 +171,12 @@ pub struct Session {
 impl Session {
     /// Starts a session for `run` on the current tokio runtime.
     pub fn spawn(run: GraphRun, config: SessionConfig) -> Self {
-        let (tx, rx) = mpsc::channel(config.input_capacity.max(1));
+        let queue = Arc::new(InputQueue::new(config.input_capacity));
         let (out_tx, out_rx) = mpsc::channel(config.output_capacity.max(1));
         let summary = Arc::new(Mutex::new(Summary::default()));
-        tokio::spawn(drive(run, rx, out_tx, Arc::clone(&summary), config.run));
+        tokio::spawn(drive(run, Arc::clone(&queue), out_tx, Arc::clone(&summary), config.run));
         Self {
-            sender: Some(SessionSender { tx }),
+            sender: Some(SessionSender { queue }),
             receiver: SessionReceiver { rx: out_rx, summary },
         }
     }
@@ -173,14 +213,20 @@ impl Session {
 
 async fn drive(
     mut run: GraphRun,
-    rx: mpsc::Receiver<Command>,
+    queue: Arc<InputQueue<Command>>,
     out: mpsc::Sender<Result<SinkOutput, EngineError>>,
     summary: Arc<Mutex<Summary>>,
     options: RunOptions,
 ) {
-    drive_run(&mut run, rx, &out).await;
+    drive_run(&mut run, &queue, &out).await;
+    // Senders still pushing learn at once that nobody will read.
+    queue.close_reader();
     let mut s = summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    s.metrics = options.metrics.then(|| run.metrics());
+    s.metrics = options.metrics.then(|| {
+        let mut m = run.metrics();
+        m.pipeline.dropped_inputs = queue.dropped();
+        m
+    });
     s.trace_json = options.trace.then(|| run.trace_json());
     // `out` drops after the summary is stored, so a receiver that saw the
     // end of the stream always finds it.
@@ -190,12 +236,12 @@ async fn drive(
 
 async fn drive_run(
     run: &mut GraphRun,
-    mut rx: mpsc::Receiver<Command>,
+    queue: &InputQueue<Command>,
     out: &mpsc::Sender<Result<SinkOutput, EngineError>>,
 ) {
     let mut emitted = Vec::new();
     loop {
-        let result = match rx.recv().await {
+        let result = match queue.pop().await {
             Some(Command::Push(input)) => run.push(input, &mut emitted).await,
             Some(Command::PushTo(id, input)) => run.push_to(&id, input, &mut emitted).await,
             Some(Command::Reset) => {
