@@ -273,9 +273,7 @@ impl NodeSlot {
     fn take_node(&mut self, pipeline: &Pipeline) -> Result<Box<dyn Node>, NodeError> {
         match self.node.take() {
             Some(n) => Ok(n),
-            None => pipeline
-                .build_node(self.index)
-                .map_err(|e| NodeError::fatal(format!("rebuilding the node failed: {e}"))),
+            None => build_again(pipeline, self.index),
         }
     }
 
@@ -287,25 +285,34 @@ impl NodeSlot {
         out: &mut Vec<RuntimeData>,
         rec: &mut Recorder<'_>,
     ) -> Result<(), NodeError> {
-        let mut node = self.take_node(pipeline)?;
-        let result = if rec.metrics {
+        if self.node.is_none() {
+            self.node = Some(build_again(pipeline, self.index)?);
+        }
+        let node = self.node.as_mut().expect("present").as_mut();
+        let (result, panicked) = if rec.metrics {
             let live_before = alloc::live_bytes();
             let start = Instant::now();
-            let ((result, panicked), peak) = alloc::measure(|| run_guarded(node.as_mut(), call, out));
-            self.record(rec, start, live_before, peak, result.is_err());
-            if panicked {
-                node.reset();
-            }
-            result
+            let (outcome, peak) = alloc::measure(|| run_guarded(node, call, out));
+            record(
+                &mut self.metrics,
+                self.index,
+                rec,
+                start,
+                live_before,
+                peak,
+                outcome.0.is_err(),
+            );
+            outcome
         } else {
-            let (result, panicked) = run_guarded(node.as_mut(), call, out);
-            if panicked {
-                node.reset();
+            let outcome = run_guarded(node, call, out);
+            if outcome.0.is_err() {
+                self.metrics.errors += 1;
             }
-            self.count_error(result.is_err());
-            result
+            outcome
         };
-        self.node = Some(node);
+        if panicked {
+            node.reset();
+        }
         result
     }
 
@@ -346,34 +353,53 @@ impl NodeSlot {
             }
         };
         if rec.metrics {
-            self.record(rec, start, live_before, peak, result.is_err());
-        } else {
-            self.count_error(result.is_err());
+            record(
+                &mut self.metrics,
+                self.index,
+                rec,
+                start,
+                live_before,
+                peak,
+                result.is_err(),
+            );
+        } else if result.is_err() {
+            self.metrics.errors += 1;
         }
         result
     }
+}
 
-    /// Records one call's time, memory and trace event.
-    fn record(&mut self, rec: &mut Recorder<'_>, start: Instant, live_before: u64, peak: u64, failed: bool) {
-        let elapsed = start.elapsed().as_nanos() as u64;
-        self.metrics.record_call(elapsed, peak);
-        self.count_error(failed);
-        let growth = (live_before + peak).saturating_sub(rec.live_at_start);
-        *rec.peak_growth = (*rec.peak_growth).max(growth);
-        if let Some(trace) = rec.trace.as_deref_mut() {
-            trace.push(TraceEvent {
-                node: self.index,
-                start_ns: start.duration_since(rec.started).as_nanos() as u64,
-                duration_ns: elapsed,
-                failed,
-            });
-        }
+/// A fresh instance of node `index`, replacing one that was abandoned.
+fn build_again(pipeline: &Pipeline, index: usize) -> Result<Box<dyn Node>, NodeError> {
+    pipeline
+        .build_node(index)
+        .map_err(|e| NodeError::fatal(format!("rebuilding the node failed: {e}")))
+}
+
+/// Records one call's time, memory, error and trace event.
+fn record(
+    metrics: &mut NodeMetrics,
+    index: usize,
+    rec: &mut Recorder<'_>,
+    start: Instant,
+    live_before: u64,
+    peak: u64,
+    failed: bool,
+) {
+    let elapsed = start.elapsed().as_nanos() as u64;
+    metrics.record_call(elapsed, peak);
+    if failed {
+        metrics.errors += 1;
     }
-
-    fn count_error(&mut self, failed: bool) {
-        if failed {
-            self.metrics.errors += 1;
-        }
+    let growth = (live_before + peak).saturating_sub(rec.live_at_start);
+    *rec.peak_growth = (*rec.peak_growth).max(growth);
+    if let Some(trace) = rec.trace.as_deref_mut() {
+        trace.push(TraceEvent {
+            node: index,
+            start_ns: start.duration_since(rec.started).as_nanos() as u64,
+            duration_ns: elapsed,
+            failed,
+        });
     }
 }
 
