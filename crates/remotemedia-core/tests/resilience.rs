@@ -357,7 +357,14 @@ async fn metrics_json_has_the_documented_shape() {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["inputs", "memory_tracking", "name", "peak_memory_bytes", "wall_time_us"]
+        [
+            "dropped_inputs",
+            "inputs",
+            "memory_tracking",
+            "name",
+            "peak_memory_bytes",
+            "wall_time_us"
+        ]
     );
     assert_eq!(v["pipeline"]["name"], "faults");
     assert_eq!(v["pipeline"]["inputs"], 4);
