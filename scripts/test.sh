@@ -11,3 +11,17 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== rust: tests"
 cargo test --workspace --locked
+
+echo "== python: build, lint, tests"
+# A fresh virtualenv under target/ (gitignored), rebuilt on every run, with
+# only what the Python checks need; the package itself is built from this
+# tree by maturin (`pip install .`, a release build of the extension).
+venv="${CARGO_TARGET_DIR:-target}/py-ci-venv"
+rm -rf "$venv"
+python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet "maturin>=1.9.4,<2" numpy pytest ruff pyyaml mypy
+"$venv/bin/python" -m pip install --quiet --no-build-isolation .
+"$venv/bin/ruff" check python tests bench/python examples
+"$venv/bin/ruff" format --check python tests bench/python examples
+"$venv/bin/python" -m pytest -q tests

@@ -286,3 +286,21 @@ fn non_audio_input_is_refused() {
         assert!(err.to_string().contains("expects audio, got json"), "{err}");
     }
 }
+
+#[test]
+fn empty_multichannel_audio_is_fine() {
+    let e = engine();
+    for (t, params) in [
+        ("AudioResampleNode", json!({"target_sample_rate": 16000})),
+        ("VADNode", json!({})),
+        ("FormatConverterNode", json!({"target_format": "i16"})),
+    ] {
+        let p = pipeline(&e, json!([{"id": "n", "node_type": t, "params": params}]));
+        let empty = AudioData::new(Vec::<f32>::new(), 2, 48_000).unwrap();
+        let out = block_on(e.run_batch(&p, [RuntimeData::Audio(empty)])).unwrap();
+        for o in &out {
+            let a = o.data.audio().unwrap();
+            assert_eq!((a.channels(), a.frames()), (2, 0), "{t}");
+        }
+    }
+}

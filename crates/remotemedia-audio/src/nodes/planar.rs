@@ -23,10 +23,10 @@ pub(crate) fn as_f32<'a>(audio: &'a AudioData, scratch: &'a mut Vec<f32>) -> Res
     Ok(scratch)
 }
 
-/// The channel slices of a planar buffer of `frames` frames per channel.
-pub(crate) fn channels(samples: &[f32], frames: usize) -> Vec<&[f32]> {
+/// The `channels` slices of a planar buffer of `frames` frames per channel.
+pub(crate) fn channels(samples: &[f32], channels: usize, frames: usize) -> Vec<&[f32]> {
     if frames == 0 {
-        return vec![&[][..]; samples.len().max(1)];
+        return vec![&[][..]; channels];
     }
     samples.chunks_exact(frames).collect()
 }

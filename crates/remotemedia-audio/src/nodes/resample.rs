@@ -142,7 +142,7 @@ impl Node for ResampleNode {
         let capacity = r.output_frames_max(frames);
         let mut buffer = vec![0.0f32; channels * capacity];
         let written = {
-            let inputs = planar::channels(samples, frames);
+            let inputs = planar::channels(samples, channels, frames);
             let mut outputs: Vec<&mut [f32]> = if capacity == 0 {
                 (0..channels).map(|_| &mut [][..]).collect()
             } else {

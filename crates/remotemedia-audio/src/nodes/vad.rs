@@ -203,7 +203,7 @@ impl Node for VadNode {
             samples
         } else {
             self.mono.resize(frames, 0.0);
-            mix_planar_to_mono(&planar::channels(samples, frames), &mut self.mono)
+            mix_planar_to_mono(&planar::channels(samples, audio.channels(), frames), &mut self.mono)
                 .map_err(|e| NodeError::fatal(format!("VADNode: {e}")))?;
             &self.mono
         };

@@ -1,0 +1,275 @@
+//! Audio across the boundary, without copying samples.
+//!
+//! In: a C-contiguous, aligned, native-endian numpy array of `float32`,
+//! `int16` or `int32` is *borrowed*: [`NumpyStore`] keeps a reference to the
+//! array and lends its memory to the engine as a
+//! [`SampleStore`]. Any other array is
+//! converted once (`float64`/`float16` to `float32`, non-contiguous or
+//! byte-swapped arrays to a contiguous native copy); other dtypes are a
+//! `TypeError`. A 1-D array is one channel; 2-D arrays are
+//! `(channels, frames)`.
+//!
+//! Out: samples are handed to numpy as an array whose base is a
+//! [`SampleOwner`], which holds the engine's reference-counted buffer, so the
+//! array owns (keeps alive) the Rust memory. When a node hands back the very
+//! buffer it was given (a pass-through), the caller's own array object is
+//! returned.
+//!
+//! The engine never writes through a borrowed buffer. Writing into an input
+//! array while a call that borrowed it is running is a data race, as with any
+//! numpy function that releases the GIL.
+
+use std::ptr::NonNull;
+
+use numpy::ndarray::{ArrayView1, ArrayView2};
+use numpy::{Element, PyArray1, PyArray2, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyAny;
+use remotemedia_core::data::SampleStore;
+use remotemedia_core::{AudioData, Samples, Shared};
+
+/// A numpy array lent to the engine: the array is kept alive (and, holding a
+/// reference, cannot be resized) for as long as any engine buffer uses it.
+pub struct NumpyStore<T> {
+    _owner: Py<PyAny>,
+    ptr: NonNull<T>,
+    len: usize,
+}
+
+// SAFETY: the memory is owned by a numpy array kept alive by `_owner` (a
+// `Py`, itself Send + Sync); it is only read, never written, through this
+// store.
+unsafe impl<T: Sync> Send for NumpyStore<T> {}
+// SAFETY: as above; shared access is read-only.
+unsafe impl<T: Sync> Sync for NumpyStore<T> {}
+
+impl<T: Sync + 'static> SampleStore<T> for NumpyStore<T> {
+    fn samples(&self) -> &[T] {
+        // SAFETY: `ptr` points at `len` initialised, aligned `T`s owned by
+        // the array, which outlives `self`; for `len == 0` it is dangling but
+        // aligned, which `from_raw_parts` allows.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+/// Owns an engine buffer on behalf of the numpy arrays that view it.
+#[pyclass(frozen, module = "remotemedia._native")]
+pub struct SampleOwner {
+    samples: Samples,
+}
+
+#[pymethods]
+impl SampleOwner {
+    /// Number of samples held (all channels).
+    fn __len__(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// The sample format: `"f32"`, `"i16"` or `"i32"`.
+    #[getter]
+    fn format(&self) -> &'static str {
+        self.samples.format().name()
+    }
+}
+
+/// Audio taken from Python, and how to give results back in the same shape.
+pub struct AudioIn {
+    /// The audio, borrowing the array's memory when possible.
+    pub audio: AudioData,
+    /// True when the caller passed a 1-D array (mono results come back 1-D).
+    pub one_dimensional: bool,
+    /// The array actually borrowed (the caller's, or its one-time conversion).
+    pub array: Py<PyAny>,
+}
+
+/// The numpy helpers used on the slow path, imported once.
+static ASCONTIGUOUS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Reads `(samples, sample_rate)`: borrows `samples` when it already has a
+/// supported layout, converts it once otherwise.
+pub fn audio_from_py(samples: &Bound<'_, PyAny>, sample_rate: &Bound<'_, PyAny>) -> PyResult<AudioIn> {
+    let rate = sample_rate_from_py(sample_rate)?;
+    if let Ok(array) = samples.cast::<PyUntypedArray>()
+        && let Some(audio) = borrow_array(array, rate)?
+    {
+        return Ok(audio);
+    }
+    let converted = convert_array(samples)?;
+    let array = converted.cast::<PyUntypedArray>()?;
+    borrow_array(array, rate)?.ok_or_else(|| PyTypeError::new_err("samples: could not be converted"))
+}
+
+/// A positive sample rate in Hz.
+pub fn sample_rate_from_py(value: &Bound<'_, PyAny>) -> PyResult<u32> {
+    let rate: i64 = value.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "sample_rate: expected an integer number of Hz, got {}",
+            type_name(value)
+        ))
+    })?;
+    if rate <= 0 || rate > i64::from(u32::MAX) {
+        return Err(PyValueError::new_err(format!(
+            "sample_rate: must be a positive integer (Hz), got {rate}"
+        )));
+    }
+    Ok(rate as u32)
+}
+
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// The fast path: `Some` when the array can be lent as it is.
+fn borrow_array(array: &Bound<'_, PyUntypedArray>, rate: u32) -> PyResult<Option<AudioIn>> {
+    let ndim = array.ndim();
+    let (channels, frames) = match *array.shape() {
+        [frames] => (1, frames),
+        [channels, frames] => (channels, frames),
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "samples: expected a 1-D (frames) or 2-D (channels, frames) array, got {ndim}-D"
+            )));
+        }
+    };
+    if channels == 0 {
+        return Err(PyValueError::new_err(
+            "samples: an audio array needs at least one channel",
+        ));
+    }
+    let dtype = array.dtype();
+    if !array.is_c_contiguous() || !array.is_aligned() || dtype.is_native_byteorder() == Some(false) {
+        return Ok(None);
+    }
+    let samples = match (dtype.kind(), dtype.itemsize()) {
+        (b'f', 4) => Samples::F32(lend::<f32>(array, channels * frames)),
+        (b'i', 2) => Samples::I16(lend::<i16>(array, channels * frames)),
+        (b'i', 4) => Samples::I32(lend::<i32>(array, channels * frames)),
+        _ => return Ok(None),
+    };
+    let audio = AudioData::new(samples, channels, rate).map_err(|e| PyValueError::new_err(format!("samples: {e}")))?;
+    Ok(Some(AudioIn {
+        audio,
+        one_dimensional: ndim == 1,
+        array: array.clone().into_any().unbind(),
+    }))
+}
+
+fn lend<T: Copy + Send + Sync + 'static>(array: &Bound<'_, PyUntypedArray>, len: usize) -> Shared<T> {
+    // SAFETY: reading the data pointer of a live array object.
+    let data = unsafe { (*numpy::npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr())).data }.cast::<T>();
+    let ptr = NonNull::new(data).filter(|_| len > 0).unwrap_or(NonNull::dangling());
+    Shared::from_store(std::sync::Arc::new(NumpyStore {
+        _owner: array.clone().into_any().unbind(),
+        ptr,
+        len,
+    }))
+}
+
+/// The slow path: one conversion to a supported, contiguous layout.
+fn convert_array<'py>(samples: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = samples.py();
+    let ascontiguous = ASCONTIGUOUS.get_or_try_init(py, || {
+        py.import("numpy")?.getattr("ascontiguousarray").map(Bound::unbind)
+    })?;
+    let array = ascontiguous.bind(py).call1((samples,)).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "samples: expected a numpy array of float32, int16 or int32, got {}",
+            type_name(samples)
+        ))
+    })?;
+    let dtype = array.cast::<PyUntypedArray>()?.dtype();
+    let target = match (dtype.kind(), dtype.itemsize()) {
+        (b'f', _) => "float32",
+        (b'i', 2) => "int16",
+        (b'i', 4) => "int32",
+        (kind, size) => {
+            return Err(PyTypeError::new_err(format!(
+                "samples: dtype {} ({}{size}) is not supported; use float32, int16 or int32",
+                dtype.str().map(|s| s.to_string()).unwrap_or_default(),
+                kind as char
+            )));
+        }
+    };
+    let native = array.call_method1("astype", (target,))?;
+    ascontiguous.bind(py).call1((native,))
+}
+
+/// Total samples of an audio value (for the GIL policy).
+pub fn sample_count(audio: &AudioData) -> usize {
+    audio.samples().len()
+}
+
+/// Hands `audio` to numpy. With `same_as`, an input array whose memory the
+/// output is, the input object itself is returned.
+pub fn audio_to_py<'py>(
+    py: Python<'py>,
+    audio: &AudioData,
+    one_dimensional: bool,
+    same_as: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(input) = same_as
+        && is_same_buffer(input, audio, one_dimensional)
+    {
+        return Ok(input.clone());
+    }
+    let squeeze = one_dimensional && audio.channels() == 1;
+    let owner = Bound::new(
+        py,
+        SampleOwner {
+            samples: audio.samples().clone(),
+        },
+    )?;
+    let (channels, frames) = (audio.channels(), audio.frames());
+    match audio.samples() {
+        Samples::F32(s) => view(&owner, s, squeeze, channels, frames),
+        Samples::I16(s) => view(&owner, s, squeeze, channels, frames),
+        Samples::I32(s) => view(&owner, s, squeeze, channels, frames),
+    }
+}
+
+fn view<'py, T: Element + Copy + Send + Sync + 'static>(
+    owner: &Bound<'py, SampleOwner>,
+    samples: &Shared<T>,
+    squeeze: bool,
+    channels: usize,
+    frames: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let slice: &[T] = samples;
+    let container = owner.clone().into_any();
+    // SAFETY: the memory belongs to the buffer held by `owner`, which is the
+    // new array's base and is immutable, so it is neither freed nor
+    // reallocated while the array lives.
+    Ok(if squeeze {
+        let v = ArrayView1::from(slice);
+        unsafe { PyArray1::borrow_from_array(&v, container) }.into_any()
+    } else {
+        let v = ArrayView2::from_shape((channels, frames), slice)
+            .map_err(|e| PyValueError::new_err(format!("samples: {e}")))?;
+        unsafe { PyArray2::borrow_from_array(&v, container) }.into_any()
+    })
+}
+
+fn is_same_buffer(input: &Bound<'_, PyAny>, audio: &AudioData, one_dimensional: bool) -> bool {
+    let Ok(array) = input.cast::<PyUntypedArray>() else {
+        return false;
+    };
+    // SAFETY: reading the data pointer of a live array object.
+    let data = unsafe { (*numpy::npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr())).data } as usize;
+    let out = match audio.samples() {
+        Samples::F32(s) => s.as_ptr() as usize,
+        Samples::I16(s) => s.as_ptr() as usize,
+        Samples::I32(s) => s.as_ptr() as usize,
+    };
+    let shape_matches = match *array.shape() {
+        [frames] => one_dimensional && audio.channels() == 1 && frames == audio.frames(),
+        [channels, frames] => channels == audio.channels() && frames == audio.frames(),
+        _ => false,
+    };
+    data == out && shape_matches && array.len() > 0
+}

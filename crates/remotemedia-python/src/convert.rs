@@ -1,0 +1,323 @@
+//! Python values to [`RuntimeData`] and back.
+//!
+//! | Python | engine |
+//! |---|---|
+//! | `(ndarray, sample_rate)` | `Audio` (samples borrowed, see [`crate::audio`]) |
+//! | `(ndarray, sample_rate, info_dict)` | `Vad` |
+//! | `str` | `Text` |
+//! | `bytes` | `Bytes` |
+//! | `None`, `bool`, `int`, `float`, and lists, tuples and dicts (str keys) of them | `Json` |
+//! | anything else (a numpy scalar, a user object...) | `Opaque`: handed back as the same object |
+//!
+//! Back in Python, `Json` numbers keep their kind (an integral result of
+//! integer input stays `int`).
+//!
+//! A VAD info dict may carry keys of its own (a Python node annotating the
+//! results): they are kept beside the engine's [`VadInfo`] and put back
+//! whenever that very info reaches Python again, through any number of
+//! nodes that hand it on.
+
+use std::sync::{Arc, Mutex, Weak};
+
+use numpy::PyUntypedArray;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use remotemedia_core::{RuntimeData, SpeechSegment, VadInfo};
+use serde_json::{Map, Number, Value};
+
+use crate::audio::{AudioIn, audio_from_py, audio_to_py};
+
+/// Deepest nesting of lists and dicts converted to JSON.
+const MAX_DEPTH: usize = 128;
+
+/// A Python object travelling through the engine untouched.
+pub struct PyValue(pub Py<PyAny>);
+
+/// One value taken from Python, with what is needed to give results back in
+/// the caller's shape.
+pub struct DataIn {
+    /// The engine value.
+    pub data: RuntimeData,
+    /// True when the value was audio given as a 1-D array.
+    pub one_dimensional: bool,
+    /// The array the audio borrows, if the value was audio.
+    pub array: Option<Py<PyAny>>,
+}
+
+/// Converts one Python value.
+pub fn data_from_py(obj: &Bound<'_, PyAny>) -> PyResult<DataIn> {
+    if let Ok(t) = obj.cast::<PyTuple>()
+        && (t.len() == 2 || t.len() == 3)
+        && t.get_borrowed_item(0)?.cast::<PyUntypedArray>().is_ok()
+    {
+        return audio_from_tuple(t);
+    }
+    let data = if let Ok(s) = obj.cast::<PyString>() {
+        RuntimeData::Text(Arc::from(s.to_str()?))
+    } else if let Ok(b) = obj.cast::<PyBytes>() {
+        RuntimeData::Bytes(Arc::from(b.as_bytes()))
+    } else {
+        match json_from_py(obj, 0)? {
+            Some(v) => RuntimeData::Json(v),
+            None => RuntimeData::Opaque(Arc::new(PyValue(obj.clone().unbind()))),
+        }
+    };
+    Ok(DataIn {
+        data,
+        one_dimensional: false,
+        array: None,
+    })
+}
+
+/// Converts `(samples, sample_rate)` or `(samples, sample_rate, info)`;
+/// `samples` may be anything numpy can make an array of.
+pub fn audio_from_tuple(t: &Bound<'_, PyTuple>) -> PyResult<DataIn> {
+    let AudioIn {
+        audio,
+        one_dimensional,
+        array,
+    } = audio_from_py(&*t.get_borrowed_item(0)?, &*t.get_borrowed_item(1)?)?;
+    let data = if t.len() == 3 {
+        let dict = t.get_borrowed_item(2)?;
+        let info = Arc::new(vad_info_from_py(&dict)?);
+        keep_extra_keys(&dict, &info)?;
+        RuntimeData::Vad { audio, info }
+    } else {
+        RuntimeData::Audio(audio)
+    };
+    Ok(DataIn {
+        data,
+        one_dimensional,
+        array: Some(array),
+    })
+}
+
+/// Converts a value to JSON; `None` when it (or something inside it) has no
+/// JSON form.
+pub fn json_from_py(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Option<Value>> {
+    if depth > MAX_DEPTH {
+        return Err(PyValueError::new_err(format!(
+            "value nested more than {MAX_DEPTH} levels deep"
+        )));
+    }
+    if obj.is_none() {
+        return Ok(Some(Value::Null));
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Some(Value::Bool(b.is_true())));
+    }
+    if obj.cast::<PyInt>().is_ok() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Some(Value::from(i)));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Some(Value::from(u)));
+        }
+        return Ok(None);
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(Number::from_f64(f.value()).map(Value::Number));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Some(Value::String(s.to_str()?.to_owned())));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        return seq_to_json(l.iter(), l.len(), depth);
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return seq_to_json(t.iter(), t.len(), depth);
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut map = Map::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let Ok(key) = k.cast::<PyString>() else {
+                return Ok(None);
+            };
+            match json_from_py(&v, depth + 1)? {
+                Some(v) => map.insert(key.to_str()?.to_owned(), v),
+                None => return Ok(None),
+            };
+        }
+        return Ok(Some(Value::Object(map)));
+    }
+    Ok(None)
+}
+
+fn seq_to_json<'py>(
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    len: usize,
+    depth: usize,
+) -> PyResult<Option<Value>> {
+    let mut out = Vec::with_capacity(len);
+    for item in items {
+        match json_from_py(&item, depth + 1)? {
+            Some(v) => out.push(v),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(Value::Array(out)))
+}
+
+/// A JSON value as Python objects.
+pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any()
+            } else {
+                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for i in items {
+                list.append(json_to_py(py, i)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let d = PyDict::new(py);
+            for (k, v) in map {
+                d.set_item(k, json_to_py(py, v)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+/// An engine value as a Python object. Mono audio comes back 1-D when
+/// `one_dimensional`; audio whose memory is `same_as` comes back as that
+/// very array.
+pub fn data_to_py<'py>(
+    py: Python<'py>,
+    data: &RuntimeData,
+    one_dimensional: bool,
+    same_as: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match data {
+        RuntimeData::Audio(a) => {
+            let samples = audio_to_py(py, a, one_dimensional, same_as)?;
+            PyTuple::new(py, [samples, a.sample_rate().into_pyobject(py)?.into_any()])?.into_any()
+        }
+        RuntimeData::Vad { audio, info } => {
+            let samples = audio_to_py(py, audio, one_dimensional, same_as)?;
+            let rate = audio.sample_rate().into_pyobject(py)?.into_any();
+            let dict = vad_info_to_py(py, info)?;
+            restore_extra_keys(py, info, &dict)?;
+            PyTuple::new(py, [samples, rate, dict.into_any()])?.into_any()
+        }
+        RuntimeData::Json(v) => json_to_py(py, v)?,
+        RuntimeData::Text(t) => PyString::new(py, t).into_any(),
+        RuntimeData::Bytes(b) => PyBytes::new(py, b).into_any(),
+        RuntimeData::Opaque(o) => match o.downcast_ref::<PyValue>() {
+            Some(v) => v.0.bind(py).clone(),
+            None => {
+                return Err(PyTypeError::new_err(
+                    "a native value with no Python form reached Python",
+                ));
+            }
+        },
+    })
+}
+
+/// VAD results as the dict of the Python API.
+pub fn vad_info_to_py<'py>(py: Python<'py>, info: &VadInfo) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item(intern!(py, "is_speech"), info.is_speech)?;
+    d.set_item(intern!(py, "speech_frames"), info.speech_frames)?;
+    d.set_item(intern!(py, "total_frames"), info.total_frames)?;
+    let segments = PyList::empty(py);
+    for s in &info.segments {
+        let sd = PyDict::new(py);
+        sd.set_item(intern!(py, "start"), s.start)?;
+        sd.set_item(intern!(py, "end"), s.end)?;
+        sd.set_item(intern!(py, "energy_db"), f64::from(s.energy_db))?;
+        segments.append(sd)?;
+    }
+    d.set_item(intern!(py, "segments"), segments)?;
+    d.set_item(intern!(py, "frame_decisions"), PyList::new(py, &info.frame_decisions)?)?;
+    Ok(d)
+}
+
+/// The dict of the Python API as VAD results (missing keys take defaults).
+pub fn vad_info_from_py(obj: &Bound<'_, PyAny>) -> PyResult<VadInfo> {
+    let d = obj
+        .cast::<PyDict>()
+        .map_err(|_| PyTypeError::new_err("info: the third item of a VAD tuple must be a dict"))?;
+    let mut info = VadInfo::default();
+    if let Some(v) = d.get_item("is_speech")? {
+        info.is_speech = v.is_truthy()?;
+    }
+    if let Some(v) = d.get_item("speech_frames")? {
+        info.speech_frames = v.extract()?;
+    }
+    if let Some(v) = d.get_item("total_frames")? {
+        info.total_frames = v.extract()?;
+    }
+    if let Some(v) = d.get_item("frame_decisions")? {
+        info.frame_decisions = v.extract()?;
+    }
+    if let Some(v) = d.get_item("segments")? {
+        for s in v.try_iter()? {
+            let s = s?;
+            info.segments.push(SpeechSegment {
+                start: s.get_item("start")?.extract()?,
+                end: s.get_item("end")?.extract()?,
+                energy_db: s.get_item("energy_db")?.extract()?,
+            });
+        }
+    }
+    Ok(info)
+}
+
+/// The keys of a VAD info dict that [`VadInfo`] holds.
+const VAD_KEYS: [&str; 5] = [
+    "is_speech",
+    "speech_frames",
+    "total_frames",
+    "segments",
+    "frame_decisions",
+];
+
+/// Extra keys of VAD info dicts, by the info they belong to.
+static VAD_EXTRAS: Mutex<Vec<(Weak<VadInfo>, Py<PyDict>)>> = Mutex::new(Vec::new());
+
+fn keep_extra_keys(dict: &Bound<'_, PyAny>, info: &Arc<VadInfo>) -> PyResult<()> {
+    let dict = dict.cast::<PyDict>()?;
+    if dict.len() <= VAD_KEYS.len()
+        && dict
+            .keys()
+            .iter()
+            .all(|k| k.extract::<&str>().is_ok_and(|k| VAD_KEYS.contains(&k)))
+    {
+        return Ok(());
+    }
+    let extras = dict.copy()?;
+    for key in VAD_KEYS {
+        if extras.contains(key)? {
+            extras.del_item(key)?;
+        }
+    }
+    let mut table = VAD_EXTRAS.lock().unwrap_or_else(|p| p.into_inner());
+    table.retain(|(weak, _)| weak.strong_count() > 0);
+    table.push((Arc::downgrade(info), extras.unbind()));
+    Ok(())
+}
+
+fn restore_extra_keys(py: Python<'_>, info: &Arc<VadInfo>, dict: &Bound<'_, PyDict>) -> PyResult<()> {
+    let table = VAD_EXTRAS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, extras)) = table
+        .iter()
+        .find(|(weak, _)| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(info)))
+    {
+        dict.update(extras.bind(py).as_mapping())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,305 @@
+//! Compiled pipelines, run from Python as batches or streams.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use remotemedia_core::registry::Implementation;
+use remotemedia_core::{
+    Engine, GraphRun, Manifest, ManifestError, NodeParams, NodeType, Pipeline, Runtime, RuntimeData, RuntimeHint,
+    SinkOutput,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::clip::ClipNode;
+use crate::convert::{DataIn, data_from_py, data_to_py, json_to_py};
+use crate::errors::Error;
+use crate::gil::maybe_detach;
+use crate::merge::merge_clip;
+use crate::py_node::{ErrorSlot, PyNode};
+use crate::{registry, runtime};
+
+/// Params checked elsewhere: a Python node's (by its Python code), or a
+/// clip-wrapped native node's (by the native type, when the unwrapped
+/// pipeline is compiled first).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct UncheckedParams(Map<String, Value>);
+
+impl NodeParams for UncheckedParams {}
+
+/// A manifest compiled by the engine, with Python node instances bound in.
+///
+/// `NativePipeline(manifest_json, python_nodes)`: `python_nodes` maps node
+/// ids to adapter objects (see [`crate::py_node`]); those nodes run through
+/// CPython, every other node comes from the native registry. Two versions
+/// are compiled: one for streams, and one for batch runs where every native
+/// node runs whole clips (see [`crate::clip`]).
+#[pyclass(frozen, module = "remotemedia._native")]
+pub struct NativePipeline {
+    pipeline: Arc<Pipeline>,
+    clips: Arc<Pipeline>,
+    causes: Arc<HashMap<String, ErrorSlot>>,
+    one_dimensional: Arc<AtomicBool>,
+    metrics: Arc<Mutex<Option<Value>>>,
+}
+
+/// Outputs of one input item: every sink output, in the order produced.
+type ItemOutputs = Vec<SinkOutput>;
+
+#[pymethods]
+impl NativePipeline {
+    #[new]
+    #[pyo3(signature = (manifest, python_nodes = None))]
+    fn new(py: Python<'_>, manifest: &str, python_nodes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let mut registry = registry::base().clone();
+        let mut causes = HashMap::new();
+        let one_dimensional = Arc::new(AtomicBool::new(false));
+        let mut manifest = Manifest::from_json(manifest).map_err(|e| Error::from(e).into_py(py, &HashMap::new()))?;
+        if let Some(nodes) = python_nodes {
+            for (id, adapter) in nodes.iter() {
+                let id: String = id.extract()?;
+                let Some(spec) = manifest.nodes.iter_mut().find(|n| n.id == id) else {
+                    continue;
+                };
+                let type_name = format!("python:{id}");
+                let slot = ErrorSlot::default();
+                let adapter = adapter.unbind();
+                let (build_slot, flag) = (Arc::clone(&slot), Arc::clone(&one_dimensional));
+                registry.register(
+                    NodeType::new::<UncheckedParams>(&type_name, &format!("Python node {}", spec.node_type))
+                        .implementation(
+                            Runtime::Python,
+                            Implementation::untyped(move |_| {
+                                let adapter = Python::attach(|py| adapter.clone_ref(py));
+                                Ok(Box::new(PyNode::new(
+                                    adapter,
+                                    Arc::clone(&build_slot),
+                                    Arc::clone(&flag),
+                                )))
+                            }),
+                        ),
+                );
+                spec.node_type = type_name;
+                spec.runtime_hint = RuntimeHint::Python;
+                causes.insert(id, slot);
+            }
+        }
+        let refused = |e: ManifestError| Error::from(e).into_py(py, &HashMap::new());
+        let pipeline = Engine::new(registry.clone())
+            .compile(manifest.clone())
+            .map_err(refused)?;
+        for (i, spec) in manifest.nodes.iter_mut().enumerate() {
+            if pipeline.runtime(i) != Runtime::Native {
+                continue;
+            }
+            let inner = registry
+                .get(&spec.node_type)
+                .and_then(|t| t.resolve(spec.runtime_hint).ok())
+                .map(|(_, implementation)| implementation.clone())
+                .ok_or_else(|| PyRuntimeError::new_err(format!("node {}: no native implementation", spec.id)))?;
+            let type_name = format!("clip:{}", spec.id);
+            registry.register(
+                NodeType::new::<UncheckedParams>(&type_name, &format!("{} run one clip per call", spec.node_type))
+                    .implementation(
+                        Runtime::Native,
+                        Implementation::untyped(move |params| {
+                            let node = inner.build(params).map_err(|p| format!("{}: {}", p.path, p.message))?;
+                            Ok(Box::new(ClipNode::new(node)))
+                        }),
+                    ),
+            );
+            spec.node_type = type_name;
+            spec.runtime_hint = RuntimeHint::Rust;
+        }
+        let clips = Engine::new(registry).compile(manifest).map_err(refused)?;
+        Ok(Self {
+            pipeline,
+            clips,
+            causes: Arc::new(causes),
+            one_dimensional,
+            metrics: Arc::default(),
+        })
+    }
+
+    /// Runs every item of `items` as one whole clip (native nodes fresh and
+    /// flushed per item, then the graph flushed and reset) with the GIL
+    /// released. Returns, per item, the list of its outputs; each sink's
+    /// audio pieces are joined into one value.
+    fn run<'py>(&self, py: Python<'py>, items: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyList>> {
+        let inputs: Vec<DataIn> = items.iter().map(|i| data_from_py(&i)).collect::<PyResult<_>>()?;
+        let flags: Vec<bool> = inputs.iter().map(|i| i.one_dimensional).collect();
+        let arrays: Vec<Option<Py<PyAny>>> = inputs
+            .iter()
+            .map(|i| i.array.as_ref().map(|a| a.clone_ref(py)))
+            .collect();
+        let data: Vec<(RuntimeData, bool)> = inputs.into_iter().map(|i| (i.data, i.one_dimensional)).collect();
+        let pipeline = Arc::clone(&self.clips);
+        let flag = Arc::clone(&self.one_dimensional);
+        let metrics = Arc::clone(&self.metrics);
+        let result = py.detach(move || {
+            runtime::block_on(async move {
+                let mut run = GraphRun::new(pipeline)?;
+                let mut all = Vec::with_capacity(data.len());
+                let mut result = Ok(());
+                for (input, one_dimensional) in data {
+                    flag.store(one_dimensional, Ordering::Relaxed);
+                    let mut outputs = ItemOutputs::new();
+                    result = run.push(input, &mut outputs).await;
+                    if result.is_ok() {
+                        result = run.flush(&mut outputs).await;
+                    }
+                    if result.is_err() {
+                        break;
+                    }
+                    run.reset();
+                    all.push(outputs);
+                }
+                store_metrics(&metrics, &run);
+                result?;
+                Ok::<_, Error>(all)
+            })
+        });
+        let all = result.map_err(|e| e.into_py(py, &self.causes))?;
+        let out = PyList::empty(py);
+        for ((outputs, one_dimensional), array) in all.into_iter().zip(flags).zip(arrays) {
+            let same_as = array.as_ref().map(|a| a.bind(py));
+            let item = PyList::empty(py);
+            for data in merge_by_sink(outputs) {
+                item.append(data_to_py(py, &data, one_dimensional, same_as)?)?;
+            }
+            out.append(item)?;
+        }
+        Ok(out)
+    }
+
+    /// A new stream over this pipeline: state carries over between pushes.
+    fn stream(&self) -> PyResult<NativeStream> {
+        let run = GraphRun::new(Arc::clone(&self.pipeline))
+            .map_err(|e| Python::attach(|py| Error::from(e).into_py(py, &self.causes)))?;
+        Ok(NativeStream {
+            run: Mutex::new(run),
+            causes: Arc::clone(&self.causes),
+            one_dimensional: Arc::clone(&self.one_dimensional),
+        })
+    }
+
+    /// The engine's metrics of the last `run` (see the engine's metrics
+    /// JSON), or `None` before the first.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        match metrics.as_ref() {
+            Some(v) => json_to_py(py, v),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// The node ids, in manifest order.
+    fn node_ids(&self) -> Vec<String> {
+        self.pipeline.manifest().nodes.iter().map(|n| n.id.clone()).collect()
+    }
+
+    /// Where each node runs (`"rust"` or `"python"`), by node id.
+    fn runtimes(&self) -> HashMap<String, String> {
+        (0..self.pipeline.manifest().nodes.len())
+            .map(|i| (self.pipeline.spec(i).id.clone(), self.pipeline.runtime(i).to_string()))
+            .collect()
+    }
+}
+
+fn metrics_value(run: &GraphRun) -> Value {
+    serde_json::to_value(run.metrics()).unwrap_or(Value::Null)
+}
+
+fn store_metrics(slot: &Mutex<Option<Value>>, run: &GraphRun) {
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(metrics_value(run));
+}
+
+/// Groups one item's outputs by sink (in order of first appearance) and
+/// joins each sink's audio pieces.
+fn merge_by_sink(outputs: ItemOutputs) -> Vec<RuntimeData> {
+    let mut groups: Vec<(Arc<str>, Vec<RuntimeData>)> = Vec::new();
+    for o in outputs {
+        match groups.iter_mut().find(|(id, _)| *id == o.node_id) {
+            Some((_, g)) => g.push(o.data),
+            None => groups.push((o.node_id, vec![o.data])),
+        }
+    }
+    groups.into_iter().flat_map(|(_, g)| merge_clip(g)).collect()
+}
+
+/// A live stream through a [`NativePipeline`]: consecutive pushes are one
+/// continuous stream; `flush()` ends it, `reset()` starts a new one.
+#[pyclass(frozen, module = "remotemedia._native")]
+pub struct NativeStream {
+    run: Mutex<GraphRun>,
+    causes: Arc<HashMap<String, ErrorSlot>>,
+    one_dimensional: Arc<AtomicBool>,
+}
+
+impl NativeStream {
+    fn step<'py>(
+        &self,
+        py: Python<'py>,
+        input: Option<DataIn>,
+        samples: usize,
+        one_dimensional: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let array = input.as_ref().and_then(|i| i.array.as_ref().map(|a| a.clone_ref(py)));
+        let result = maybe_detach(py, samples, || {
+            let mut run = self.run.lock().unwrap_or_else(|p| p.into_inner());
+            self.one_dimensional.store(one_dimensional, Ordering::Relaxed);
+            let mut outputs = ItemOutputs::new();
+            let result = match input {
+                Some(i) => runtime::block_on(run.push(i.data, &mut outputs)),
+                None => runtime::block_on(run.flush(&mut outputs)),
+            };
+            result.map(|()| outputs)
+        });
+        let outputs = result.map_err(|e| Error::from(e).into_py(py, &self.causes))?;
+        let same_as = array.as_ref().map(|a| a.bind(py));
+        let list = PyList::empty(py);
+        for o in outputs {
+            list.append(data_to_py(py, &o.data, one_dimensional, same_as)?)?;
+        }
+        Ok(list)
+    }
+}
+
+#[pymethods]
+impl NativeStream {
+    /// Pushes one item; returns the outputs it produced (possibly none).
+    fn push<'py>(&self, py: Python<'py>, item: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let input = data_from_py(item)?;
+        let samples = input.data.audio().map_or(0, |a| a.samples().len());
+        let one_dimensional = input.one_dimensional;
+        self.step(py, Some(input), samples, one_dimensional)
+    }
+
+    /// Ends the stream: returns what the nodes still held. The next push
+    /// starts a new stream.
+    fn flush<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let one_dimensional = self.one_dimensional.load(Ordering::Relaxed);
+        let out = self.step(py, None, usize::MAX, one_dimensional)?;
+        self.run
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("stream poisoned"))?
+            .reset();
+        Ok(out)
+    }
+
+    /// Drops all stream state without flushing (a discontinuity).
+    fn reset(&self, py: Python<'_>) {
+        py.detach(|| self.run.lock().unwrap_or_else(|p| p.into_inner()).reset());
+    }
+
+    /// The engine's metrics of this stream so far.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let value = metrics_value(&self.run.lock().unwrap_or_else(|p| p.into_inner()));
+        json_to_py(py, &value)
+    }
+}

@@ -1,0 +1,71 @@
+"""Finding the native extension, and saying once when it is not there.
+
+Set ``REMOTEMEDIA_DISABLE_NATIVE=1`` to run everything in pure Python even when
+the extension is installed (the tests use it to check the fallback).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from types import ModuleType
+
+from remotemedia.exceptions import NativeRuntimeUnavailableError
+
+native: ModuleType | None
+import_error: str | None
+
+if os.environ.get("REMOTEMEDIA_DISABLE_NATIVE", "") not in ("", "0"):
+    native = None
+    import_error = "disabled by REMOTEMEDIA_DISABLE_NATIVE"
+else:
+    try:
+        from remotemedia import _native as native
+
+        import_error = None
+    except ImportError as exc:  # the wheel was built without the extension
+        native = None
+        import_error = str(exc)
+
+_warned = False
+_lock = threading.Lock()
+
+
+def is_rust_runtime_available() -> bool:
+    """True when the native extension ``remotemedia._native`` is loaded."""
+    return native is not None
+
+
+def has_native(node_type: str) -> bool:
+    """True when the native registry can build ``node_type``."""
+    return native is not None and native.has_native(node_type)
+
+
+def warn_fallback(what: str) -> None:
+    """Warns, once per process, that ``what`` runs in pure Python."""
+    global _warned
+    with _lock:
+        if _warned:
+            return
+        _warned = True
+    reason = import_error or "this build has no native implementation of it"
+    warnings.warn(
+        f"remotemedia: {what} runs in pure Python (numpy), slower than the native "
+        f"runtime ({reason}). Further fallbacks are not reported.",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+
+
+def require_native(node_type: str) -> None:
+    """Raises when ``runtime_hint="rust"`` cannot be met for ``node_type``."""
+    if native is None:
+        raise NativeRuntimeUnavailableError(
+            f"runtime_hint='rust' for {node_type} needs the native extension "
+            f"remotemedia._native, which is not available: {import_error}"
+        )
+    if not native.has_native(node_type):
+        raise NativeRuntimeUnavailableError(
+            f"runtime_hint='rust': this build of remotemedia._native has no native implementation of {node_type}"
+        )

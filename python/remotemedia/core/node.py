@@ -1,0 +1,145 @@
+"""``Node``: the base class of every pipeline step."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar
+
+_RESILIENCE_FIELDS = ("retry", "timeout_ms", "on_failure", "circuit_breaker")
+_ON_FAILURE = ("fail", "skip", "passthrough")
+_RUNTIME_HINTS = ("auto", "rust", "python", "rust_native", "rust_python", "cpython")
+
+#: Every ``Node`` subclass by class name, so a manifest can name user nodes.
+NODE_CLASSES: dict[str, type[Node]] = {}
+
+
+class Node:
+    """A processing step.
+
+    ``Node(name=None, **kwargs)``: ``name`` defaults to the class name and the
+    keyword arguments are the node's params (``self.config``), except the
+    manifest fields ``retry`` (dict), ``timeout_ms``, ``on_failure``
+    (``"fail"``, ``"skip"``, ``"passthrough"``), ``circuit_breaker`` (dict) and
+    ``runtime_hint`` (``"auto"``, ``"rust"``, ``"python"``).
+
+    Subclasses override ``process(data)`` (sync or async); ``initialize``,
+    ``cleanup`` (sync or async) and ``flush`` (for streaming nodes: returns
+    what the node still holds, or ``None``) are optional. Returning ``None``
+    from ``process`` means "no output for this input".
+
+    Inside the Rust engine a node runs through CPython: the engine calls this
+    very instance, so attributes it sets are visible afterwards.
+    """
+
+    #: The native node type this class stands for (set by built-in nodes).
+    native_type: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        NODE_CLASSES[cls.__name__] = cls
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        retry: dict[str, Any] | None = None,
+        timeout_ms: int | None = None,
+        on_failure: str | None = None,
+        circuit_breaker: dict[str, Any] | None = None,
+        runtime_hint: str = "auto",
+        **kwargs: Any,
+    ) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name: expected a string, got {type(name).__name__}")
+        if on_failure is not None and on_failure not in _ON_FAILURE:
+            raise ValueError(f"on_failure: expected one of {', '.join(_ON_FAILURE)}, got {on_failure!r}")
+        if runtime_hint not in _RUNTIME_HINTS:
+            raise ValueError(f"runtime_hint: expected 'auto', 'rust' or 'python', got {runtime_hint!r}")
+        if timeout_ms is not None and (not isinstance(timeout_ms, int) or timeout_ms <= 0):
+            raise ValueError(f"timeout_ms: expected a positive integer, got {timeout_ms!r}")
+        self.name: str = name or type(self).__name__
+        self.config: dict[str, Any] = dict(kwargs)
+        self.retry = retry
+        self.timeout_ms = timeout_ms
+        self.on_failure = on_failure
+        self.circuit_breaker = circuit_breaker
+        self.runtime_hint = _canonical_hint(runtime_hint)
+        self.is_initialized = False
+
+    def process(self, data: Any) -> Any:
+        """Processes one input; returns the output (``None`` for none)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement process()")
+
+    def initialize(self) -> Any:
+        """Prepares the node (load models, open connections). Sync or async."""
+        return None
+
+    def cleanup(self) -> Any:
+        """Releases what ``initialize`` took. Sync or async."""
+        return None
+
+    def flush(self) -> Any:
+        """Ends a stream: returns what the node still holds, or ``None``."""
+        return None
+
+    def reset(self) -> None:
+        """Forgets stream state (called before a retry, or on a discontinuity)."""
+
+    @property
+    def node_type(self) -> str:
+        """The manifest ``node_type``: the class name."""
+        return type(self).__name__
+
+    def to_manifest(self, node_id: str | None = None) -> dict[str, Any]:
+        """This node as a manifest entry: ``{"id", "node_type", "params", ...}``."""
+        entry: dict[str, Any] = {
+            "id": node_id or self.name,
+            "node_type": self.node_type,
+            "params": dict(self.config),
+            "runtime_hint": self.runtime_hint,
+        }
+        for field in _RESILIENCE_FIELDS:
+            value = getattr(self, field)
+            if value is not None:
+                entry[field] = value
+        return entry
+
+    def runs_natively(self) -> bool:
+        """True when the engine should run this node as native code rather
+        than call this Python instance."""
+        cls = type(self)
+        return (
+            cls.__dict__.get("native_type") is not None
+            and self.runtime_hint != "python"
+            and _native_available(self.node_type)
+        )
+
+    def process_python(self, data: Any) -> Any:
+        """The pure-Python implementation (``use_rust=False``); defaults to
+        ``process``."""
+        return self.process(data)
+
+    def flush_python(self) -> Any:
+        """The pure-Python ``flush``; defaults to ``flush``."""
+        return self.flush()
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{type(self).__name__}(name={self.name!r}{', ' if params else ''}{params})"
+
+
+def _canonical_hint(hint: str) -> str:
+    return {"rust_native": "rust", "rust_python": "python", "cpython": "python"}.get(hint, hint)
+
+
+def _native_available(node_type: str) -> bool:
+    from remotemedia._runtime import has_native
+
+    return has_native(node_type)
+
+
+async def maybe_await(value: Any) -> Any:
+    """Awaits ``value`` when it is awaitable (sync and async hooks both work)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value

@@ -1,0 +1,493 @@
+"""``Pipeline``: nodes in order, run on the Rust engine or in pure Python."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import time
+import tracemalloc
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from remotemedia import _runtime
+from remotemedia.core.adapter import EngineAdapter
+from remotemedia.core.merge import merge_clip
+from remotemedia.core.node import NODE_CLASSES, Node, maybe_await
+from remotemedia.exceptions import NodeError, PipelineError, RemoteMediaError
+
+_NODE_FIELDS = ("id", "node_type", "params", "runtime_hint", "retry", "timeout_ms", "on_failure", "circuit_breaker")
+
+
+class Pipeline:
+    """An ordered list of nodes: each node's output is the next node's input.
+
+    ``await run(...)`` runs it on the Rust engine when the native runtime is
+    available (``use_rust=True``, the default), else in pure Python. Built-in
+    nodes run as native code; any other node (your own subclasses) runs
+    inside the engine through CPython, as the very instance you built.
+    """
+
+    def __init__(self, nodes: list[Node] | None = None, name: str | None = None, enable_metrics: bool = False) -> None:
+        self.name: str = name or "pipeline"
+        self.enable_metrics = enable_metrics
+        self._nodes: list[Node] = []
+        self._connections: list[dict[str, str]] | None = None
+        self._ids: list[str] | None = None
+        self._compiled: tuple[str, Any, list[EngineAdapter]] | None = None
+        self._times: dict[str, list[float]] = {}
+        self._metrics: dict[str, Any] | None = None
+        self.is_initialized = False
+        for node in nodes or []:
+            self.add_node(node)
+
+    # -- the node list ---------------------------------------------------
+
+    def add_node(self, node: Node) -> Pipeline:
+        """Appends ``node``; returns the pipeline (chainable)."""
+        if not isinstance(node, Node):
+            raise TypeError(f"node: expected a remotemedia Node, got {type(node).__name__}")
+        self._nodes.append(node)
+        self._changed()
+        return self
+
+    def get_node(self, name: str) -> Node | None:
+        """The node with this name (or manifest id), if any."""
+        for i, node in enumerate(self._nodes):
+            if name in (node.name, self._node_id(i)):
+                return node
+        return None
+
+    def remove_node(self, name: str) -> bool:
+        """Removes the node with this name (or id); False if there is none."""
+        for i, node in enumerate(self._nodes):
+            if name in (node.name, self._node_id(i)):
+                del self._nodes[i]
+                self._changed()
+                return True
+        return False
+
+    @property
+    def nodes(self) -> list[Node]:
+        """The nodes, in order (a copy)."""
+        return list(self._nodes)
+
+    @property
+    def node_count(self) -> int:
+        """Number of nodes."""
+        return len(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(list(self._nodes))
+
+    def __repr__(self) -> str:
+        return f"Pipeline(name={self.name!r}, nodes={[n.name for n in self._nodes]!r})"
+
+    def _changed(self) -> None:
+        self._compiled = None
+        self._connections = None
+        self._ids = None
+
+    def _node_id(self, index: int) -> str:
+        if self._ids is not None:
+            return self._ids[index]
+        return f"{self._nodes[index].name}_{index}"
+
+    # -- manifests ---------------------------------------------------------
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The v1 manifest, as a dict."""
+        nodes = [node.to_manifest(self._node_id(i)) for i, node in enumerate(self._nodes)]
+        if self._connections is not None:
+            connections = list(self._connections)
+        else:
+            connections = [{"from": a["id"], "to": b["id"]} for a, b in itertools.pairwise(nodes)]
+        return {"version": "v1", "metadata": {"name": self.name}, "nodes": nodes, "connections": connections}
+
+    def serialize(self) -> str:
+        """The v1 manifest JSON, with every node's params."""
+        try:
+            return json.dumps(self.to_manifest())
+        except TypeError as exc:
+            raise PipelineError(f"a node param cannot be written to a manifest: {exc}") from exc
+
+    @classmethod
+    def from_manifest(cls, manifest: str | os.PathLike[str] | dict[str, Any]) -> Pipeline:
+        """Builds a pipeline from a manifest: a dict, JSON text, or a path to
+        a JSON or YAML file."""
+        data = _load_manifest(manifest)
+        return cls._from_dict(data)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> Pipeline:
+        """Builds a pipeline from a YAML manifest file."""
+        return cls._from_dict(_load_yaml(Path(path).read_text()))
+
+    @classmethod
+    def _from_dict(cls, data: Any) -> Pipeline:
+        if not isinstance(data, dict):
+            raise PipelineError("manifest: expected an object")
+        if data.get("version") != "v1":
+            raise PipelineError(f"version: unsupported manifest version {data.get('version')!r} (expected 'v1')")
+        raw_nodes = data.get("nodes")
+        if not isinstance(raw_nodes, list) or not raw_nodes:
+            raise PipelineError("nodes: a manifest needs at least one node")
+        name = (data.get("metadata") or {}).get("name")
+        pipeline = cls(name=name)
+        ids: list[str] = []
+        for i, spec in enumerate(raw_nodes):
+            pipeline._nodes.append(_node_from_spec(spec, i))
+            ids.append(spec["id"])
+        # As in the engine: a manifest without connections has unconnected
+        # nodes; nothing is chained implicitly.
+        connections = data.get("connections") or []
+        # A loaded manifest keeps its own ids and connections (until a node is
+        # added or removed).
+        pipeline._ids = ids
+        pipeline._connections = [dict(c) for c in connections]
+        return pipeline
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def initialize(self) -> None:
+        """Initializes every node (sync or async ``initialize``)."""
+        for node in self._nodes:
+            await maybe_await(node.initialize())
+            node.is_initialized = True
+        self.is_initialized = True
+
+    async def cleanup(self) -> None:
+        """Cleans up every node (sync or async ``cleanup``), in reverse order."""
+        errors: list[BaseException] = []
+        for node in reversed(self._nodes):
+            try:
+                await maybe_await(node.cleanup())
+            except Exception as exc:  # keep cleaning the others
+                errors.append(exc)
+            node.is_initialized = False
+        self.is_initialized = False
+        if errors:
+            raise errors[0]
+
+    @asynccontextmanager
+    async def managed_execution(self) -> AsyncIterator[Pipeline]:
+        """``async with pipeline.managed_execution(): ...`` initializes the
+        nodes on entry and cleans them up on exit."""
+        await self.initialize()
+        try:
+            yield self
+        finally:
+            await self.cleanup()
+
+    # -- running -----------------------------------------------------------
+
+    async def run(self, input_data: Any = None, use_rust: bool = True) -> Any:
+        """Runs ``input_data`` through the pipeline.
+
+        A list is a sequence of items, each flowing through the pipeline on
+        its own (a whole clip each); anything else is one item; ``None`` is
+        no item. Returns the list of outputs when there are several, the
+        single output when there is one, ``None`` when there is none.
+        """
+        if not self._nodes:
+            raise PipelineError("the pipeline has no nodes")
+        items = [] if input_data is None else list(input_data) if isinstance(input_data, list) else [input_data]
+        started = time.perf_counter()
+        native = self._native_pipeline() if use_rust else None
+        if native is None and use_rust:
+            _runtime.warn_fallback(f"pipeline {self.name!r}")
+        try:
+            if native is not None:
+                per_item = await asyncio.to_thread(native.run, items)
+            else:
+                per_item = [await self._run_item_python(item) for item in items]
+        finally:
+            self._record_metrics("rust" if native is not None else "python", started, len(items), native)
+        outputs = [o for item_outputs in per_item for o in item_outputs]
+        if not outputs:
+            return None
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    async def process(self, stream: AsyncIterable[Any], use_rust: bool = True) -> AsyncIterator[Any]:
+        """Streams: every item of ``stream`` is the next chunk of one
+        continuous stream (stateful nodes keep their state); outputs are
+        yielded as they are produced, and the nodes are flushed at the end."""
+        native = self._native_pipeline() if use_rust else None
+        if native is None:
+            if use_rust:
+                _runtime.warn_fallback(f"pipeline {self.name!r}")
+            async for out in self._process_python(stream):
+                yield out
+            return
+        run = native.stream()
+        hop = self._has_python_nodes()
+        async for item in stream:
+            outputs = await asyncio.to_thread(run.push, item) if hop else run.push(item)
+            for out in outputs:
+                yield out
+        for out in await asyncio.to_thread(run.flush):
+            yield out
+        if self.enable_metrics:
+            self._metrics = {**run.metrics(), "runtime": "rust"}
+
+    def get_metrics(self) -> dict[str, Any] | None:
+        """Metrics of the last run (``enable_metrics=True``), else ``None``."""
+        return self._metrics if self.enable_metrics else None
+
+    # -- the Rust path -----------------------------------------------------
+
+    def _has_python_nodes(self) -> bool:
+        return any(not n.runs_natively() for n in self._nodes)
+
+    def _native_pipeline(self) -> Any:
+        """The compiled engine pipeline, or None without the native runtime."""
+        native = _runtime.native
+        if native is None:
+            return None
+        for node in self._nodes:
+            if node.runtime_hint == "rust" and not node.runs_natively():
+                _runtime.require_native(node.node_type)
+        manifest = self.to_manifest()
+        text = json.dumps(manifest)
+        key = f"{text}|" + ",".join(str(id(n)) for n in self._nodes)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if self._compiled is not None and self._compiled[0] == key:
+            for adapter in self._compiled[2]:
+                adapter.loop = loop
+            return self._compiled[1]
+        python_nodes = {
+            spec["id"]: EngineAdapter(node, loop)
+            for spec, node in zip(manifest["nodes"], self._nodes, strict=True)
+            if not node.runs_natively()
+        }
+        compiled = native.NativePipeline(text, python_nodes)
+        self._compiled = (key, compiled, list(python_nodes.values()))
+        return compiled
+
+    # -- the pure-Python path ------------------------------------------------
+
+    def _python_order(self) -> list[int]:
+        """Node indices in data-flow order; the pure-Python path runs chains."""
+        if self._connections is None:
+            return list(range(len(self._nodes)))
+        ids = [self._node_id(i) for i in range(len(self._nodes))]
+        index = {node_id: i for i, node_id in enumerate(ids)}
+        nxt: dict[int, int] = {}
+        has_pred: set[int] = set()
+        for c in self._connections:
+            a, b = index.get(c.get("from", "")), index.get(c.get("to", ""))
+            if a is None or b is None or a in nxt or b in has_pred:
+                raise PipelineError("the pure-Python path runs linear pipelines only; use the Rust engine")
+            nxt[a] = b
+            has_pred.add(b)
+        starts = [i for i in range(len(ids)) if i not in has_pred]
+        if len(starts) != 1:
+            raise PipelineError("the pure-Python path runs linear pipelines only; use the Rust engine")
+        order = [starts[0]]
+        while order[-1] in nxt and len(order) <= len(ids):
+            order.append(nxt[order[-1]])
+        if len(order) != len(ids):
+            raise PipelineError("the pure-Python path runs linear pipelines only; use the Rust engine")
+        return order
+
+    async def _run_item_python(self, item: Any) -> list[Any]:
+        """One item as a whole clip: process down the chain, then flush each
+        node in order (what it releases flows on), as the engine does."""
+        order = [self._nodes[i] for i in self._python_order()]
+        ids = self._ids_in(order)
+        sink_outputs = await self._push_python(order, ids, 0, [item], clip=True)
+        for start in range(len(order)):
+            flushed = await self._call(order[start], ids[start], order[start].flush_python)
+            released = [] if flushed is None else [flushed]
+            sink_outputs += await self._push_python(order, ids, start + 1, released, clip=True)
+        for node in order:
+            node.reset()
+        return merge_clip(sink_outputs)
+
+    async def _process_python(self, stream: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        order = [self._nodes[i] for i in self._python_order()]
+        ids = self._ids_in(order)
+        async for item in stream:
+            for out in await self._push_python(order, ids, 0, [item], clip=False):
+                yield out
+        for start in range(len(order)):
+            flushed = await self._call(order[start], ids[start], order[start].flush_python)
+            released = [] if flushed is None else [flushed]
+            for out in await self._push_python(order, ids, start + 1, released, clip=False):
+                yield out
+
+    async def _push_python(
+        self, order: list[Node], ids: list[str], start: int, values: list[Any], clip: bool
+    ) -> list[Any]:
+        for i in range(start, len(order)):
+            node = order[i]
+            step = node.process_python if clip else getattr(node, "process_stream_python", node.process_python)
+            nxt: list[Any] = []
+            for value in values:
+                out = await self._call(node, ids[i], step, value)
+                if out is not None:
+                    nxt.append(out)
+            values = nxt
+            if not values:
+                break
+        return values
+
+    def _ids_in(self, order: list[Node]) -> list[str]:
+        by_node = {id(n): self._node_id(i) for i, n in enumerate(self._nodes)}
+        return [by_node[id(n)] for n in order]
+
+    async def _call(self, node: Node, node_id: str, fn: Any, *args: Any) -> Any:
+        started = time.perf_counter_ns()
+        try:
+            result = await maybe_await(fn(*args))
+        except (RemoteMediaError, ValueError, TypeError) as exc:
+            if isinstance(exc, NodeError) and exc.node_id is None:
+                exc.node_id = node_id
+            if isinstance(exc, RemoteMediaError):
+                raise
+            raise NodeError(f'node "{node_id}" failed: {type(exc).__name__}: {exc}', node_id=node_id) from exc
+        except Exception as exc:
+            transient = isinstance(exc, (TimeoutError, ConnectionError))
+            raise NodeError(
+                f'node "{node_id}" failed: {type(exc).__name__}: {exc}',
+                node_id=node_id,
+                error_class="transient" if transient else "fatal",
+            ) from exc
+        finally:
+            if self.enable_metrics:
+                self._times.setdefault(node_id, []).append((time.perf_counter_ns() - started) / 1000.0)
+        return result
+
+    # -- metrics -------------------------------------------------------------
+
+    def _record_metrics(self, runtime: str, started: float, items: int, native: Any) -> None:
+        """Keeps the last run's metrics: the engine's own for native runs, the
+        same JSON shape measured here for the pure-Python path."""
+        if not self.enable_metrics:
+            return
+        specs = self.to_manifest()["nodes"]
+        if native is not None:
+            metrics = native.metrics()
+            for entry, spec in zip(metrics["nodes"], specs, strict=True):
+                entry["node_type"] = spec["node_type"]
+        else:
+            nodes = []
+            for spec in specs:
+                times = sorted(self._times.pop(spec["id"], []))
+                nodes.append(
+                    {
+                        "id": spec["id"],
+                        "node_type": spec["node_type"],
+                        "runtime": "python",
+                        "status": "ok",
+                        "calls": len(times),
+                        "errors": 0,
+                        "retries": 0,
+                        "skipped": 0,
+                        "time_us": _summary(times),
+                        "peak_memory_bytes": 0,
+                    }
+                )
+            tracing = tracemalloc.is_tracing()
+            metrics = {
+                "pipeline": {
+                    "name": self.name,
+                    "wall_time_us": (time.perf_counter() - started) * 1e6,
+                    "peak_memory_bytes": tracemalloc.get_traced_memory()[1] if tracing else 0,
+                    "inputs": items,
+                    "dropped_inputs": 0,
+                    "memory_tracking": tracing,
+                },
+                "nodes": nodes,
+            }
+        metrics["runtime"] = runtime
+        self._metrics = metrics
+
+
+def _summary(times: list[float]) -> dict[str, float]:
+    """total, min, max, mean, p50, p99 of sorted call times (µs)."""
+    if not times:
+        return {"total": 0.0, "min": 0.0, "max": 0.0, "mean": 0.0, "p50": 0.0, "p99": 0.0}
+    total = sum(times)
+    return {
+        "total": total,
+        "min": times[0],
+        "max": times[-1],
+        "mean": total / len(times),
+        "p50": times[len(times) // 2],
+        "p99": times[min(len(times) - 1, (len(times) * 99) // 100)],
+    }
+
+
+def _node_from_spec(spec: Any, index: int) -> Node:
+    if not isinstance(spec, dict):
+        raise PipelineError(f"nodes[{index}]: expected an object")
+    unknown = set(spec) - set(_NODE_FIELDS)
+    if unknown:
+        raise PipelineError(f"nodes[{index}]: unknown field {sorted(unknown)[0]!r}")
+    node_id = spec.get("id")
+    node_type = spec.get("node_type")
+    if not isinstance(node_id, str) or not node_id:
+        raise PipelineError(f"nodes[{index}].id: expected a non-empty string")
+    cls = NODE_CLASSES.get(node_type) if isinstance(node_type, str) else None
+    if cls is None:
+        cls = _ALIASES.get(node_type) if isinstance(node_type, str) else None
+    if cls is None:
+        raise PipelineError(
+            f"nodes[{index}].node_type: unknown node type {node_type!r} (node {node_id!r}); "
+            "define or import its Node subclass before loading the manifest"
+        )
+    params = spec.get("params") or {}
+    if not isinstance(params, dict):
+        raise PipelineError(f"nodes[{index}].params: expected an object (node {node_id!r})")
+    extras = {f: spec[f] for f in _NODE_FIELDS[3:] if spec.get(f) is not None}
+    try:
+        return cls(**params, **extras)
+    except (TypeError, ValueError) as exc:
+        raise PipelineError(f"nodes[{index}].params: {exc} (node {node_id!r})") from exc
+
+
+_ALIASES: dict[str, type[Node]] = {}
+
+
+def register_alias(alias: str, cls: type[Node]) -> None:
+    """Lets manifests name ``cls`` by ``alias`` (e.g. the Rust ``ResampleNode``)."""
+    _ALIASES[alias] = cls
+
+
+def _load_manifest(manifest: str | os.PathLike[str] | dict[str, Any]) -> Any:
+    if isinstance(manifest, dict):
+        return manifest
+    if isinstance(manifest, os.PathLike) or (isinstance(manifest, str) and not manifest.lstrip().startswith("{")):
+        path = Path(manifest)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise PipelineError(f"cannot read manifest {path}: {exc}") from exc
+        if path.suffix in (".yaml", ".yml"):
+            return _load_yaml(text)
+        manifest = text
+    try:
+        return json.loads(manifest)
+    except json.JSONDecodeError as exc:
+        raise PipelineError(f"JSON syntax error: {exc}") from exc
+
+
+def _load_yaml(text: str) -> Any:
+    try:
+        import yaml
+    except ImportError as exc:
+        raise PipelineError("reading YAML manifests needs PyYAML (pip install pyyaml)") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"YAML syntax error: {exc}") from exc

@@ -1,0 +1,72 @@
+"""The exceptions of the RemoteMedia SDK.
+
+``RemoteMediaError`` is the base of everything the SDK raises on purpose:
+
+- ``PipelineError``: the pipeline or manifest is wrong (found before running);
+  ``problems`` lists each problem with its JSON path and node id.
+- ``NodeError``: a node failed while running; ``node_id`` names it and
+  ``error_class`` is ``"transient"`` or ``"fatal"``. The node's own exception,
+  if it was a Python node, is the ``__cause__``.
+- ``RetryableError``: raise it from your own node to ask for a retry (it is a
+  transient ``NodeError``, like ``TimeoutError`` and ``ConnectionError``).
+
+Bad arguments (a wrong dtype, a negative sample rate, an unknown quality)
+raise the built-in ``ValueError`` or ``TypeError``, naming the argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RemoteMediaError(Exception):
+    """Base class of the SDK's exceptions."""
+
+
+class PipelineError(RemoteMediaError):
+    """The pipeline or its manifest was refused (before any node ran)."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[dict[str, Any]] = list(problems or [])
+
+
+class NodeError(RemoteMediaError):
+    """A node failed while running."""
+
+    def __init__(
+        self,
+        message: str = "",
+        node_id: str | None = None,
+        error_class: str = "fatal",
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.node_id = node_id
+        self.error_class = error_class
+        self.attempts = attempts
+
+    @property
+    def is_transient(self) -> bool:
+        """True when the failure was worth retrying."""
+        return self.error_class == "transient"
+
+
+class RetryableError(NodeError):
+    """Raised by a node to ask the engine to retry the call (transient)."""
+
+    def __init__(self, message: str = "", node_id: str | None = None, attempts: int = 1) -> None:
+        super().__init__(message, node_id=node_id, error_class="transient", attempts=attempts)
+
+
+class NativeRuntimeUnavailableError(RemoteMediaError):
+    """``runtime_hint="rust"`` was asked for but the native runtime cannot serve it."""
+
+
+__all__ = [
+    "NativeRuntimeUnavailableError",
+    "NodeError",
+    "PipelineError",
+    "RemoteMediaError",
+    "RetryableError",
+]

@@ -1,0 +1,73 @@
+"""``MultiplyNode`` and ``AddNode``: arithmetic on numbers and lists of numbers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from remotemedia.core.merge import is_audio
+from remotemedia.core.node import Node
+
+
+def _map_numbers(value: Any, node: str, fn: Callable[[float], float]) -> Any:
+    """Applies ``fn`` to every number of a number or nested list; an integral
+    result of integer input stays an ``int`` (as in the native node)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, list, tuple)):
+        raise TypeError(f"{node} expects a number or a list of numbers, got {value!r}")
+    if isinstance(value, (list, tuple)):
+        return [_map_numbers(v, node, fn) for v in value]
+    result = fn(float(value))
+    if not math.isfinite(result):
+        raise ValueError(f"{node}: result {result} is not a finite number")
+    if isinstance(value, int) and result.is_integer() and abs(result) < 9.0e15:
+        return int(result)
+    return result
+
+
+def _finite(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name}: must be a finite number, got {value!r}")
+    return float(value)
+
+
+class MultiplyNode(Node):
+    """Multiplies numbers, (nested) lists of numbers, or float32 audio by ``factor``."""
+
+    native_type: ClassVar[str | None] = "MultiplyNode"
+
+    def __init__(self, factor: float = 2.0, name: str | None = None, **kwargs: Any) -> None:
+        _finite("factor", factor)
+        super().__init__(name, factor=factor, **kwargs)
+        self.factor = factor
+
+    def process(self, data: Any) -> Any:
+        """``data`` times ``factor``, in the same shape."""
+        factor = float(self.factor)
+        if is_audio(data) and len(data) == 2:
+            samples, rate = data[0], data[1]
+            if samples.dtype != np.float32:
+                raise TypeError(f"MultiplyNode expects f32 audio, got {samples.dtype} audio")
+            return (samples * np.float32(factor), rate)
+        return _map_numbers(data, "MultiplyNode", lambda x: x * factor)
+
+
+class AddNode(Node):
+    """Adds ``addend`` to numbers or (nested) lists of numbers."""
+
+    native_type: ClassVar[str | None] = "AddNode"
+
+    def __init__(self, addend: float = 0.0, name: str | None = None, **kwargs: Any) -> None:
+        _finite("addend", addend)
+        super().__init__(name, addend=addend, **kwargs)
+        self.addend = addend
+
+    def process(self, data: Any) -> Any:
+        """``data`` plus ``addend``, in the same shape."""
+        addend = float(self.addend)
+        return _map_numbers(data, "AddNode", lambda x: x + addend)
+
+
+__all__ = ["AddNode", "MultiplyNode"]

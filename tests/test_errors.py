@@ -1,0 +1,203 @@
+"""Errors: PipelineError before running, NodeError with the node id while
+running, ValueError/TypeError naming the bad argument."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import run
+from remotemedia import (
+    AddNode,
+    AudioResampleNode,
+    FormatConverterNode,
+    MultiplyNode,
+    Node,
+    NodeError,
+    Pipeline,
+    PipelineError,
+    RetryableError,
+    VADNode,
+    _native,
+)
+
+BOTH = pytest.mark.parametrize("use_rust", [True, False], ids=["rust", "python"])
+
+
+class Boom(Node):
+    def process(self, data: Any) -> Any:
+        raise KeyError("no such thing")
+
+
+class Flaky(Node):
+    def process(self, data: Any) -> Any:
+        raise RetryableError("try later")
+
+
+class Slow(Node):
+    def process(self, data: Any) -> Any:
+        raise TimeoutError("too slow")
+
+
+@BOTH
+def test_python_node_failure_is_a_node_error_with_its_id(use_rust: bool) -> None:
+    p = Pipeline([MultiplyNode(factor=2), Boom(name="boom")])
+    with pytest.raises(NodeError) as info:
+        run(p.run(1, use_rust=use_rust))
+    err = info.value
+    assert err.node_id == "boom_1"
+    assert err.error_class == "fatal"
+    assert isinstance(err.__cause__, KeyError)
+    assert "no such thing" in str(err) and "boom_1" in str(err)
+
+
+@BOTH
+def test_transient_python_errors(use_rust: bool) -> None:
+    for node in (Flaky(), Slow()):
+        with pytest.raises(NodeError) as info:
+            run(Pipeline([node]).run(1, use_rust=use_rust))
+        assert info.value.is_transient, type(node).__name__
+
+
+@BOTH
+def test_native_node_failure_names_the_node(use_rust: bool) -> None:
+    p = Pipeline([AddNode(addend=1)])
+    with pytest.raises(NodeError) as info:
+        run(p.run("text", use_rust=use_rust))
+    assert info.value.node_id == "AddNode_0"
+    assert "AddNode" in str(info.value)
+
+
+def test_direct_native_call_failure_is_a_node_error() -> None:
+    with pytest.raises(NodeError) as info:
+        VADNode(name="vad").process((np.zeros(100, np.float32), 4000))
+    assert info.value.node_id == "vad"
+    assert "sample rate" in str(info.value)
+
+
+def test_bad_manifests_raise_pipeline_error() -> None:
+    base = {"version": "v1", "nodes": [{"id": "a", "node_type": "AddNode"}]}
+    with pytest.raises(PipelineError, match="node_type"):
+        Pipeline.from_manifest({**base, "nodes": [{"id": "a", "node_type": "Whisper"}]})
+    with pytest.raises(PipelineError, match="version"):
+        Pipeline.from_manifest({**base, "version": "v9"})
+    with pytest.raises(PipelineError, match="syntax"):
+        Pipeline.from_manifest("{not json")
+    with pytest.raises(PipelineError, match="cannot read"):
+        Pipeline.from_manifest("/no/such/manifest.json")
+
+
+def test_engine_refusals_carry_the_engine_message_and_problems() -> None:
+    cyclic = {
+        "version": "v1",
+        "nodes": [{"id": "a", "node_type": "AddNode"}, {"id": "b", "node_type": "AddNode"}],
+        "connections": [{"from": "a", "to": "b"}, {"from": "b", "to": "a"}],
+    }
+    with pytest.raises(PipelineError, match=r"cycle: a -> b -> a"):
+        run(Pipeline.from_manifest(cyclic).run(1))
+    bad_param = '{"version": "v1", "nodes": [{"id": "m", "node_type": "MultiplyNode", "params": {"factor": "x"}}]}'
+    with pytest.raises(PipelineError) as info:
+        _native.NativePipeline(bad_param)
+    assert info.value.problems[0]["path"] == "nodes[0].params.factor"
+    assert info.value.problems[0]["node_id"] == "m"
+
+
+def test_missing_connection_target() -> None:
+    p = Pipeline([AddNode(), AddNode()])
+    p._connections = [{"from": "AddNode_0", "to": "ghost"}]
+    with pytest.raises(PipelineError, match="ghost"):
+        run(p.run(1))
+
+
+@pytest.mark.parametrize("hint", ["auto", "python"])
+def test_bad_audio_arguments(hint: str) -> None:
+    node = AudioResampleNode(target_sample_rate=16000, runtime_hint=hint)
+    with pytest.raises(TypeError, match="samples"):
+        node.process((np.zeros(10, dtype=np.int64), 48000))
+    with pytest.raises(TypeError, match="samples"):
+        node.process((np.array(["a", "b"]), 48000))
+    with pytest.raises(ValueError, match="samples"):
+        node.process((np.zeros((1, 2, 3), dtype=np.float32), 48000))
+    with pytest.raises(ValueError, match="sample_rate"):
+        node.process((np.zeros(10, dtype=np.float32), -48000))
+    with pytest.raises(TypeError, match="sample_rate"):
+        node.process((np.zeros(10, dtype=np.float32), "48k"))
+    with pytest.raises(TypeError, match="data"):
+        node.process(np.zeros(10, dtype=np.float32))
+
+
+def test_bad_node_params() -> None:
+    with pytest.raises(ValueError, match="quality"):
+        AudioResampleNode(quality="ultra")
+    with pytest.raises(ValueError, match="target_sample_rate"):
+        AudioResampleNode(target_sample_rate=-1)
+    with pytest.raises(ValueError, match="target_sample_rate"):
+        AudioResampleNode(target_sample_rate=10)
+    with pytest.raises(ValueError, match="target_format"):
+        FormatConverterNode(target_format="f64")
+    with pytest.raises(ValueError, match="frame_duration_ms"):
+        VADNode(frame_duration_ms=25)
+    with pytest.raises(ValueError, match="mode"):
+        VADNode(mode="loud")
+    with pytest.raises(ValueError, match="energy_threshold"):
+        VADNode(energy_threshold=-1)
+    with pytest.raises(ValueError, match="factor"):
+        MultiplyNode(factor=float("nan"))
+    with pytest.raises(ValueError, match="on_failure"):
+        AddNode(on_failure="explode")
+
+
+def test_other_dtypes_are_converted_once() -> None:
+    node = FormatConverterNode(target_format="f32")
+    x64 = np.linspace(-1, 1, 11)
+    out, _ = node.process((x64, 8000))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, x64.astype(np.float32))
+    strided = np.arange(20, dtype=np.float32)[::2]
+    out, _ = node.process((strided, 8000))
+    np.testing.assert_array_equal(out, strided)
+    swapped = np.arange(4, dtype=">i2")
+    out, _ = FormatConverterNode(target_format="i16").process((swapped, 8000))
+    assert out.tolist() == [0, 1, 2, 3]
+
+
+class FailsOnce(Node):
+    """Raises a transient error on its first call, then doubles."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.calls = 0
+        self.resets = 0
+
+    def process(self, data: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            raise RetryableError("warming up")
+        return data * 2
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def test_engine_retries_a_python_node_per_its_retry_field() -> None:
+    node = FailsOnce(retry={"max_retries": 2, "initial_delay_ms": 1, "multiplier": 1.0})
+    assert run(Pipeline([node]).run(21)) == 42
+    assert node.calls == 2 and node.resets >= 1
+
+
+def test_fatal_errors_are_not_retried() -> None:
+    class Fatal(Node):
+        def __init__(self) -> None:
+            super().__init__(retry={"max_retries": 3, "initial_delay_ms": 1})
+            self.calls = 0
+
+        def process(self, data: Any) -> Any:
+            self.calls += 1
+            raise ValueError("bad input")
+
+    fatal = Fatal()
+    with pytest.raises(NodeError) as info:
+        run(Pipeline([fatal]).run(1))
+    assert fatal.calls == 1 and info.value.attempts == 1 and not info.value.is_transient
