@@ -1,7 +1,10 @@
 //! Executor hop cost: pushes 20 ms chunks through pass-through chains of 1
-//! and 10 nodes and prints ns per hop. Deterministic under
-//! `valgrind --tool=callgrind` (instruction counts) for comparisons on a
-//! noisy machine.
+//! and 10 nodes and prints ns per hop, beside the peer BENCHMARKS.md names:
+//! a hop between tokio tasks over a bounded mpsc channel, measured in the
+//! same run. Deterministic under `valgrind --tool=callgrind` (instruction
+//! counts) for comparisons on a noisy machine.
+//!
+//! `cargo run --release -p remotemedia-core --example hop_cost [CHUNKS] [--metrics]`
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,9 +46,40 @@ fn main() {
         per_chunk.push(ns);
         println!("chain of {n:2}: {ns:7.1} ns per chunk");
     }
+    let ours = (per_chunk[1] - per_chunk[0]) / 9.0;
+    let peer = rt.block_on(mpsc_hop_ns(chunk, chunks));
+    println!("per hop: {ours:.1} ns (metrics {})", if metrics { "on" } else { "off" });
     println!(
-        "per hop: {:.1} ns (metrics {})",
-        (per_chunk[1] - per_chunk[0]) / 9.0,
-        if metrics { "on" } else { "off" }
+        "tokio bounded mpsc hop between tasks (same run): {peer:.1} ns; ratio {:.2}",
+        ours / peer
     );
+}
+
+/// ns per hop of a chunk through a chain of 10 tasks linked by bounded
+/// channels (capacity 16), on the same current-thread runtime.
+async fn mpsc_hop_ns(chunk: RuntimeData, chunks: usize) -> f64 {
+    const HOPS: usize = 10;
+    let (first_tx, mut rx) = tokio::sync::mpsc::channel::<RuntimeData>(16);
+    for _ in 0..HOPS {
+        let (tx, next_rx) = tokio::sync::mpsc::channel(16);
+        let mut upstream = std::mem::replace(&mut rx, next_rx);
+        tokio::spawn(async move {
+            while let Some(x) = upstream.recv().await {
+                if tx.send(x).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let start = Instant::now();
+    let producer = tokio::spawn(async move {
+        for _ in 0..chunks {
+            first_tx.send(chunk.clone()).await.unwrap();
+        }
+    });
+    for _ in 0..chunks {
+        rx.recv().await.unwrap();
+    }
+    producer.await.unwrap();
+    start.elapsed().as_nanos() as f64 / (chunks * HOPS) as f64
 }
