@@ -1,0 +1,318 @@
+"""Generate the VAD evaluation and training set (deterministic).
+
+espeak-ng speaks varied sentences (several languages, voices and speeds); frames are
+labelled from the clean signal (10 ms frames whose energy is within LABEL_DB of the
+utterance's loudest frame, short gaps filled); noise is mixed at a known SNR. Everything
+is written at 16 kHz, 16-bit PCM, under bench/vad/data/ (gitignored).
+
+Usage: python3 bench/vad/gen_data.py [--out bench/vad/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+
+SR = 16_000
+HOP = SR // 100  # 10 ms label frames
+LABEL_DB = 40.0  # frames within 40 dB of the loudest clean frame are speech
+FILL_GAP_S = 0.2  # label gaps shorter than this are filled (word pauses)
+SPEECH_DBFS = -20.0  # active speech level of every mixture (except "quiet")
+QUIET_DBFS = -40.0
+
+SENTENCES_A = [
+    ("en", "The quick brown fox jumps over the lazy dog near the river bank."),
+    ("en", "Please call Stella and ask her to bring these things with her from the store."),
+    ("en", "We will meet at seven thirty tomorrow morning in the main hall."),
+    ("en", "Six spoons of fresh snow peas and five thick slabs of blue cheese."),
+    ("en", "It is hard to erase blue or red ink from paper."),
+    ("en", "The birch canoe slid on the smooth planks."),
+    ("en", "Glue the sheet to the dark blue background."),
+    ("en", "Rice is often served in round bowls."),
+    ("en", "The juice of lemons makes fine punch."),
+    ("en", "A large size in stockings is hard to sell."),
+    ("de", "Der Zug nach Berlin hat heute leider zwanzig Minuten Verspätung."),
+    ("de", "Ich möchte bitte einen Kaffee mit Milch und ohne Zucker."),
+    ("fr", "Le petit chat dort sur le canapé depuis ce matin."),
+    ("fr", "Nous partirons en vacances au bord de la mer cet été."),
+    ("es", "El perro corre por el parque todas las mañanas."),
+    ("it", "Domani andiamo al mercato a comprare frutta e verdura."),
+]
+SENTENCES_B = [
+    ("en", "The boy was there when the sun rose over the hills."),
+    ("en", "Two blue fish swam in the tank beside the window."),
+    ("en", "Her purse was full of useless trash and old receipts."),
+    ("en", "The colt reared and threw the tall rider into the hay."),
+    ("en", "Open the crate but do not break the glass inside it."),
+    ("en", "Thieves who rob friends deserve jail for a long time."),
+    ("en", "Can you tell me how far it is to the nearest station?"),
+    ("en", "Wind and rain kept us indoors for most of the weekend."),
+    ("de", "Morgen früh fahren wir mit dem Fahrrad zum See."),
+    ("de", "Das Wetter ist heute kalt, aber die Sonne scheint."),
+    ("fr", "Il faut acheter du pain et du fromage avant midi."),
+    ("fr", "Ma soeur travaille dans une grande banque à Paris."),
+    ("es", "Mañana vamos a visitar a mis abuelos en el campo."),
+    ("it", "La biblioteca chiude alle sei di sera il sabato."),
+]
+# Voice variants per split: train and test never share a (language, variant) pair.
+VARIANTS_A = ["", "+m3", "+f2", "+klatt", "+f4", "+m7"]
+VARIANTS_B = ["+f3", "+m1", "+klatt2", "+f1", "+m5", "+croak"]
+EN_VOICES = {"A": ["en", "en-us", "en-gb-scotland"], "B": ["en-us", "en-gb", "en-gb-x-rp"]}
+
+
+def espeak(text: str, voice: str, speed: int, pitch: int, tmp: Path) -> np.ndarray:
+    """Speak `text` and return float samples at 16 kHz."""
+    raw = tmp / "s.wav"
+    out = tmp / "s16.wav"
+    subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(raw), text],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["sox", "-V1", str(raw), "-r", str(SR), "-b", "16", str(out)], check=True)
+    return read_wav(out)
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """Read a mono 16-bit WAV as float in [-1, 1)."""
+    with wave.open(str(path), "rb") as w:
+        data = w.readframes(w.getnframes())
+    return np.frombuffer(data, dtype="<i2").astype(np.float64) / 32768.0
+
+
+def write_wav(path: Path, x: np.ndarray) -> None:
+    """Write float samples as mono 16-bit 16 kHz WAV (clipped)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = np.clip(np.round(x * 32768.0), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes(pcm.tobytes())
+
+
+def frame_energy(x: np.ndarray) -> np.ndarray:
+    """Mean square per 10 ms frame."""
+    n = len(x) // HOP
+    return np.mean(x[: n * HOP].reshape(n, HOP) ** 2, axis=1)
+
+
+def fill_gaps(lab: np.ndarray, max_gap: int) -> np.ndarray:
+    """Fill runs of zeros shorter than `max_gap` that sit between ones."""
+    out = lab.copy()
+    ones = np.flatnonzero(lab)
+    for a, b in itertools.pairwise(ones):
+        if 1 < b - a <= max_gap:
+            out[a:b] = 1
+    return out
+
+
+def make_utterance(rng: np.random.Generator, split: str, tmp: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate 3-5 spoken sentences with random pauses; return (clean, labels)."""
+    sentences = SENTENCES_A if split == "A" else SENTENCES_B
+    variants = VARIANTS_A if split == "A" else VARIANTS_B
+    parts = [np.zeros(int(rng.uniform(0.4, 1.0) * SR))]
+    labels = [np.zeros(len(parts[0]) // HOP, dtype=np.int8)]
+    for _ in range(int(rng.integers(3, 6))):
+        lang, text = sentences[int(rng.integers(len(sentences)))]
+        base = str(rng.choice(EN_VOICES[split])) if lang == "en" else lang
+        voice = base + str(rng.choice(variants))
+        s = espeak(text, voice, int(rng.integers(120, 220)), int(rng.integers(25, 75)), tmp)
+        s = s[: len(s) // HOP * HOP]
+        e = frame_energy(s)
+        lab = (e > e.max() * 10 ** (-LABEL_DB / 10)).astype(np.int8)
+        gap = np.zeros(int(rng.uniform(0.3, 1.5) * SR) // HOP * HOP)
+        parts += [s, gap]
+        labels += [lab, np.zeros(len(gap) // HOP, dtype=np.int8)]
+    clean = np.concatenate(parts)
+    lab = fill_gaps(np.concatenate(labels), int(FILL_GAP_S * 100))
+    return clean, lab
+
+
+def active_rms(clean: np.ndarray, lab: np.ndarray) -> float:
+    """RMS of the clean signal over labelled speech frames."""
+    e = frame_energy(clean)
+    return float(np.sqrt(np.mean(e[lab.astype(bool)])))
+
+
+def colored_noise(rng: np.random.Generator, n: int, kind: str) -> np.ndarray:
+    """Unit-RMS white, pink (1/f) or brown (1/f^2) noise."""
+    w = rng.standard_normal(n)
+    if kind != "white":
+        spec = np.fft.rfft(w)
+        f = np.maximum(np.fft.rfftfreq(n, 1 / SR), 20.0)
+        spec /= np.sqrt(f) if kind == "pink" else f
+        w = np.fft.irfft(spec, n)
+    return w / np.sqrt(np.mean(w**2))
+
+
+def hum(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Mains hum: 50 or 60 Hz with decaying (odd-heavy) harmonics, slow wobble."""
+    f0 = float(rng.choice([50.0, 60.0])) * rng.uniform(0.998, 1.002)
+    t = np.arange(n) / SR
+    x = np.zeros(n)
+    for k in range(1, 12):
+        amp = (1.0 if k % 2 else 0.4) / k * rng.uniform(0.5, 1.5)
+        x += amp * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi))
+    x *= 1 + 0.05 * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t)
+    x += 0.01 * colored_noise(rng, n, "pink")
+    return x / np.sqrt(np.mean(x**2))
+
+
+def tone(rng: np.random.Generator, freq: float, n: int, decay_per_s: float) -> np.ndarray:
+    """A harmonic note: sustained (ADSR, decay 0) or decaying (exponential, higher
+    harmonics faster; a sharp attack when the decay is fast, as for a pluck)."""
+    t = np.arange(n) / SR
+    x = np.zeros(n)
+    nh = int(rng.integers(3, 10))
+    for k in range(1, nh + 1):
+        if freq * k > SR / 2 - 500:
+            break
+        amp = rng.uniform(0.3, 1.0) / k
+        decay = np.exp(-t * decay_per_s * (1 + 0.5 * k)) if decay_per_s > 0 else 1.0
+        x += amp * decay * np.sin(2 * np.pi * freq * k * t + rng.uniform(0, 2 * np.pi))
+    att = min(n, int((0.003 if decay_per_s > 1.5 else rng.uniform(0.01, 0.08)) * SR))
+    env = np.ones(n)
+    env[:att] = np.linspace(0, 1, att)
+    if decay_per_s == 0:
+        rel = min(n, int(0.05 * SR))
+        env[n - rel :] *= np.linspace(1, 0, rel)
+    return x * env
+
+
+def music(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Chords with changing notes plus a plucked melody (random, tonal). Per clip:
+    major/minor/suspended chords, held or decaying, at a free or a steady tempo."""
+    x = np.zeros(n)
+    root = rng.uniform(100, 240)
+    scale = [0, 2, 4, 5, 7, 9, 11]
+    steady = rng.random() < 0.5
+    beat = rng.uniform(0.25, 0.7)
+    chord_decay = 0.0 if rng.random() < 0.5 else rng.uniform(0.5, 2.0)
+    pos = 0
+    while pos < n:
+        dur = int((beat * int(rng.integers(1, 4)) if steady else rng.uniform(0.4, 1.5)) * SR)
+        chord = root * 2 ** (rng.choice(scale) / 12)
+        shape = [[0, 4, 7], [0, 3, 7], [0, 5, 7], [0, 4, 7, 11]][int(rng.integers(4))]
+        for iv in shape:
+            seg = tone(rng, chord * 2 ** (iv / 12), min(dur, n - pos), chord_decay)
+            x[pos : pos + len(seg)] += 0.5 * seg
+        pos += dur
+    pos = 0
+    while pos < n:
+        dur = int((beat / int(rng.integers(1, 3)) if steady else rng.uniform(0.12, 0.6)) * SR)
+        f = root * 2 * 2 ** ((rng.choice(scale) + 12 * rng.integers(0, 2)) / 12)
+        seg = tone(rng, f, min(int(dur * rng.uniform(1.0, 2.0)), n - pos), rng.uniform(2, 6))
+        x[pos : pos + len(seg)] += seg
+        pos += dur
+    return x / np.sqrt(np.mean(x**2))
+
+
+def babble(rng: np.random.Generator, n: int, pool: list[np.ndarray]) -> np.ndarray:
+    """Six overlapped talkers from a separate pool, time-reversed, random offsets."""
+    x = np.zeros(n)
+    for _ in range(6):
+        src = pool[int(rng.integers(len(pool)))]
+        src = np.tile(src, n // len(src) + 2)[::-1]
+        off = int(rng.integers(0, len(src) - n))
+        seg = src[off : off + n]
+        x += seg / (np.sqrt(np.mean(seg**2)) + 1e-12)
+    return x / np.sqrt(np.mean(x**2))
+
+
+def noise_of(kind: str, rng: np.random.Generator, n: int, pool: list[np.ndarray]) -> np.ndarray:
+    """Unit-RMS noise of the named kind."""
+    if kind in ("white", "pink", "brown"):
+        return colored_noise(rng, n, kind)
+    if kind == "hum":
+        return hum(rng, n)
+    if kind == "music":
+        return music(rng, n)
+    return babble(rng, n, pool)
+
+
+def mix(clean: np.ndarray, lab: np.ndarray, noise: np.ndarray, snr_db: float, level: float) -> np.ndarray:
+    """Scale clean speech to `level` dBFS active RMS and add noise at `snr_db`."""
+    g = 10 ** (level / 20) / active_rms(clean, lab)
+    s = clean * g
+    nrms = 10 ** (level / 20) * 10 ** (-snr_db / 20)
+    return s + noise * nrms
+
+
+TEST_CONDITIONS: list[tuple[str, str | None, float, float]] = [
+    ("clean", None, 0.0, SPEECH_DBFS),
+    *[(f"{k}_{s}dB", k, float(s), SPEECH_DBFS) for k in ("white", "pink", "brown") for s in (20, 10, 5, 0)],
+    ("hum_5dB", "hum", 5.0, SPEECH_DBFS),
+    ("music_10dB", "music", 10.0, SPEECH_DBFS),
+    ("babble_10dB", "babble", 10.0, SPEECH_DBFS),
+    ("quiet_-40dBFS", None, 0.0, QUIET_DBFS),
+]
+NOISE_ONLY = ["white", "pink", "brown", "hum", "music", "babble"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(Path(__file__).parent / "data"))
+    ap.add_argument("--test-files", type=int, default=8)
+    ap.add_argument("--train-files", type=int, default=80)
+    args = ap.parse_args()
+    out = Path(args.out)
+    manifest: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        rng = np.random.default_rng(7)
+        # Babble pools: train babble from split B voices and vice versa, never the target talker set.
+        pool_a = [make_utterance(rng, "A", tmp)[0] for _ in range(3)]
+        pool_b = [make_utterance(rng, "B", tmp)[0] for _ in range(3)]
+
+        rng = np.random.default_rng(2024)
+        for i in range(args.test_files):
+            clean, lab = make_utterance(rng, "B", tmp)
+            for name, kind, snr, level in TEST_CONDITIONS:
+                noise = noise_of(kind, rng, len(clean), pool_a) if kind else np.zeros(len(clean))
+                x = mix(clean, lab, noise, snr, level)
+                rel = f"test/{name}/{i:02d}.wav"
+                write_wav(out / rel, x)
+                manifest.append({"split": "test", "condition": name, "wav": rel, "labels": lab.tolist()})
+        for i in range(args.test_files):
+            for kind in NOISE_ONLY:
+                n = int(rng.uniform(8, 14) * SR)
+                x = noise_of(kind, rng, n, pool_a) * 10 ** (rng.uniform(-45, -20) / 20)
+                rel = f"test/only_{kind}/{i:02d}.wav"
+                write_wav(out / rel, x)
+                manifest.append({"split": "test", "condition": f"only_{kind}", "wav": rel, "labels": [0] * (n // HOP)})
+
+        rng = np.random.default_rng(1001)
+        kinds = [None, "white", "pink", "brown", "hum", "music", "babble"]
+        for i in range(args.train_files):
+            clean, lab = make_utterance(rng, "A", tmp)
+            kind = kinds[i % len(kinds)]
+            level = float(rng.uniform(-50, -12))
+            snr = float(rng.uniform(-2, 25))
+            noise = noise_of(kind, rng, len(clean), pool_b) if kind else np.zeros(len(clean))
+            x = mix(clean, lab, noise, snr, level)
+            rel = f"train/speech/{i:03d}.wav"
+            write_wav(out / rel, x)
+            manifest.append({"split": "train", "condition": str(kind), "wav": rel, "labels": lab.tolist()})
+        # Noise-only training clips; music (three times) and babble (twice) come more often.
+        noise_kinds = [*NOISE_ONLY, "music", "babble", "music", "music"]
+        for i in range(args.train_files):
+            kind = noise_kinds[i % len(noise_kinds)]
+            n = int(rng.uniform(8, 14) * SR)
+            x = noise_of(kind, rng, n, pool_b) * 10 ** (rng.uniform(-50, -12) / 20)
+            rel = f"train/noise/{i:03d}.wav"
+            write_wav(out / rel, x)
+            manifest.append({"split": "train", "condition": f"only_{kind}", "wav": rel, "labels": [0] * (n // HOP)})
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    print(f"wrote {len(manifest)} files to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Train the speech detector's MLP on features of the generated training split.
+
+Reproduce: python3 bench/vad/gen_data.py && python3 bench/vad/train.py
+Reads bench/vad/data/manifest.json (train split only: voices, sentences and seeds
+disjoint from the test split), dumps features with the `vad_eval features` example,
+trains `features -> standardise -> 16 ReLU -> 1 logistic` with Adam (numpy, fixed
+seed) and writes crates/remotemedia-audio/src/vad/weights.rs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
+WEIGHTS = ROOT / "crates/remotemedia-audio/src/vad/weights.rs"
+NUM_FEATURES = 78
+HIDDEN = 32
+BOUNDARY_WEIGHT = 3.0
+L2 = 1e-3
+# Noise-only music is the hardest negative: its hops weigh this much more.
+MUSIC_WEIGHT = 3.0
+
+
+def example_binary() -> Path:
+    """Build the evaluation example (release) and return its path."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    subprocess.run(
+        ["cargo", "build", "--release", "-q", "-p", "remotemedia-audio", "--example", "vad_eval"],
+        cwd=ROOT,
+        check=True,
+    )
+    return target / "release/examples/vad_eval"
+
+
+def near_boundary(lab: np.ndarray, hops: int) -> np.ndarray:
+    """True for hops within `hops` of a label change."""
+    edges = np.flatnonzero(np.diff(lab) != 0)
+    near = np.zeros(len(lab), dtype=bool)
+    for e in edges:
+        near[max(e - hops, 0) : e + hops + 1] = True
+    return near
+
+
+def load_split(split: str, binary: Path) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Features (hops x NUM_FEATURES), hop labels, per-row condition names and boundary mask."""
+    items = [m for m in json.loads((DATA / "manifest.json").read_text()) if m["split"] == split]
+    with tempfile.TemporaryDirectory() as td:
+        subprocess.run([str(binary), "features", td, *[str(DATA / m["wav"]) for m in items]], check=True)
+        xs, ys, conds, near = [], [], [], []
+        for i, m in enumerate(items):
+            f = np.fromfile(Path(td) / f"{i}.f32", dtype="<f4").reshape(-1, NUM_FEATURES)
+            lab = np.asarray(m["labels"], dtype=np.float32)
+            n = min(len(f), len(lab))
+            xs.append(f[:n])
+            ys.append(lab[:n])
+            conds += [m["condition"]] * n
+            near.append(near_boundary(lab[:n], 10))
+    return np.concatenate(xs), np.concatenate(ys), conds, np.concatenate(near)
+
+
+def train(
+    x: np.ndarray, y: np.ndarray, near: np.ndarray, extra: np.ndarray, seed: int = 0, epochs: int = 40
+) -> dict[str, np.ndarray]:
+    """Minibatch Adam on class-balanced binary cross-entropy with L2; hops within
+    100 ms of a label change weigh BOUNDARY_WEIGHT times more (sharper onsets/offsets)
+    and each row is further scaled by `extra` (hard negatives)."""
+    rng = np.random.default_rng(seed)
+    mean = x.mean(axis=0)
+    scale = 1.0 / (x.std(axis=0) + 1e-3)
+    z = (x - mean) * scale
+    w1 = rng.standard_normal((HIDDEN, NUM_FEATURES)) * np.sqrt(2.0 / NUM_FEATURES)
+    b1 = np.zeros(HIDDEN)
+    w2 = rng.standard_normal(HIDDEN) * np.sqrt(1.0 / HIDDEN)
+    b2 = np.zeros(1)
+    params = [w1, b1, w2, b2]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    pos = y.mean()
+    cw = np.where(y > 0.5, 0.5 / pos, 0.5 / (1 - pos)) * np.where(near, BOUNDARY_WEIGHT, 1.0) * extra
+    lr, l2, batch, step = 3e-3, L2, 512, 0
+    for epoch in range(epochs):
+        order = rng.permutation(len(z))
+        for s in range(0, len(z), batch):
+            idx = order[s : s + batch]
+            xb, yb, wb = z[idx], y[idx], cw[idx]
+            h_pre = xb @ w1.T + b1
+            h = np.maximum(h_pre, 0)
+            logit = h @ w2 + b2[0]
+            p = 1 / (1 + np.exp(-logit))
+            g = (p - yb) * wb / len(idx)
+            gw2 = h.T @ g + l2 * w2
+            gb2 = np.array([g.sum()])
+            gh = np.outer(g, w2) * (h_pre > 0)
+            gw1 = gh.T @ xb + l2 * w1
+            gb1 = gh.sum(axis=0)
+            step += 1
+            for p_, g_, m_, v_ in zip(params, [gw1, gb1, gw2, gb2], m, v, strict=True):
+                m_ *= 0.9
+                m_ += 0.1 * g_
+                v_ *= 0.999
+                v_ += 0.001 * g_ * g_
+                p_ -= lr * (m_ / (1 - 0.9**step)) / (np.sqrt(v_ / (1 - 0.999**step)) + 1e-8)
+        if epoch == epochs * 2 // 3:
+            lr /= 3
+    return {"mean": mean, "scale": scale, "w1": w1, "b1": b1, "w2": w2, "b2": b2}
+
+
+def predict(model: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Speech probability per row, as the Rust kernel computes it."""
+    z = (x - model["mean"]) * model["scale"]
+    h = np.maximum(z @ model["w1"].T + model["b1"], 0)
+    return 1 / (1 + np.exp(-(h @ model["w2"] + model["b2"][0])))
+
+
+def f32_literal(v: float) -> str:
+    """Shortest literal that round-trips as f32."""
+    return np.format_float_scientific(np.float32(v), unique=True, trim="0")
+
+
+def fmt(a: np.ndarray) -> str:
+    """Comma-separated f32 literals."""
+    return ", ".join(f32_literal(v) for v in a)
+
+
+def write_weights(model: dict[str, np.ndarray], n_rows: int) -> None:
+    """Write the Rust const file."""
+    rows = "\n".join(f"    [{fmt(r)}]," for r in model["w1"].T)
+    WEIGHTS.write_text(
+        f"""//! Classifier weights for the speech detector, generated by `bench/vad/train.py`.
+//!
+//! Produced by: `python3 bench/vad/gen_data.py && python3 bench/vad/train.py`
+//! (training split only: {n_rows} hops of espeak-ng speech in white/pink/brown noise,
+//! hum, music and babble, plus noise-only clips; Adam, seed 0). Do not edit by hand.
+
+/// Hidden units.
+pub(crate) const HIDDEN: usize = {HIDDEN};
+/// Per-feature mean removed before the first layer.
+#[rustfmt::skip]
+pub(crate) const FEATURE_MEAN: [f32; {NUM_FEATURES}] = [{fmt(model["mean"])}];
+/// Per-feature scale applied after removing the mean.
+#[rustfmt::skip]
+pub(crate) const FEATURE_SCALE: [f32; {NUM_FEATURES}] = [{fmt(model["scale"])}];
+/// First layer weights, one row per input feature (one column per hidden unit).
+#[rustfmt::skip]
+pub(crate) const W1: [[f32; HIDDEN]; {NUM_FEATURES}] = [
+{rows}
+];
+/// First layer biases.
+#[rustfmt::skip]
+pub(crate) const B1: [f32; HIDDEN] = [{fmt(model["b1"])}];
+/// Output weights.
+#[rustfmt::skip]
+pub(crate) const W2: [f32; HIDDEN] = [{fmt(model["w2"])}];
+/// Output bias.
+pub(crate) const B2: f32 = {f32_literal(model["b2"][0])};
+"""
+    )
+
+
+def main() -> None:
+    binary = example_binary()
+    x, y, conds, near = load_split("train", binary)
+    extra = np.where(np.asarray(conds) == "only_music", MUSIC_WEIGHT, 1.0)
+    print(f"train: {len(x)} hops, {y.mean():.1%} speech")
+    model = train(x, y, near, extra)
+    p = predict(model, x)
+    print(f"train accuracy {np.mean((p > 0.5) == (y > 0.5)):.3f}")
+    xt, yt, ct, _ = load_split("test", binary)
+    pt = predict(model, xt) > 0.5
+    conds = np.asarray(ct)
+    for c in sorted(set(ct)):
+        sel = conds == c
+        yy, pp = yt[sel] > 0.5, pt[sel]
+        rec = (pp & yy).sum() / max(yy.sum(), 1)
+        fa = (pp & ~yy).sum() / max((~yy).sum(), 1)
+        print(f"  hop-level {c:16s} recall {rec:.3f} false-alarm {fa:.3f}")
+    write_weights(model, len(x))
+    print(f"wrote {WEIGHTS}")
+
+
+if __name__ == "__main__":
+    main()

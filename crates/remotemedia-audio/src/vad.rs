@@ -1,0 +1,552 @@
+//! Voice activity detection: a streaming kernel that finds speech segments.
+//!
+//! Two detectors, chosen by [`VadMode`]:
+//!
+//! - [`VadMode::Speech`] (default): the robust speech detector. Every 10 ms it
+//!   analyses the last 32 ms (FFT, per-bin adaptive noise floor, band SNRs,
+//!   harmonicity and pitch continuity, spectral flux, fine-spectrum
+//!   stationarity, syllable-rate modulation; see [`features`]) and a tiny MLP
+//!   trained offline on generated data (weights compiled in, nothing loaded at
+//!   run time) gives a speech probability. A frame's probability is the mean
+//!   over its hops; frames quieter than [`VadConfig::threshold_db`] are never
+//!   speech. Steady noise and hum are rejected; tonal music mostly is (a few
+//!   per cent of music frames still pass, see `bench/vad/README.md`).
+//! - [`VadMode::Energy`]: the older API's plain detector. A frame is active
+//!   when its RMS is above the threshold. It cannot tell speech from noise: any
+//!   loud enough sound, amplitude-modulated noise included, is "speech".
+//!
+//! Activity is then smoothed the same way in both modes (minimum speech and
+//! silence durations, hangover) into segments; in speech mode a segment's end
+//! is also pulled back (by up to 150 ms) over trailing frames less than 8 dB
+//! above the noise floor, as the classifier's context keeps it on a little
+//! after speech stops. Every per-frame decision that
+//! is emitted is final and agrees with the segments, so decisions come out a
+//! few frames late (at most [`Vad::decision_delay_frames`]).
+//!
+//! Input is mono `f32`; use [`mix_planar_to_mono`] or
+//! [`mix_interleaved_to_mono`] first for multichannel audio (channels are
+//! averaged). Non-finite samples (NaN, ±inf) are treated as 0.0. Frames are
+//! `round(sample_rate × frame_duration_ms / 1000)` samples; times are exact
+//! sample positions divided by the sample rate.
+//!
+//! ```
+//! use remotemedia_audio::vad::{Vad, VadConfig, VadOutput};
+//!
+//! let mut vad = Vad::new(VadConfig::new(16_000)).unwrap();
+//! let mut out = VadOutput::new();
+//! for chunk in vec![0.0f32; 16_000].chunks(1_000) {
+//!     vad.process(chunk, &mut out);
+//! }
+//! vad.flush(&mut out);
+//! assert!(out.segments.is_empty());
+//! assert_eq!(out.frames.len(), 33);
+//! ```
+
+pub mod features;
+mod model;
+mod segmenter;
+mod weights;
+
+use std::fmt;
+use std::str::FromStr;
+
+use features::{FeatureExtractor, NUM_FEATURES};
+use segmenter::{PendingFrame, Segmenter};
+
+/// Default frame duration in milliseconds.
+pub const DEFAULT_FRAME_DURATION_MS: u32 = 30;
+/// Default absolute gate of the speech detector (dBFS RMS per frame): lets speech at -40 dBFS through.
+pub const DEFAULT_SPEECH_THRESHOLD_DB: f32 = -60.0;
+/// Default threshold of the energy detector: 0.02 linear RMS (about -34 dBFS), as in the older API.
+pub const DEFAULT_ENERGY_THRESHOLD: f32 = 0.02;
+/// Default speech probability above which a frame is active (speech mode).
+pub const DEFAULT_SPEECH_PROBABILITY: f32 = 0.5;
+/// Default speech padding after the last active frame, in milliseconds (the
+/// classifier's context already keeps it on a little after speech ends).
+pub const DEFAULT_HANGOVER_MS: u32 = 0;
+/// Default shortest run of active frames that starts a segment, in milliseconds.
+pub const DEFAULT_MIN_SPEECH_MS: u32 = 60;
+/// Default shortest pause that ends a segment, in milliseconds.
+pub const DEFAULT_MIN_SILENCE_MS: u32 = 200;
+/// Longest accepted hangover / minimum speech / minimum silence duration, in milliseconds.
+pub const MAX_DURATION_MS: u32 = 10_000;
+/// Speech mode: longest tail of active frames that a segment end may be pulled back by.
+const TRIM_MS: u32 = 150;
+/// Speech mode: trailing active frames whose mean band SNR (dB) is below this are cut off a segment.
+const TRIM_SNR_DB: f32 = 8.0;
+/// Supported sample rates, in Hz (inclusive).
+pub const SAMPLE_RATE_RANGE: std::ops::RangeInclusive<u32> = 8_000..=48_000;
+
+/// Errors from building a [`Vad`] or from the mixing helpers.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum VadError {
+    /// The sample rate is outside 8 000..=48 000 Hz.
+    #[error("unsupported sample rate {0} Hz (supported: 8000 to 48000 Hz)")]
+    UnsupportedSampleRate(u32),
+    /// The frame duration is not 10, 20 or 30 ms.
+    #[error("unsupported frame duration {0} ms (supported: 10, 20, 30)")]
+    UnsupportedFrameDuration(u32),
+    /// `threshold_db` is NaN or infinite.
+    #[error("threshold_db must be finite, got {0}")]
+    InvalidThreshold(f32),
+    /// A linear energy threshold is not a finite number above 0.
+    #[error("energy_threshold must be a finite RMS above 0, got {0}")]
+    InvalidEnergyThreshold(f32),
+    /// `speech_probability` is not strictly between 0 and 1.
+    #[error("speech_probability must be in (0, 1), got {0}")]
+    InvalidSpeechProbability(f32),
+    /// A duration parameter exceeds [`MAX_DURATION_MS`].
+    #[error("{name} = {value_ms} ms is above the maximum of {MAX_DURATION_MS} ms")]
+    DurationTooLong {
+        /// The parameter's name.
+        name: &'static str,
+        /// The rejected value in milliseconds.
+        value_ms: u32,
+    },
+    /// The mode string is neither "speech" nor "energy".
+    #[error("unknown VAD mode {0:?} (expected \"speech\" or \"energy\")")]
+    UnknownMode(String),
+    /// Channel buffers given to a mixing helper do not have the expected lengths.
+    #[error("channel layout mismatch: {0}")]
+    ChannelMismatch(String),
+}
+
+/// Which detector decides whether a frame is active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VadMode {
+    /// Robust speech detector (spectral features + trained classifier + absolute gate).
+    #[default]
+    Speech,
+    /// Plain RMS-above-threshold detector of the older API; calls any loud sound speech.
+    Energy,
+}
+
+impl FromStr for VadMode {
+    type Err = VadError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "speech" => Ok(Self::Speech),
+            "energy" => Ok(Self::Energy),
+            other => Err(VadError::UnknownMode(other.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for VadMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Speech => "speech",
+            Self::Energy => "energy",
+        })
+    }
+}
+
+/// Converts a linear RMS threshold (e.g. the older API's `energy_threshold=0.02`) to dBFS.
+pub fn energy_threshold_to_db(rms: f32) -> Result<f32, VadError> {
+    if rms.is_finite() && rms > 0.0 {
+        Ok(20.0 * rms.log10())
+    } else {
+        Err(VadError::InvalidEnergyThreshold(rms))
+    }
+}
+
+/// Detector settings. Build with [`VadConfig::new`] (speech) or [`VadConfig::energy`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VadConfig {
+    /// Input sample rate in Hz (8 000 to 48 000).
+    pub sample_rate: u32,
+    /// Frame duration in milliseconds: 10, 20 or 30 (default 30).
+    pub frame_duration_ms: u32,
+    /// Which detector runs (default [`VadMode::Speech`]).
+    pub mode: VadMode,
+    /// Frame RMS threshold in dBFS: in speech mode an absolute gate (quieter
+    /// frames are never speech; default -60), in energy mode the activity
+    /// threshold (default -33.98, i.e. 0.02 linear).
+    pub threshold_db: f32,
+    /// Speech mode: probability (0..1) at or above which a frame is active (default 0.5).
+    pub speech_probability: f32,
+    /// Speech kept after the last active frame, in ms (rounded up to frames; default 0).
+    pub hangover_ms: u32,
+    /// Shortest run of active frames that starts a segment, in ms (rounded up; default 60, energy 0).
+    pub min_speech_ms: u32,
+    /// Shortest inactive stretch that ends a segment, in ms (rounded up; default 200, energy 0).
+    pub min_silence_ms: u32,
+}
+
+impl VadConfig {
+    /// Speech-mode defaults at `sample_rate` Hz.
+    pub fn new(sample_rate: u32) -> Self {
+        Self {
+            sample_rate,
+            frame_duration_ms: DEFAULT_FRAME_DURATION_MS,
+            mode: VadMode::Speech,
+            threshold_db: DEFAULT_SPEECH_THRESHOLD_DB,
+            speech_probability: DEFAULT_SPEECH_PROBABILITY,
+            hangover_ms: DEFAULT_HANGOVER_MS,
+            min_speech_ms: DEFAULT_MIN_SPEECH_MS,
+            min_silence_ms: DEFAULT_MIN_SILENCE_MS,
+        }
+    }
+
+    /// Energy-mode defaults at `sample_rate` Hz: threshold 0.02 RMS, no
+    /// smoothing (every run of active frames is a segment), as in the older API.
+    pub fn energy(sample_rate: u32) -> Self {
+        Self {
+            mode: VadMode::Energy,
+            threshold_db: 20.0 * DEFAULT_ENERGY_THRESHOLD.log10(),
+            hangover_ms: 0,
+            min_speech_ms: 0,
+            min_silence_ms: 0,
+            ..Self::new(sample_rate)
+        }
+    }
+
+    /// Defaults for `mode` at `sample_rate` Hz ([`VadConfig::new`] or [`VadConfig::energy`]).
+    pub fn for_mode(sample_rate: u32, mode: VadMode) -> Self {
+        match mode {
+            VadMode::Speech => Self::new(sample_rate),
+            VadMode::Energy => Self::energy(sample_rate),
+        }
+    }
+
+    /// Sets `threshold_db` from a linear RMS threshold.
+    pub fn with_energy_threshold(mut self, rms: f32) -> Result<Self, VadError> {
+        self.threshold_db = energy_threshold_to_db(rms)?;
+        Ok(self)
+    }
+
+    /// Checks every field; [`Vad::new`] calls this.
+    pub fn validate(&self) -> Result<(), VadError> {
+        if !SAMPLE_RATE_RANGE.contains(&self.sample_rate) {
+            return Err(VadError::UnsupportedSampleRate(self.sample_rate));
+        }
+        if ![10, 20, 30].contains(&self.frame_duration_ms) {
+            return Err(VadError::UnsupportedFrameDuration(self.frame_duration_ms));
+        }
+        if !self.threshold_db.is_finite() {
+            return Err(VadError::InvalidThreshold(self.threshold_db));
+        }
+        if !(self.speech_probability > 0.0 && self.speech_probability < 1.0) {
+            return Err(VadError::InvalidSpeechProbability(self.speech_probability));
+        }
+        for (name, value_ms) in [
+            ("hangover_ms", self.hangover_ms),
+            ("min_speech_ms", self.min_speech_ms),
+            ("min_silence_ms", self.min_silence_ms),
+        ] {
+            if value_ms > MAX_DURATION_MS {
+                return Err(VadError::DurationTooLong { name, value_ms });
+            }
+        }
+        Ok(())
+    }
+
+    /// Samples per frame: `round(sample_rate × frame_duration_ms / 1000)`.
+    pub fn frame_len(&self) -> usize {
+        ((u64::from(self.sample_rate) * u64::from(self.frame_duration_ms) + 500) / 1000) as usize
+    }
+
+    /// A duration in ms as a whole number of frames (rounded up).
+    fn frames_for(&self, ms: u32) -> u64 {
+        u64::from(ms).div_ceil(u64::from(self.frame_duration_ms))
+    }
+}
+
+/// A detected speech segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    /// Start time in seconds from the start of the stream (a frame boundary).
+    pub start_s: f64,
+    /// End time in seconds (exclusive; a frame boundary).
+    pub end_s: f64,
+    /// Mean energy over the segment's frames, in dBFS (10·log10 of the mean square).
+    pub energy_db: f32,
+}
+
+/// The final decision for one frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VadFrame {
+    /// Frame number from the start of the stream.
+    pub index: u64,
+    /// Start time in seconds.
+    pub start_s: f64,
+    /// Whether the frame belongs to a speech segment.
+    pub is_speech: bool,
+    /// The detector's raw score before smoothing: speech probability (speech
+    /// mode, 0 when gated) or 1/0 for above/below the threshold (energy mode).
+    pub probability: f32,
+    /// Frame energy in dBFS (10·log10 of the mean square).
+    pub energy_db: f32,
+}
+
+/// Where [`Vad::process`] and [`Vad::flush`] append their results.
+///
+/// Reuse one across calls (call [`VadOutput::clear`] after consuming it):
+/// once its vectors have grown to the largest batch, nothing is allocated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VadOutput {
+    /// Final per-frame decisions, in order.
+    pub frames: Vec<VadFrame>,
+    /// Segments completed during the call, in order.
+    pub segments: Vec<Segment>,
+}
+
+impl VadOutput {
+    /// An empty output.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Empties both lists, keeping their capacity.
+    pub fn clear(&mut self) {
+        self.frames.clear();
+        self.segments.clear();
+    }
+}
+
+/// Whole-clip result of [`detect`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct VadSummary {
+    /// Whether any segment was found.
+    pub is_speech: bool,
+    /// Frames decided as speech.
+    pub speech_frames: u64,
+    /// Whole frames in the clip (a trailing partial frame is not counted).
+    pub total_frames: u64,
+    /// Speech segments.
+    pub segments: Vec<Segment>,
+    /// Per-frame decisions.
+    pub frames: Vec<VadFrame>,
+}
+
+/// The streaming voice activity detector. See the [module docs](self).
+#[derive(Debug)]
+pub struct Vad {
+    config: VadConfig,
+    frame_len: usize,
+    /// Sample offsets of the hop boundaries inside a frame (speech mode).
+    hop_bounds: [usize; 4],
+    hops_per_frame: usize,
+    frame_buf: Vec<f32>,
+    filled: usize,
+    frame_index: u64,
+    features: Option<Box<FeatureExtractor>>,
+    feature_vec: [f32; NUM_FEATURES],
+    segmenter: Segmenter,
+}
+
+impl Vad {
+    /// Builds a detector, validating `config`.
+    pub fn new(config: VadConfig) -> Result<Self, VadError> {
+        config.validate()?;
+        let frame_len = config.frame_len();
+        let hops_per_frame = (config.frame_duration_ms / 10) as usize;
+        let mut hop_bounds = [0usize; 4];
+        for (j, b) in hop_bounds.iter_mut().enumerate().take(hops_per_frame + 1) {
+            *b = j * frame_len / hops_per_frame;
+        }
+        let features = match config.mode {
+            VadMode::Speech => Some(Box::new(FeatureExtractor::new(config.sample_rate))),
+            VadMode::Energy => None,
+        };
+        let trim = match config.mode {
+            VadMode::Speech => (config.frames_for(TRIM_MS), TRIM_SNR_DB),
+            VadMode::Energy => (0, f32::NEG_INFINITY),
+        };
+        let segmenter = Segmenter::new(
+            frame_len,
+            config.sample_rate,
+            config.frames_for(config.min_speech_ms),
+            config.frames_for(config.min_silence_ms),
+            config.frames_for(config.hangover_ms),
+            trim,
+        );
+        Ok(Self {
+            config,
+            frame_len,
+            hop_bounds,
+            hops_per_frame,
+            frame_buf: vec![0.0; frame_len],
+            filled: 0,
+            frame_index: 0,
+            features,
+            feature_vec: [0.0; NUM_FEATURES],
+            segmenter,
+        })
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &VadConfig {
+        &self.config
+    }
+
+    /// Samples per frame.
+    pub fn frame_len(&self) -> usize {
+        self.frame_len
+    }
+
+    /// Most frames a decision can wait for after its frame is complete: the
+    /// minimum speech duration, or the minimum silence duration plus the
+    /// end-trimming window (150 ms, speech mode), whichever is longer.
+    pub fn decision_delay_frames(&self) -> u64 {
+        let trim = match self.config.mode {
+            VadMode::Speech => self.config.frames_for(TRIM_MS),
+            VadMode::Energy => 0,
+        };
+        let c = &self.config;
+        c.frames_for(c.min_speech_ms)
+            .max(c.frames_for(c.min_silence_ms).max(c.frames_for(c.hangover_ms)) + trim)
+    }
+
+    /// Whether speech is currently confirmed (a segment is open).
+    pub fn in_speech(&self) -> bool {
+        self.segmenter.in_segment()
+    }
+
+    /// Whole frames consumed since the stream started.
+    pub fn total_frames(&self) -> u64 {
+        self.frame_index
+    }
+
+    /// Frames decided as speech so far (decisions already emitted).
+    pub fn speech_frames(&self) -> u64 {
+        self.segmenter.counts().1
+    }
+
+    /// Feeds mono samples of any length. Appends the frames decided and the
+    /// segments completed to `out`. Samples not filling a frame are kept for
+    /// the next call; non-finite samples count as 0.0.
+    pub fn process(&mut self, mono: &[f32], out: &mut VadOutput) {
+        let mut rest = mono;
+        while !rest.is_empty() {
+            let take = (self.frame_len - self.filled).min(rest.len());
+            for (d, &s) in self.frame_buf[self.filled..self.filled + take]
+                .iter_mut()
+                .zip(&rest[..take])
+            {
+                *d = if s.is_finite() { s } else { 0.0 };
+            }
+            self.filled += take;
+            rest = &rest[take..];
+            if self.filled == self.frame_len {
+                self.filled = 0;
+                self.decide_frame(out);
+            }
+        }
+    }
+
+    /// Ends the stream: closes an open segment at the end of the last whole
+    /// frame, emits every pending decision and resets the detector (the next
+    /// call starts a new stream at time 0). A trailing partial frame (fewer
+    /// than [`Vad::frame_len`] samples) is dropped: not analysed, not counted.
+    pub fn flush(&mut self, out: &mut VadOutput) {
+        self.segmenter
+            .flush(self.frame_index, &mut out.frames, &mut out.segments);
+        self.reset();
+    }
+
+    /// Starts a new stream: forgets buffered samples, pending decisions,
+    /// noise floor and history; times restart at 0.
+    pub fn reset(&mut self) {
+        self.filled = 0;
+        self.frame_index = 0;
+        self.segmenter.reset();
+        if let Some(fe) = self.features.as_mut() {
+            fe.reset();
+        }
+    }
+
+    fn decide_frame(&mut self, out: &mut VadOutput) {
+        let frame = &self.frame_buf[..];
+        let mean_square = frame.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / frame.len() as f64;
+        let level_db = 10.0 * (mean_square + 1e-20).log10();
+        let above = level_db > f64::from(self.config.threshold_db);
+        let (active, probability, snr_db) = match self.features.as_mut() {
+            None => (above, if above { 1.0 } else { 0.0 }, f32::INFINITY),
+            Some(fe) => {
+                let mut sum = 0.0;
+                let mut snr = f32::MIN;
+                for j in 0..self.hops_per_frame {
+                    let hop = &frame[self.hop_bounds[j]..self.hop_bounds[j + 1]];
+                    fe.push_hop(hop, &mut self.feature_vec);
+                    sum += model::speech_probability(&self.feature_vec);
+                    snr = snr.max(fe.last_snr_db());
+                }
+                let p = if above { sum / self.hops_per_frame as f32 } else { 0.0 };
+                (p >= self.config.speech_probability, p, snr)
+            }
+        };
+        let pending = PendingFrame {
+            index: self.frame_index,
+            active,
+            probability,
+            mean_square,
+            snr_db,
+        };
+        self.frame_index += 1;
+        self.segmenter.push(pending, &mut out.frames, &mut out.segments);
+    }
+}
+
+/// Runs a fresh detector over a whole clip and summarises it.
+pub fn detect(mono: &[f32], config: VadConfig) -> Result<VadSummary, VadError> {
+    let mut vad = Vad::new(config)?;
+    let mut out = VadOutput::new();
+    vad.process(mono, &mut out);
+    let total_frames = vad.total_frames();
+    vad.flush(&mut out);
+    let speech_frames = out.frames.iter().filter(|f| f.is_speech).count() as u64;
+    Ok(VadSummary {
+        is_speech: !out.segments.is_empty(),
+        speech_frames,
+        total_frames,
+        segments: out.segments,
+        frames: out.frames,
+    })
+}
+
+/// Averages planar channels (`channels[c][i]`) into `out` (same length as
+/// each channel). Non-finite samples count as 0.0.
+pub fn mix_planar_to_mono(channels: &[&[f32]], out: &mut [f32]) -> Result<(), VadError> {
+    if channels.is_empty() {
+        return Err(VadError::ChannelMismatch("no channels".into()));
+    }
+    if let Some(c) = channels.iter().position(|c| c.len() != out.len()) {
+        return Err(VadError::ChannelMismatch(format!(
+            "channel {c} has {} samples, output has {}",
+            channels[c].len(),
+            out.len()
+        )));
+    }
+    let scale = 1.0 / channels.len() as f32;
+    out.fill(0.0);
+    for ch in channels {
+        for (o, &s) in out.iter_mut().zip(ch.iter()) {
+            if s.is_finite() {
+                *o += s;
+            }
+        }
+    }
+    for o in out.iter_mut() {
+        *o *= scale;
+    }
+    Ok(())
+}
+
+/// Averages interleaved frames of `channels` samples into `out`
+/// (`out.len() × channels == interleaved.len()`). Non-finite samples count as 0.0.
+pub fn mix_interleaved_to_mono(interleaved: &[f32], channels: usize, out: &mut [f32]) -> Result<(), VadError> {
+    if channels == 0 || interleaved.len() != out.len() * channels {
+        return Err(VadError::ChannelMismatch(format!(
+            "{} interleaved samples for {channels} channels and {} output samples",
+            interleaved.len(),
+            out.len()
+        )));
+    }
+    let scale = 1.0 / channels as f32;
+    for (o, frame) in out.iter_mut().zip(interleaved.chunks_exact(channels)) {
+        *o = frame.iter().filter(|s| s.is_finite()).sum::<f32>() * scale;
+    }
+    Ok(())
+}

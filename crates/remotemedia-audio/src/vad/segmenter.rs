@@ -1,0 +1,205 @@
+//! Turns raw per-frame activity into final frame decisions and segments.
+//!
+//! A run of active frames becomes speech once it lasts `min_speech_frames`
+//! (the segment then starts at the run's first frame); a segment ends once
+//! `close_after` frames in a row are inactive, and its end is the last
+//! active frame plus `hangover_frames`. Before that, up to `trim_frames`
+//! trailing active frames whose SNR is below `trim_snr_db` are cut off: the
+//! classifier looks at the last few hundred milliseconds and stays "on" a
+//! little after speech ends, the instantaneous SNR does not. Frames whose
+//! fate is still open wait in a queue of fixed capacity, so every emitted
+//! decision is final and agrees with the segments.
+
+use std::collections::VecDeque;
+
+use super::{Segment, VadFrame};
+
+/// A frame waiting for its final decision.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingFrame {
+    pub index: u64,
+    pub active: bool,
+    pub probability: f32,
+    pub mean_square: f64,
+    pub snr_db: f32,
+}
+
+/// Segment bookkeeping state (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Segmenter {
+    frame_len: u64,
+    sample_rate: f64,
+    min_speech_frames: u64,
+    hangover_frames: u64,
+    close_after: u64,
+    trim_frames: u64,
+    trim_snr_db: f32,
+    pending: VecDeque<PendingFrame>,
+    in_segment: bool,
+    run_len: u64,
+    seg_start: u64,
+    last_active: u64,
+    seg_energy: f64,
+    seg_frames: u64,
+    speech_frames: u64,
+    decided_frames: u64,
+}
+
+impl Segmenter {
+    /// Builds a segmenter; durations are in frames. `trim` is
+    /// `(trim_frames, trim_snr_db)`.
+    pub fn new(
+        frame_len: usize,
+        sample_rate: u32,
+        min_speech_frames: u64,
+        min_silence_frames: u64,
+        hangover_frames: u64,
+        (trim_frames, trim_snr_db): (u64, f32),
+    ) -> Self {
+        let close_after = min_silence_frames.max(hangover_frames).max(1);
+        let capacity = (min_speech_frames.max(close_after + trim_frames) + 2) as usize;
+        Self {
+            frame_len: frame_len as u64,
+            sample_rate: f64::from(sample_rate),
+            min_speech_frames: min_speech_frames.max(1),
+            hangover_frames,
+            close_after,
+            trim_frames,
+            trim_snr_db,
+            pending: VecDeque::with_capacity(capacity),
+            in_segment: false,
+            run_len: 0,
+            seg_start: 0,
+            last_active: 0,
+            seg_energy: 0.0,
+            seg_frames: 0,
+            speech_frames: 0,
+            decided_frames: 0,
+        }
+    }
+
+    /// Forgets the stream.
+    pub fn reset(&mut self) {
+        self.pending.clear();
+        self.in_segment = false;
+        self.run_len = 0;
+        self.seg_energy = 0.0;
+        self.seg_frames = 0;
+        self.speech_frames = 0;
+        self.decided_frames = 0;
+    }
+
+    /// Whether a segment is open (speech confirmed and not yet ended).
+    pub fn in_segment(&self) -> bool {
+        self.in_segment
+    }
+
+    /// Frames whose decision has been emitted, and how many of them were speech.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.decided_frames, self.speech_frames)
+    }
+
+    /// Start time in seconds of frame `index`.
+    fn time_of(&self, index: u64) -> f64 {
+        (index * self.frame_len) as f64 / self.sample_rate
+    }
+
+    /// Feeds the next frame's raw activity.
+    pub fn push(&mut self, frame: PendingFrame, frames: &mut Vec<VadFrame>, segments: &mut Vec<Segment>) {
+        self.pending.push_back(frame);
+        if self.in_segment {
+            if frame.active {
+                self.last_active = frame.index;
+                let keep_from = frame.index.saturating_sub(self.trim_frames);
+                self.emit_while(|f| f.index <= keep_from, true, frames);
+            } else if frame.index - self.last_active >= self.close_after {
+                let end = self.trimmed_last_active() + 1 + self.hangover_frames;
+                self.close(end, frames, segments);
+            }
+        } else if frame.active {
+            self.run_len += 1;
+            if self.run_len >= self.min_speech_frames {
+                self.in_segment = true;
+                self.seg_start = frame.index + 1 - self.run_len;
+                self.last_active = frame.index;
+                self.seg_energy = 0.0;
+                self.seg_frames = 0;
+                let start = self.seg_start;
+                self.emit_while(|f| f.index < start, false, frames);
+                self.emit_all(true, frames);
+            }
+        } else {
+            self.run_len = 0;
+            self.emit_all(false, frames);
+        }
+    }
+
+    /// Ends the stream at `total_frames`: an open segment is closed there (with
+    /// its hangover cut at the end), an unconfirmed run is dropped.
+    pub fn flush(&mut self, total_frames: u64, frames: &mut Vec<VadFrame>, segments: &mut Vec<Segment>) {
+        if self.in_segment {
+            let end = (self.trimmed_last_active() + 1 + self.hangover_frames).min(total_frames);
+            self.close(end, frames, segments);
+        }
+        self.run_len = 0;
+        self.emit_all(false, frames);
+    }
+
+    /// The last active frame after cutting trailing low-SNR frames (only
+    /// frames still pending, never before the segment start).
+    fn trimmed_last_active(&self) -> u64 {
+        let Some(front) = self.pending.front() else {
+            return self.last_active;
+        };
+        let first = front.index.max(self.seg_start + 1);
+        let mut last = self.last_active;
+        while last >= first && last > 0 {
+            let f = &self.pending[(last - front.index) as usize];
+            if f.snr_db >= self.trim_snr_db {
+                break;
+            }
+            last -= 1;
+        }
+        last
+    }
+
+    /// Closes the open segment at frame `end` (exclusive).
+    fn close(&mut self, end: u64, frames: &mut Vec<VadFrame>, segments: &mut Vec<Segment>) {
+        self.emit_while(|f| f.index < end, true, frames);
+        self.emit_all(false, frames);
+        let energy = self.seg_energy / self.seg_frames.max(1) as f64;
+        segments.push(Segment {
+            start_s: self.time_of(self.seg_start),
+            end_s: self.time_of(end),
+            energy_db: (10.0 * (energy + 1e-20).log10()) as f32,
+        });
+        self.in_segment = false;
+        self.run_len = 0;
+    }
+
+    fn emit_all(&mut self, speech: bool, frames: &mut Vec<VadFrame>) {
+        self.emit_while(|_| true, speech, frames);
+    }
+
+    fn emit_while(&mut self, cond: impl Fn(&PendingFrame) -> bool, speech: bool, frames: &mut Vec<VadFrame>) {
+        while let Some(f) = self.pending.front().copied() {
+            if !cond(&f) {
+                break;
+            }
+            self.pending.pop_front();
+            if speech {
+                self.seg_energy += f.mean_square;
+                self.seg_frames += 1;
+                self.speech_frames += 1;
+            }
+            self.decided_frames += 1;
+            frames.push(VadFrame {
+                index: f.index,
+                start_s: self.time_of(f.index),
+                is_speech: speech,
+                probability: f.probability,
+                energy_db: (10.0 * (f.mean_square + 1e-20).log10()) as f32,
+            });
+        }
+    }
+}
