@@ -265,7 +265,7 @@ fn unknown_output_node_is_refused() {
     let d = Dir::new("outnode");
     let m = d.write("m.json", PASS_CHAIN);
     let input = d.path("in.wav");
-    write_wav(&input, spec(1, 16, false), &vec![0i16; 100]);
+    write_wav(&input, spec(1, 16, false), &[0i16; 100]);
     let o = run(&[
         "run",
         m.to_str().unwrap(),
