@@ -145,24 +145,28 @@ impl<R: Read> WavChunks<R> {
         Ok(Some(audio))
     }
 
+    /// Reads `frames` frames and returns them planar. The interleaved
+    /// samples are collected as they arrive, so a header that promises far
+    /// more data than the file holds cannot make us allocate for it.
     fn read_planar<S: hound::Sample, T: Copy + Default>(
         &mut self,
         frames: usize,
         convert: impl Fn(S) -> T,
     ) -> Result<Vec<T>, WavError> {
         let channels = self.info.channels;
-        let mut planar = vec![T::default(); frames * channels];
+        let mut interleaved = Vec::new();
         let mut samples = self.reader.samples::<S>();
-        for f in 0..frames {
-            for c in 0..channels {
-                let s = match samples.next() {
-                    Some(Ok(s)) => s,
-                    Some(Err(e)) if is_short_read(&e) => return Err(self.truncated(f)),
-                    None => return Err(self.truncated(f)),
-                    Some(Err(e)) => return Err(format_error(&self.path, e)),
-                };
-                planar[c * frames + f] = convert(s);
+        while interleaved.len() < frames * channels {
+            match samples.next() {
+                Some(Ok(s)) => interleaved.push(convert(s)),
+                Some(Err(e)) if is_short_read(&e) => return Err(self.truncated(interleaved.len() / channels)),
+                None => return Err(self.truncated(interleaved.len() / channels)),
+                Some(Err(e)) => return Err(format_error(&self.path, e)),
             }
+        }
+        let mut planar = vec![T::default(); frames * channels];
+        for (i, s) in interleaved.into_iter().enumerate() {
+            planar[(i % channels) * frames + i / channels] = s;
         }
         Ok(planar)
     }

@@ -368,3 +368,35 @@ fn repeated_load_rounds_leak_nothing() {
         );
     }
 }
+
+#[test]
+fn a_header_promising_huge_data_does_not_allocate_for_it() {
+    // 8-bit, 65535 channels, 65537 Hz, a data chunk claiming 86 MB, and 8
+    // bytes of data: found while fuzzing, it made `run` allocate 172 MB
+    // before reporting the truncation.
+    let d = Dir::new("hugeheader");
+    let m = d.write("m.json", PASS_CHAIN);
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36u32 + 86_000_000).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&65_535u16.to_le_bytes());
+    wav.extend_from_slice(&65_537u32.to_le_bytes());
+    wav.extend_from_slice(&(65_537u32 * 65_535).to_le_bytes());
+    wav.extend_from_slice(&65_535u16.to_le_bytes());
+    wav.extend_from_slice(&8u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(65_535u32 * 1312).to_le_bytes());
+    wav.extend_from_slice(&[128u8; 8]);
+    let input = d.path("huge.wav");
+    std::fs::write(&input, wav).unwrap();
+    let o = run(&["run", m.to_str().unwrap(), "--input", input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("truncated: the data ends after 0 of 1312 frames"),
+        "{}",
+        text(&o.stderr)
+    );
+}
