@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use clap::Args;
 use remotemedia_core::metrics::{Histogram, alloc};
-use remotemedia_core::{AudioData, Engine, Manifest, Pipeline, RunOptions, RuntimeData, SessionConfig};
+use remotemedia_core::{AudioData, Engine, GraphRun, Manifest, Pipeline, RunOptions, RuntimeData, SessionConfig};
 use serde_json::json;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -62,6 +62,11 @@ pub struct LoadtestArgs {
     /// Worker threads of the runtime (default: the number of cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Run each stream's nodes inside its clock task (a `GraphRun` per
+    /// stream, no session task, no queues) instead of a streaming session
+    /// per stream: the hop-in-one-task model, for the most streams per core.
+    #[arg(long)]
+    inline: bool,
     /// Soak: repeat the whole load this many times in one process (every
     /// round opens and closes all its sessions) and report the heap still
     /// live after each round, to show that nothing leaks.
@@ -76,6 +81,18 @@ struct StreamResult {
     max_ns: u64,
     finished_late_ms: f64,
     error: Option<String>,
+}
+
+impl StreamResult {
+    fn new() -> Self {
+        Self {
+            chunks_out: 0,
+            latency_ns: Histogram::default(),
+            max_ns: 0,
+            finished_late_ms: 0.0,
+            error: None,
+        }
+    }
 }
 
 /// Runs the command.
@@ -119,7 +136,9 @@ fn execute(engine: &Engine, args: &LoadtestArgs) -> Result<(), String> {
     let cpu_before = cpu_seconds();
     let wall = std::time::Instant::now();
     for _ in 0..args.rounds {
+        let driver = if args.inline { Driver::Inline } else { Driver::Sessions };
         let round = runtime.block_on(drive(
+            driver,
             engine,
             &pipeline,
             args.streams,
@@ -198,7 +217,18 @@ fn source_chunks(chunk_ms: u32) -> Arc<[RuntimeData]> {
         .collect()
 }
 
+/// How streams are run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    /// A streaming session (own task, bounded queues) per stream.
+    Sessions,
+    /// The stream's nodes run inside its clock task.
+    Inline,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn drive(
+    driver: Driver,
     engine: &Engine,
     pipeline: &Arc<Pipeline>,
     streams: u32,
@@ -215,6 +245,9 @@ async fn drive(
             trace: false,
         },
     };
+    if driver == Driver::Inline {
+        return drive_inline(pipeline, streams, clocks, chunks, period, source).await;
+    }
     let start = Instant::now() + Duration::from_millis(100);
     let mut groups: Vec<Vec<remotemedia_core::SessionSender>> = (0..clocks).map(|_| Vec::new()).collect();
     let mut readers = Vec::with_capacity(streams as usize);
@@ -256,19 +289,82 @@ async fn drive(
     Ok(results)
 }
 
+/// Every clock task owns the runs of its streams and pushes each due chunk
+/// through them itself; a chunk's latency ends when its run returns.
+async fn drive_inline(
+    pipeline: &Arc<Pipeline>,
+    streams: u32,
+    clocks: u32,
+    chunks: u64,
+    period: Duration,
+    source: Arc<[RuntimeData]>,
+) -> Result<Vec<StreamResult>, String> {
+    let options = RunOptions {
+        metrics: false,
+        trace: false,
+    };
+    let start = Instant::now() + Duration::from_millis(100);
+    let mut tasks = Vec::new();
+    for g in 0..clocks {
+        let runs = (0..streams)
+            .filter(|s| s % clocks == g)
+            .map(|_| GraphRun::with_options(Arc::clone(pipeline), options).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let phase = period * g / clocks;
+        let source = Arc::clone(&source);
+        tasks.push(tokio::spawn(clock_inline(runs, start + phase, period, chunks, source)));
+    }
+    let mut results = Vec::with_capacity(streams as usize);
+    for t in tasks {
+        results.extend(t.await.map_err(|e| format!("clock task failed: {e}"))?);
+    }
+    Ok(results)
+}
+
+async fn clock_inline(
+    mut runs: Vec<GraphRun>,
+    first_due: Instant,
+    period: Duration,
+    chunks: u64,
+    source: Arc<[RuntimeData]>,
+) -> Vec<StreamResult> {
+    let mut results: Vec<StreamResult> = runs.iter().map(|_| StreamResult::new()).collect();
+    let mut out = Vec::new();
+    let mut tick = tokio::time::interval_at(first_due, period);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    for k in 0..chunks {
+        tick.tick().await;
+        let due = first_due + period * k as u32;
+        let chunk = &source[k as usize % source.len()];
+        for (run, result) in runs.iter_mut().zip(&mut results) {
+            if let Err(e) = run.push(chunk.clone(), &mut out).await {
+                result.error.get_or_insert_with(|| e.to_string());
+            }
+            let latency = Instant::now().saturating_duration_since(due).as_nanos() as u64;
+            result.chunks_out += out.len().min(1) as u64;
+            result.latency_ns.record(latency);
+            result.max_ns = result.max_ns.max(latency);
+            out.clear();
+        }
+    }
+    let last_due = first_due + period * (chunks - 1) as u32;
+    for (run, result) in runs.iter_mut().zip(&mut results) {
+        if let Err(e) = run.flush(&mut out).await {
+            result.error.get_or_insert_with(|| e.to_string());
+        }
+        out.clear();
+        result.finished_late_ms = Instant::now().saturating_duration_since(last_due).as_secs_f64() * 1000.0;
+    }
+    results
+}
+
 async fn read_stream(
     mut rx: remotemedia_core::SessionReceiver,
     first_due: Instant,
     period: Duration,
     chunks: u64,
 ) -> StreamResult {
-    let mut result = StreamResult {
-        chunks_out: 0,
-        latency_ns: Histogram::default(),
-        max_ns: 0,
-        finished_late_ms: 0.0,
-        error: None,
-    };
+    let mut result = StreamResult::new();
     let mut timed = 0u64;
     while let Some(output) = rx.recv().await {
         let now = Instant::now();

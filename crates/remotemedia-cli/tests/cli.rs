@@ -332,6 +332,25 @@ fn a_small_load_test_loses_nothing() {
 }
 
 #[test]
+fn an_inline_load_test_loses_nothing() {
+    let o = run(&[
+        "loadtest",
+        "--streams",
+        "12",
+        "--seconds",
+        "0.5",
+        "--clocks",
+        "3",
+        "--inline",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&o.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(v["chunks_in"], 12 * 25);
+    assert_eq!(v["chunks_out"], v["chunks_in"]);
+    assert_eq!((v["dropped"].as_u64(), v["errors"].as_u64()), (Some(0), Some(0)));
+}
+
+#[test]
 fn load_test_arguments_are_checked() {
     let o = run(&["loadtest", "--streams", "0"]);
     assert_eq!(o.status.code(), Some(2));
