@@ -39,12 +39,14 @@ def test_top_level_exports() -> None:
 def test_module_paths() -> None:
     from remotemedia.core.node import Node
     from remotemedia.core.pipeline import Pipeline
+    from remotemedia.core.session import StreamSession
     from remotemedia.nodes import AudioResampleNode as A1
     from remotemedia.nodes.audio import AudioResampleNode, FormatConverterNode, VADNode
     from remotemedia.nodes.base import PassThroughNode
     from remotemedia.nodes.simple_math import AddNode, MultiplyNode
 
     assert Pipeline is remotemedia.Pipeline and Node is remotemedia.Node
+    assert StreamSession is remotemedia.StreamSession
     assert A1 is AudioResampleNode
     for cls in (AudioResampleNode, VADNode, FormatConverterNode, PassThroughNode, MultiplyNode, AddNode):
         assert issubclass(cls, Node)

@@ -21,6 +21,7 @@ from remotemedia import (
     Pipeline,
     PipelineError,
 )
+from remotemedia.core.adapter import engine_loop
 
 BOTH = pytest.mark.parametrize("use_rust", [True, False], ids=["rust", "python"])
 
@@ -276,7 +277,10 @@ def test_audio_through_simple_nodes_on_both_paths() -> None:
     np.testing.assert_array_equal(rust[0], py[0])
 
 
-def test_async_node_runs_on_the_callers_loop_across_runs() -> None:
+def test_async_node_runs_on_the_engine_loop_across_runs() -> None:
+    """Issue 6: async nodes run on the engine-managed loop (one loop thread
+    for all runs), not on the caller's loop, which keeps running meanwhile."""
+
     class LoopSpy(Node):
         def __init__(self) -> None:
             super().__init__()
@@ -294,7 +298,8 @@ def test_async_node_runs_on_the_callers_loop_across_runs() -> None:
 
     for _ in range(2):
         out, loop = run(once())
-        assert out == 2 and spy.loops[-1] is loop
+        assert out == 2 and spy.loops[-1] is engine_loop() and spy.loops[-1] is not loop
+    assert spy.loops[0] is spy.loops[1]
 
 
 def test_manifest_without_connections_chains_nothing() -> None:

@@ -8,6 +8,7 @@ results are the same.
 from remotemedia._runtime import is_rust_runtime_available
 from remotemedia.core.node import Node
 from remotemedia.core.pipeline import Pipeline
+from remotemedia.core.session import StreamSession
 from remotemedia.exceptions import (
     NativeRuntimeUnavailableError,
     NodeError,
@@ -39,6 +40,7 @@ __all__ = [
     "PipelineError",
     "RemoteMediaError",
     "RetryableError",
+    "StreamSession",
     "VADNode",
     "__version__",
     "is_rust_runtime_available",

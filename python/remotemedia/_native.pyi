@@ -2,7 +2,15 @@
 
 from typing import Any, final
 
-__all__ = ["NativeNode", "NativePipeline", "NativeStream", "SampleOwner", "__version__", "has_native", "node_types"]
+__all__ = [
+    "NativeNode",
+    "NativePipeline",
+    "NativeSession",
+    "SampleOwner",
+    "__version__",
+    "has_native",
+    "node_types",
+]
 
 __version__: str
 
@@ -19,8 +27,8 @@ class NativePipeline:
     def __new__(cls, manifest: str, python_nodes: dict[str, Any] | None = None) -> NativePipeline: ...
     def run(self, items: list[Any]) -> list[list[Any]]:
         """Runs each item as its own clip; returns the outputs per item."""
-    def stream(self) -> NativeStream:
-        """A new stream over this pipeline."""
+    def open_session(self, input_capacity: int = 16, output_capacity: int = 64) -> NativeSession:
+        """A streaming session driven on the engine's runtime, polled from asyncio."""
     def node_ids(self) -> list[str]:
         """The node ids, in manifest order."""
     def runtimes(self) -> dict[str, str]:
@@ -29,17 +37,28 @@ class NativePipeline:
         """The engine's metrics of the last ``run``, or ``None`` before one."""
 
 @final
-class NativeStream:
-    """A live stream through a ``NativePipeline``."""
+class NativeSession:
+    """A streaming session on the engine; wrapped by ``StreamSession``."""
 
-    def push(self, item: Any) -> list[Any]:
-        """Pushes one chunk; returns the outputs it produced."""
-    def flush(self) -> list[Any]:
-        """Ends the stream; returns what the nodes still held."""
-    def reset(self) -> None:
-        """Drops all stream state."""
-    def metrics(self) -> dict[str, Any]:
-        """The engine's metrics of this stream so far."""
+    def send(self, item: Any) -> bool:
+        """Queues a chunk; False when it waits for room (finish with ``poll_send``)."""
+    def poll_send(self) -> bool:
+        """Finishes the waiting send if there is room; True when done."""
+    def cancel_send(self) -> None:
+        """Gives up the waiting send."""
+    def recv(self) -> tuple[Any, ...] | None:
+        """``(output,)``, ``()`` at the end, or ``None`` when nothing is ready."""
+    def close(self) -> None:
+        """Ends the input; the nodes are flushed."""
+    @property
+    def ended(self) -> bool:
+        """True once ``recv`` has seen the end."""
+    def fileno(self) -> int:
+        """The wake-up socket, for ``loop.add_reader``."""
+    def clear_wake(self) -> None:
+        """Empties the wake-up socket."""
+    def metrics(self) -> dict[str, Any] | None:
+        """The engine's metrics once the session has ended."""
 
 @final
 class NativeNode:

@@ -6,7 +6,8 @@
   ``problems`` lists each problem with its JSON path and node id.
 - ``NodeError``: a node failed while running; ``node_id`` names it and
   ``error_class`` is ``"transient"`` or ``"fatal"``. The node's own exception,
-  if it was a Python node, is the ``__cause__``.
+  if it was a Python node, is the ``__cause__``; ``exception_type`` is its
+  type's name and ``traceback`` the text of its original traceback.
 - ``RetryableError``: raise it from your own node to ask for a retry (it is a
   transient ``NodeError``, like ``TimeoutError`` and ``ConnectionError``).
 
@@ -45,6 +46,11 @@ class NodeError(RemoteMediaError):
         self.node_id = node_id
         self.error_class = error_class
         self.attempts = attempts
+        #: The type name of the Python node's own exception (``"ValueError"``),
+        #: or ``None`` when no Python exception caused this.
+        self.exception_type: str | None = None
+        #: The original traceback of that exception, formatted.
+        self.traceback: str | None = None
 
     @property
     def is_transient(self) -> bool:

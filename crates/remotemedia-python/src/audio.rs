@@ -22,7 +22,7 @@
 use std::ptr::NonNull;
 
 use numpy::ndarray::{ArrayView1, ArrayView2};
-use numpy::{Element, PyArray1, PyArray2, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{Element, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -206,12 +206,15 @@ pub fn sample_count(audio: &AudioData) -> usize {
 }
 
 /// Hands `audio` to numpy. With `same_as`, an input array whose memory the
-/// output is, the input object itself is returned.
+/// output is, the input object itself is returned. A `readonly` view has its
+/// `WRITEABLE` flag cleared: the engine's buffer may be shared (fan-out, the
+/// caller's own array), so a Python node must not write into it.
 pub fn audio_to_py<'py>(
     py: Python<'py>,
     audio: &AudioData,
     one_dimensional: bool,
     same_as: Option<&Bound<'py, PyAny>>,
+    readonly: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     if let Some(input) = same_as
         && is_same_buffer(input, audio, one_dimensional)
@@ -227,9 +230,9 @@ pub fn audio_to_py<'py>(
     )?;
     let (channels, frames) = (audio.channels(), audio.frames());
     match audio.samples() {
-        Samples::F32(s) => view(&owner, s, squeeze, channels, frames),
-        Samples::I16(s) => view(&owner, s, squeeze, channels, frames),
-        Samples::I32(s) => view(&owner, s, squeeze, channels, frames),
+        Samples::F32(s) => view(&owner, s, squeeze, channels, frames, readonly),
+        Samples::I16(s) => view(&owner, s, squeeze, channels, frames, readonly),
+        Samples::I32(s) => view(&owner, s, squeeze, channels, frames, readonly),
     }
 }
 
@@ -239,6 +242,7 @@ fn view<'py, T: Element + Copy + Send + Sync + 'static>(
     squeeze: bool,
     channels: usize,
     frames: usize,
+    readonly: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let slice: &[T] = samples;
     let container = owner.clone().into_any();
@@ -247,11 +251,19 @@ fn view<'py, T: Element + Copy + Send + Sync + 'static>(
     // reallocated while the array lives.
     Ok(if squeeze {
         let v = ArrayView1::from(slice);
-        unsafe { PyArray1::borrow_from_array(&v, container) }.into_any()
+        let array = unsafe { PyArray1::borrow_from_array(&v, container) };
+        if readonly {
+            array.readwrite().make_nonwriteable();
+        }
+        array.into_any()
     } else {
         let v = ArrayView2::from_shape((channels, frames), slice)
             .map_err(|e| PyValueError::new_err(format!("samples: {e}")))?;
-        unsafe { PyArray2::borrow_from_array(&v, container) }.into_any()
+        let array = unsafe { PyArray2::borrow_from_array(&v, container) };
+        if readonly {
+            array.readwrite().make_nonwriteable();
+        }
+        array.into_any()
     })
 }
 

@@ -201,13 +201,30 @@ pub fn data_to_py<'py>(
     one_dimensional: bool,
     same_as: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    to_py(py, data, one_dimensional, same_as, false)
+}
+
+/// An engine value as the argument of a Python node: like [`data_to_py`],
+/// but audio arrives as a read-only numpy view of the engine's buffer (no
+/// copy; the buffer may be shared with other nodes).
+pub fn data_to_node<'py>(py: Python<'py>, data: &RuntimeData, one_dimensional: bool) -> PyResult<Bound<'py, PyAny>> {
+    to_py(py, data, one_dimensional, None, true)
+}
+
+fn to_py<'py>(
+    py: Python<'py>,
+    data: &RuntimeData,
+    one_dimensional: bool,
+    same_as: Option<&Bound<'py, PyAny>>,
+    readonly: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     Ok(match data {
         RuntimeData::Audio(a) => {
-            let samples = audio_to_py(py, a, one_dimensional, same_as)?;
+            let samples = audio_to_py(py, a, one_dimensional, same_as, readonly)?;
             PyTuple::new(py, [samples, a.sample_rate().into_pyobject(py)?.into_any()])?.into_any()
         }
         RuntimeData::Vad { audio, info } => {
-            let samples = audio_to_py(py, audio, one_dimensional, same_as)?;
+            let samples = audio_to_py(py, audio, one_dimensional, same_as, readonly)?;
             let rate = audio.sample_rate().into_pyobject(py)?.into_any();
             let dict = vad_info_to_py(py, info)?;
             restore_extra_keys(py, info, &dict)?;

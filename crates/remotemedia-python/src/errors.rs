@@ -12,7 +12,8 @@
 //! | [`ParamProblem`] of a directly built node | `ValueError` naming the param |
 //!
 //! A Python node's own exception is attached as the `__cause__` of the
-//! `NodeError` that reports it.
+//! `NodeError` that reports it; its type name and formatted traceback are the
+//! `NodeError`'s `.exception_type` and `.traceback`.
 
 use std::collections::HashMap;
 
@@ -103,7 +104,7 @@ impl Error {
             Self::Params { node_type, problem } => Ok(params_error(&node_type, &problem)),
         };
         let err = built.unwrap_or_else(|e| e);
-        if let Some(cause) = err
+        if let Some(raised) = err
             .value(py)
             .getattr("node_id")
             .ok()
@@ -111,7 +112,12 @@ impl Error {
             .and_then(|id| causes.get(&id))
             .and_then(|slot| slot.take())
         {
-            err.set_cause(py, Some(cause));
+            let value = err.value(py);
+            // Best effort: a NodeError subclass refusing attributes still
+            // carries the cause.
+            let _ = value.setattr("exception_type", &raised.type_name);
+            let _ = value.setattr("traceback", &raised.traceback);
+            err.set_cause(py, Some(raised.error));
         }
         err
     }

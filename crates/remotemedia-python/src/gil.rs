@@ -21,3 +21,74 @@ pub fn maybe_detach<T: Send, F: FnOnce() -> T + Send>(py: Python<'_>, samples: u
         f()
     }
 }
+
+/// Keeps a CPython thread state on an engine thread for as long as the
+/// thread lives.
+///
+/// Taking the GIL on a thread CPython does not know (a tokio worker, the
+/// blocking pool) creates a thread state and destroys it again on release:
+/// about 5 µs per Python node call. Called before a Python node's first call
+/// on a thread, this creates the state once (taking and releasing the GIL);
+/// later calls only take the GIL. The state is released when the thread
+/// exits (tokio ends idle blocking threads), unless the interpreter is gone.
+pub fn keep_thread_state() {
+    KEPT.with(|kept| {
+        if kept.get().is_some() {
+            return;
+        }
+        // SAFETY: the GIL is not held here (the caller is about to take it);
+        // `PyGILState_Ensure` takes it and, on a thread without a state,
+        // creates one; `PyEval_SaveThread` releases the GIL and keeps the
+        // state, which stays this thread's until `Kept::drop`.
+        unsafe {
+            if !pyo3::ffi::PyGILState_GetThisThreadState().is_null() {
+                kept.set(Some(Kept::Python));
+                return;
+            }
+            let gstate = pyo3::ffi::PyGILState_Ensure();
+            let tstate = pyo3::ffi::PyEval_SaveThread();
+            kept.set(Some(Kept::Engine(gstate, tstate)));
+        }
+    });
+}
+
+thread_local! {
+    static KEPT: KeptCell = const { KeptCell(std::cell::Cell::new(None)) };
+}
+
+/// How this thread's CPython state came to be.
+#[derive(Clone, Copy)]
+enum Kept {
+    /// CPython made it (a Python thread): nothing to release.
+    Python,
+    /// [`keep_thread_state`] made it.
+    Engine(pyo3::ffi::PyGILState_STATE, *mut pyo3::ffi::PyThreadState),
+}
+
+struct KeptCell(std::cell::Cell<Option<Kept>>);
+
+impl KeptCell {
+    fn get(&self) -> Option<Kept> {
+        self.0.get()
+    }
+
+    fn set(&self, kept: Option<Kept>) {
+        self.0.set(kept);
+    }
+}
+
+impl Drop for KeptCell {
+    fn drop(&mut self) {
+        if let Some(Kept::Engine(gstate, tstate)) = self.0.get() {
+            // SAFETY: the state was made on this thread by
+            // `keep_thread_state` and the GIL is not held at thread exit;
+            // restoring it and releasing the GIL state destroys it.
+            unsafe {
+                if pyo3::ffi::Py_IsInitialized() != 0 {
+                    pyo3::ffi::PyEval_RestoreThread(tstate);
+                    pyo3::ffi::PyGILState_Release(gstate);
+                }
+            }
+        }
+    }
+}

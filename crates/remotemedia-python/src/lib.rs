@@ -12,12 +12,14 @@ pub mod pipeline;
 pub mod py_node;
 pub mod registry;
 pub mod runtime;
+pub mod session;
 
 use pyo3::prelude::*;
 use remotemedia_core::metrics::alloc::TrackingAllocator;
 
 pub use node_handle::NativeNode;
-pub use pipeline::{NativePipeline, NativeStream};
+pub use pipeline::NativePipeline;
+pub use session::NativeSession;
 
 /// Counts the heap held by native node calls, for the engine's per-node
 /// peak-memory metrics (Rust allocations only; CPython's own are not seen).
@@ -46,7 +48,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(node_types, m)?)?;
     m.add_function(wrap_pyfunction!(has_native, m)?)?;
     m.add_class::<NativePipeline>()?;
-    m.add_class::<NativeStream>()?;
+    m.add_class::<NativeSession>()?;
     m.add_class::<NativeNode>()?;
     m.add_class::<audio::SampleOwner>()?;
     Ok(())

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use remotemedia_core::registry::Implementation;
@@ -18,9 +18,9 @@ use serde_json::{Map, Value};
 use crate::clip::ClipNode;
 use crate::convert::{DataIn, data_from_py, data_to_py, json_to_py};
 use crate::errors::Error;
-use crate::gil::maybe_detach;
 use crate::merge::merge_clip;
 use crate::py_node::{ErrorSlot, PyNode};
+use crate::session::NativeSession;
 use crate::{registry, runtime};
 
 /// Params checked elsewhere: a Python node's (by its Python code), or a
@@ -177,15 +177,21 @@ impl NativePipeline {
         Ok(out)
     }
 
-    /// A new stream over this pipeline: state carries over between pushes.
-    fn stream(&self) -> PyResult<NativeStream> {
-        let run = GraphRun::new(Arc::clone(&self.pipeline))
-            .map_err(|e| Python::attach(|py| Error::from(e).into_py(py, &self.causes)))?;
-        Ok(NativeStream {
-            run: Mutex::new(run),
-            causes: Arc::clone(&self.causes),
-            one_dimensional: Arc::clone(&self.one_dimensional),
-        })
+    /// A streaming session on the engine (see [`NativeSession`]): chunks
+    /// form one continuous stream, processed by a task on the global
+    /// runtime. At most `input_capacity` chunks wait to be processed and
+    /// `output_capacity` outputs wait to be read; beyond that `send` waits.
+    #[pyo3(signature = (input_capacity = 16, output_capacity = 64))]
+    fn open_session(&self, py: Python<'_>, input_capacity: usize, output_capacity: usize) -> PyResult<NativeSession> {
+        let run = GraphRun::new(Arc::clone(&self.pipeline)).map_err(|e| Error::from(e).into_py(py, &self.causes))?;
+        NativeSession::start(
+            run,
+            input_capacity,
+            output_capacity,
+            Arc::clone(&self.causes),
+            Arc::clone(&self.one_dimensional),
+        )
+        .map_err(|e| PyOSError::new_err(format!("cannot open the session's wake-up socket: {e}")))
     }
 
     /// The engine's metrics of the last `run` (see the engine's metrics
@@ -230,76 +236,4 @@ fn merge_by_sink(outputs: ItemOutputs) -> Vec<RuntimeData> {
         }
     }
     groups.into_iter().flat_map(|(_, g)| merge_clip(g)).collect()
-}
-
-/// A live stream through a [`NativePipeline`]: consecutive pushes are one
-/// continuous stream; `flush()` ends it, `reset()` starts a new one.
-#[pyclass(frozen, module = "remotemedia._native")]
-pub struct NativeStream {
-    run: Mutex<GraphRun>,
-    causes: Arc<HashMap<String, ErrorSlot>>,
-    one_dimensional: Arc<AtomicBool>,
-}
-
-impl NativeStream {
-    fn step<'py>(
-        &self,
-        py: Python<'py>,
-        input: Option<DataIn>,
-        samples: usize,
-        one_dimensional: bool,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let array = input.as_ref().and_then(|i| i.array.as_ref().map(|a| a.clone_ref(py)));
-        let result = maybe_detach(py, samples, || {
-            let mut run = self.run.lock().unwrap_or_else(|p| p.into_inner());
-            self.one_dimensional.store(one_dimensional, Ordering::Relaxed);
-            let mut outputs = ItemOutputs::new();
-            let result = match input {
-                Some(i) => runtime::block_on(run.push(i.data, &mut outputs)),
-                None => runtime::block_on(run.flush(&mut outputs)),
-            };
-            result.map(|()| outputs)
-        });
-        let outputs = result.map_err(|e| Error::from(e).into_py(py, &self.causes))?;
-        let same_as = array.as_ref().map(|a| a.bind(py));
-        let list = PyList::empty(py);
-        for o in outputs {
-            list.append(data_to_py(py, &o.data, one_dimensional, same_as)?)?;
-        }
-        Ok(list)
-    }
-}
-
-#[pymethods]
-impl NativeStream {
-    /// Pushes one item; returns the outputs it produced (possibly none).
-    fn push<'py>(&self, py: Python<'py>, item: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let input = data_from_py(item)?;
-        let samples = input.data.audio().map_or(0, |a| a.samples().len());
-        let one_dimensional = input.one_dimensional;
-        self.step(py, Some(input), samples, one_dimensional)
-    }
-
-    /// Ends the stream: returns what the nodes still held. The next push
-    /// starts a new stream.
-    fn flush<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let one_dimensional = self.one_dimensional.load(Ordering::Relaxed);
-        let out = self.step(py, None, usize::MAX, one_dimensional)?;
-        self.run
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("stream poisoned"))?
-            .reset();
-        Ok(out)
-    }
-
-    /// Drops all stream state without flushing (a discontinuity).
-    fn reset(&self, py: Python<'_>) {
-        py.detach(|| self.run.lock().unwrap_or_else(|p| p.into_inner()).reset());
-    }
-
-    /// The engine's metrics of this stream so far.
-    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let value = metrics_value(&self.run.lock().unwrap_or_else(|p| p.into_inner()));
-        json_to_py(py, &value)
-    }
 }

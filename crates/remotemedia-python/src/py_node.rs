@@ -3,48 +3,96 @@
 //! A [`PyNode`] calls a Python adapter object (built by the SDK around the
 //! user's very node instance) through CPython: `process(data) -> list`,
 //! `flush() -> list`, `reset()`. It takes the GIL for each call only.
+//! Audio reaches the node as a read-only numpy view of the engine's buffer;
+//! arrays it returns are borrowed by the engine, not copied.
+//!
+//! **Threads.** Inside a session the call runs on a tokio worker thread. It
+//! is wrapped in [`tokio::task::block_in_place`], which first hands that
+//! worker's other tasks (other sessions, native-only ones included) to
+//! another thread: a Python node that sleeps, waits for its coroutine or
+//! waits for the GIL does not stall them. That hand-off costs about 10 µs,
+//! more than a trivial node's call, so a node whose last [`QUICK_STREAK`]
+//! calls each took less than [`QUICK_CALL`] is called in place; its first
+//! slow call sends it back to the hand-off. The worst a node can do to other
+//! sessions is thus one slow call after a streak of quick ones. An `async def` node's coroutine runs
+//! on the SDK's engine event loop thread (`remotemedia/core/adapter.py`); the
+//! call waits for it with the GIL released.
 //!
 //! A Python exception becomes a [`NodeError`]: transient for `TimeoutError`,
 //! `ConnectionError` and `remotemedia.RetryableError`, fatal for anything
-//! else. The exception itself is kept in an [`ErrorCell`] so the bindings can
-//! attach it as the cause of the `NodeError` raised in Python.
+//! else. The exception itself and its formatted traceback are kept in an
+//! [`ErrorCell`] so the bindings can attach them to the `NodeError` raised in
+//! Python.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyConnectionError, PyTimeoutError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyList, PyType};
+use pyo3::types::{PyList, PyString, PyType};
 use remotemedia_core::{Node, NodeError, RuntimeData};
 
-use crate::convert::{data_from_py, data_to_py};
+use crate::convert::{data_from_py, data_to_node};
 
 static RETRYABLE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static FORMAT_EXCEPTION: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// An exception a Python node raised, as the caller will see it.
+#[derive(Debug)]
+pub struct Raised {
+    /// The exception object.
+    pub error: PyErr,
+    /// The qualified name of its type (`"ValueError"`, `"Outer.MyError"`).
+    pub type_name: String,
+    /// The formatted traceback, as `traceback.format_exception` writes it.
+    pub traceback: String,
+}
 
 /// Where a Python node leaves the last exception it raised.
 #[derive(Debug, Default)]
-pub struct ErrorCell(Mutex<Option<PyErr>>);
+pub struct ErrorCell(Mutex<Option<Raised>>);
 
 /// A shared [`ErrorCell`].
 pub type ErrorSlot = Arc<ErrorCell>;
 
 impl ErrorCell {
-    fn set(&self, err: PyErr) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+    fn set(&self, raised: Raised) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(raised);
     }
 
     /// Takes the exception left, if any.
-    pub fn take(&self) -> Option<PyErr> {
+    pub fn take(&self) -> Option<Raised> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
+
+/// Runs `f`, which may block (Python code, the GIL), without stalling the
+/// tokio worker it is called on: on a multi-thread runtime the worker's
+/// queued tasks move to another thread first. Off the runtime (or on the
+/// blocking pool, or in a `block_on` caller) `f` just runs.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// A call shorter than this counts as quick (tokio's rule of thumb for
+/// "blocking" is 10-100 µs between awaits; a worker also serves timers).
+pub const QUICK_CALL: Duration = Duration::from_micros(200);
+
+/// Quick calls in a row after which a node is called in place.
+pub const QUICK_STREAK: u32 = 16;
 
 /// A node implemented by a Python object.
 pub struct PyNode {
     adapter: Py<PyAny>,
     slot: ErrorSlot,
     one_dimensional: Arc<AtomicBool>,
+    /// Consecutive quick calls (see [`QUICK_CALL`]).
+    quick_calls: u32,
 }
 
 impl PyNode {
@@ -55,16 +103,39 @@ impl PyNode {
             adapter,
             slot,
             one_dimensional,
+            quick_calls: 0,
         }
     }
 
-    fn call(&self, method: &str, input: Option<RuntimeData>, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
-        Python::attach(|py| {
+    fn call(&mut self, method: &str, input: Option<RuntimeData>, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        let start = Instant::now();
+        crate::gil::keep_thread_state();
+        let result = if self.quick_calls >= QUICK_STREAK {
+            Python::attach(|py| self.call_attached(py, method, input, out))
+        } else {
+            blocking(|| Python::attach(|py| self.call_attached(py, method, input, out)))
+        };
+        self.quick_calls = if start.elapsed() < QUICK_CALL {
+            self.quick_calls.saturating_add(1)
+        } else {
+            0
+        };
+        result
+    }
+
+    fn call_attached(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        input: Option<RuntimeData>,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeError> {
+        {
             let result = (|| {
                 let adapter = self.adapter.bind(py);
                 let outputs = match &input {
                     Some(data) => {
-                        let arg = data_to_py(py, data, self.one_dimensional.load(Ordering::Relaxed), None)?;
+                        let arg = data_to_node(py, data, self.one_dimensional.load(Ordering::Relaxed))?;
                         adapter.call_method1(method, (arg,))?
                     }
                     None => adapter.call_method0(method)?,
@@ -75,7 +146,7 @@ impl PyNode {
                 Ok::<_, PyErr>(())
             })();
             result.map_err(|e| self.node_error(py, e))
-        })
+        }
     }
 
     fn node_error(&self, py: Python<'_>, err: PyErr) -> NodeError {
@@ -84,11 +155,17 @@ impl PyNode {
             || RETRYABLE_ERROR
                 .import(py, "remotemedia.exceptions", "RetryableError")
                 .is_ok_and(|t| err.is_instance(py, t));
-        let message = match err.get_type(py).name() {
-            Ok(name) => format!("{name}: {}", err.value(py)),
-            Err(_) => err.to_string(),
-        };
-        self.slot.set(err);
+        let type_name = err
+            .get_type(py)
+            .qualname()
+            .map_or_else(|_| "Exception".to_owned(), |n| n.to_string());
+        let message = format!("{type_name}: {}", err.value(py));
+        let traceback = format_traceback(py, &err).unwrap_or_else(|_| format!("{message}\n"));
+        self.slot.set(Raised {
+            error: err,
+            type_name,
+            traceback,
+        });
         if transient {
             NodeError::transient(message)
         } else {
@@ -107,10 +184,22 @@ impl Node for PyNode {
     }
 
     fn reset(&mut self) {
-        Python::attach(|py| {
-            if let Err(e) = self.adapter.bind(py).call_method0("reset") {
-                e.write_unraisable(py, Some(self.adapter.bind(py)));
-            }
+        blocking(|| {
+            Python::attach(|py| {
+                if let Err(e) = self.adapter.bind(py).call_method0("reset") {
+                    e.write_unraisable(py, Some(self.adapter.bind(py)));
+                }
+            });
         });
     }
+}
+
+/// The traceback of `err` as Python prints it.
+fn format_traceback(py: Python<'_>, err: &PyErr) -> PyResult<String> {
+    let lines = FORMAT_EXCEPTION.import(py, "traceback", "format_exception")?.call1((
+        err.get_type(py),
+        err.value(py),
+        err.traceback(py),
+    ))?;
+    PyString::new(py, "").call_method1("join", (lines,))?.extract()
 }

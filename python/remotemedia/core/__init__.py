@@ -1,6 +1,7 @@
-"""Core classes: ``Pipeline`` and ``Node``."""
+"""Core classes: ``Pipeline``, ``Node`` and ``StreamSession``."""
 
 from remotemedia.core.node import Node
 from remotemedia.core.pipeline import Pipeline
+from remotemedia.core.session import StreamSession
 
-__all__ = ["Node", "Pipeline"]
+__all__ = ["Node", "Pipeline", "StreamSession"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import json
 import os
 import time
+import traceback
 import tracemalloc
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -14,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from remotemedia import _runtime
-from remotemedia.core.adapter import EngineAdapter
+from remotemedia.core.adapter import EngineAdapter, await_on_engine_loop
 from remotemedia.core.merge import merge_clip
 from remotemedia.core.node import NODE_CLASSES, Node, maybe_await
-from remotemedia.exceptions import NodeError, PipelineError, RemoteMediaError
+from remotemedia.core.session import StreamSession
+from remotemedia.exceptions import NativeRuntimeUnavailableError, NodeError, PipelineError, RemoteMediaError
 
 _NODE_FIELDS = ("id", "node_type", "params", "runtime_hint", "retry", "timeout_ms", "on_failure", "circuit_breaker")
 
@@ -156,24 +159,38 @@ class Pipeline:
     # -- lifecycle ---------------------------------------------------------
 
     async def initialize(self) -> None:
-        """Initializes every node (sync or async ``initialize``)."""
+        """Initializes every node (sync or async ``initialize``).
+
+        With the native runtime, the async ``initialize`` of a node the
+        engine runs through CPython is awaited on the engine loop, where its
+        ``process`` coroutines run: what it binds to a loop (sessions,
+        queues) belongs to that loop."""
         for node in self._nodes:
-            await maybe_await(node.initialize())
+            await self._hook(node, node.initialize())
             node.is_initialized = True
         self.is_initialized = True
 
     async def cleanup(self) -> None:
-        """Cleans up every node (sync or async ``cleanup``), in reverse order."""
+        """Cleans up every node (sync or async ``cleanup``), in reverse order
+        (async ones of CPython-run nodes on the engine loop, as ``initialize``)."""
         errors: list[BaseException] = []
         for node in reversed(self._nodes):
             try:
-                await maybe_await(node.cleanup())
+                await self._hook(node, node.cleanup())
             except Exception as exc:  # keep cleaning the others
                 errors.append(exc)
             node.is_initialized = False
         self.is_initialized = False
         if errors:
             raise errors[0]
+
+    @staticmethod
+    async def _hook(node: Node, value: Any) -> Any:
+        if not inspect.isawaitable(value):
+            return value
+        if _runtime.native is not None and not node.runs_natively():
+            return await await_on_engine_loop(_as_coroutine(value))
+        return await value
 
     @asynccontextmanager
     async def managed_execution(self) -> AsyncIterator[Pipeline]:
@@ -217,7 +234,13 @@ class Pipeline:
     async def process(self, stream: AsyncIterable[Any], use_rust: bool = True) -> AsyncIterator[Any]:
         """Streams: every item of ``stream`` is the next chunk of one
         continuous stream (stateful nodes keep their state); outputs are
-        yielded as they are produced, and the nodes are flushed at the end."""
+        yielded as they are produced, and the nodes are flushed at the end.
+
+        On the Rust engine this is a :class:`StreamSession` (see
+        :meth:`open_session`): a task reads ``stream`` into the session while
+        the outputs are yielded. The session's queues are bounded, so a
+        consumer that reads slowly slows the reading of ``stream`` (memory
+        stays flat). Leaving the loop early cancels the stream."""
         native = self._native_pipeline() if use_rust else None
         if native is None:
             if use_rust:
@@ -225,25 +248,50 @@ class Pipeline:
             async for out in self._process_python(stream):
                 yield out
             return
-        run = native.stream()
-        hop = self._has_python_nodes()
-        async for item in stream:
-            outputs = await asyncio.to_thread(run.push, item) if hop else run.push(item)
-            for out in outputs:
-                yield out
-        for out in await asyncio.to_thread(run.flush):
-            yield out
-        if self.enable_metrics:
-            self._metrics = {**run.metrics(), "runtime": "rust"}
+        async with self._session(native, 16, 64) as session:
+            feeder = asyncio.ensure_future(_feed(session, stream))
+            try:
+                while (out := await session.recv()) is not None:
+                    yield out
+                await feeder
+            finally:
+                if not feeder.done():
+                    feeder.cancel()
+                    await asyncio.gather(feeder, return_exceptions=True)
+
+    def open_session(self, input_capacity: int = 16, output_capacity: int = 64) -> StreamSession:
+        """A streaming session on the Rust engine, for push/pull use from a
+        coroutine: ``await session.send(chunk)``, ``await session.recv()``,
+        ``await session.close()`` (see :class:`StreamSession`).
+
+        At most ``input_capacity`` chunks wait to be processed and
+        ``output_capacity`` outputs wait to be read; beyond that ``send``
+        waits. Needs the native runtime (``NativeRuntimeUnavailableError``
+        otherwise); must be called with an event loop running."""
+        if input_capacity < 1 or output_capacity < 1:
+            raise ValueError("input_capacity and output_capacity: expected at least 1")
+        native = self._native_pipeline()
+        if native is None:
+            raise NativeRuntimeUnavailableError("streaming sessions need the native runtime (remotemedia._native)")
+        return self._session(native, input_capacity, output_capacity)
+
+    def _session(self, native: Any, input_capacity: int, output_capacity: int) -> StreamSession:
+        on_end = self._keep_session_metrics if self.enable_metrics else None
+        return StreamSession(native.open_session(input_capacity, output_capacity), on_end)
+
+    def _keep_session_metrics(self, session: StreamSession) -> None:
+        metrics = session.metrics()
+        if metrics is not None:
+            specs = self.to_manifest()["nodes"]
+            for entry, spec in zip(metrics["nodes"], specs, strict=True):
+                entry["node_type"] = spec["node_type"]
+            self._metrics = {**metrics, "runtime": "rust"}
 
     def get_metrics(self) -> dict[str, Any] | None:
         """Metrics of the last run (``enable_metrics=True``), else ``None``."""
         return self._metrics if self.enable_metrics else None
 
     # -- the Rust path -----------------------------------------------------
-
-    def _has_python_nodes(self) -> bool:
-        return any(not n.runs_natively() for n in self._nodes)
 
     def _native_pipeline(self) -> Any:
         """The compiled engine pipeline, or None without the native runtime."""
@@ -256,16 +304,10 @@ class Pipeline:
         manifest = self.to_manifest()
         text = json.dumps(manifest)
         key = f"{text}|" + ",".join(str(id(n)) for n in self._nodes)
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
         if self._compiled is not None and self._compiled[0] == key:
-            for adapter in self._compiled[2]:
-                adapter.loop = loop
             return self._compiled[1]
         python_nodes = {
-            spec["id"]: EngineAdapter(node, loop)
+            spec["id"]: EngineAdapter(node)
             for spec, node in zip(manifest["nodes"], self._nodes, strict=True)
             if not node.runs_natively()
         }
@@ -354,14 +396,10 @@ class Pipeline:
                 exc.node_id = node_id
             if isinstance(exc, RemoteMediaError):
                 raise
-            raise NodeError(f'node "{node_id}" failed: {type(exc).__name__}: {exc}', node_id=node_id) from exc
+            raise _node_error(node_id, exc, "fatal") from exc
         except Exception as exc:
             transient = isinstance(exc, (TimeoutError, ConnectionError))
-            raise NodeError(
-                f'node "{node_id}" failed: {type(exc).__name__}: {exc}',
-                node_id=node_id,
-                error_class="transient" if transient else "fatal",
-            ) from exc
+            raise _node_error(node_id, exc, "transient" if transient else "fatal") from exc
         finally:
             if self.enable_metrics:
                 self._times.setdefault(node_id, []).append((time.perf_counter_ns() - started) / 1000.0)
@@ -411,6 +449,28 @@ class Pipeline:
             }
         metrics["runtime"] = runtime
         self._metrics = metrics
+
+
+def _node_error(node_id: str, exc: BaseException, error_class: str) -> NodeError:
+    """The ``NodeError`` reporting a Python node's exception, as the engine
+    builds it."""
+    error = NodeError(f'node "{node_id}" failed: {type(exc).__name__}: {exc}', node_id=node_id, error_class=error_class)
+    error.exception_type = type(exc).__qualname__
+    error.traceback = "".join(traceback.format_exception(exc))
+    return error
+
+
+async def _feed(session: StreamSession, stream: AsyncIterable[Any]) -> None:
+    """Sends every item of ``stream``, then ends the input."""
+    try:
+        async for item in stream:
+            await session.send(item)
+    finally:
+        await session.close()
+
+
+async def _as_coroutine(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def _summary(times: list[float]) -> dict[str, float]:
