@@ -6,7 +6,7 @@ Usage (from the repository root):
 
 Our kernels, and rubato's tuned `Fft` for reference, are timed by the Rust example
 `resample_bench` (built with
-`cargo run --release`, CARGO_TARGET_DIR honoured, /work/target-resample by default), which
+`cargo run --release`, CARGO_TARGET_DIR honoured, the repository's target/ by default), which
 prints JSON; soxr (HQ, VHQ) and numpy are timed here, right after, on the same machine.
 Figures are medians over the repeats. The machine is shared and noisy: read the ratios.
 """
@@ -43,7 +43,7 @@ def median_us(fn, repeats):
 
 def ours(repeats, build):
     env = dict(os.environ)
-    env.setdefault("CARGO_TARGET_DIR", "/work/target-resample")
+    env.setdefault("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     cmd = [
         "cargo",
         "run",

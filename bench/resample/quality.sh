@@ -6,7 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 tool="${RESAMPLE_QUALITY_TOOL:-$root/../shared/tools/resample_quality.py}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-resample}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
 (cd "$root" && cargo build --quiet --release -p remotemedia-audio --example resample_file)
 bin="$CARGO_TARGET_DIR/release/examples/resample_file"
