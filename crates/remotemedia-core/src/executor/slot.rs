@@ -103,8 +103,7 @@ impl NodeSlot {
         if policy.timeout.is_some() {
             return Err(Pending::Start(input));
         }
-        let keep_input = policy.retry.max_retries > 0 || policy.on_failure == OnFailure::Passthrough;
-        let original = keep_input.then(|| input.clone());
+        let original = policy.keep(&input);
         match self.call_inline(pipeline, Call::Process(input), out, rec) {
             Ok(()) => {
                 policy.breaker.record_success();
@@ -127,8 +126,7 @@ impl NodeSlot {
             Pending::Recover(original, error) => self.recover(pipeline, original, error, out, rec).await,
             Pending::Start(input) => {
                 let policy = pipeline.policy(self.index);
-                let keep_input = policy.retry.max_retries > 0 || policy.on_failure == OnFailure::Passthrough;
-                let original = keep_input.then(|| input.clone());
+                let original = policy.keep(&input);
                 match self
                     .attempt(pipeline, Call::Process(input), out, rec, policy.timeout)
                     .await
@@ -432,4 +430,12 @@ pub(crate) struct Policy {
     pub(crate) timeout: Option<Duration>,
     pub(crate) on_failure: OnFailure,
     pub(crate) breaker: Arc<crate::resilience::Breaker>,
+}
+
+impl Policy {
+    /// A copy of the input, kept when a retry or `passthrough` may need it
+    /// after the node has consumed the original (for audio, a pointer copy).
+    fn keep(&self, input: &RuntimeData) -> Option<RuntimeData> {
+        (self.retry.max_retries > 0 || self.on_failure == OnFailure::Passthrough).then(|| input.clone())
+    }
 }
