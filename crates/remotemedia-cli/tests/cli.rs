@@ -419,3 +419,46 @@ fn a_header_promising_huge_data_does_not_allocate_for_it() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn an_empty_wav_runs_and_says_no_audio_was_written() {
+    let d = Dir::new("emptywav");
+    let m = d.write("m.json", PASS_CHAIN);
+    let input = d.path("empty.wav");
+    write_wav::<i16>(&input, spec(2, 16, false), &[]);
+    let out = d.path("out.wav");
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("no sink produced audio"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_node_failure_exits_1_naming_the_node() {
+    let d = Dir::new("nodefail");
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [{"id": "gain", "node_type": "MultiplyNode"}]}"#,
+    );
+    let input = d.path("in.wav");
+    write_wav(&input, spec(1, 16, false), &[0i16; 320]);
+    let o = run(&["run", m.to_str().unwrap(), "-i", input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr)
+            .contains("node \"gain\" failed (fatal, 1 attempt): MultiplyNode expects f32 audio, got i16 audio"),
+        "{}",
+        text(&o.stderr)
+    );
+}
