@@ -43,7 +43,9 @@ pub mod resilience;
 pub use data::{AudioData, RuntimeData, SampleFormat, Samples, Shared, SpeechSegment, VadInfo};
 pub use engine::{Engine, RunError};
 pub use error::{EngineError, ErrorClass, ManifestError, NodeError, Problem};
-pub use executor::{GraphRun, RunOptions, Session, SessionConfig, SessionReceiver, SessionSender, SinkOutput};
+pub use executor::{
+    GraphRun, RunOptions, Session, SessionConfig, SessionReceiver, SessionSender, SinkOutput, TryRecv, TrySendError,
+};
 pub use graph::Graph;
 pub use manifest::{BreakerConfig, Manifest, NodeSpec, OnFailure, RetryConfig, RuntimeHint};
 pub use metrics::PipelineMetrics;

@@ -483,3 +483,51 @@ async fn a_live_source_can_drop_the_oldest_chunks_instead_of_waiting() {
     assert_eq!(*got.last().unwrap(), 99, "the newest chunks survive");
     assert_eq!(rx.metrics().unwrap().pipeline.dropped_inputs, dropped);
 }
+
+#[tokio::test]
+async fn sessions_can_be_polled_without_waiting() {
+    use remotemedia_core::{TryRecv, TrySendError};
+    let e = engine();
+    let p = compile(
+        &e,
+        json!({"version": "v1", "nodes": [{"id": "n", "node_type": "PassThroughNode"}]}),
+    );
+    let config = SessionConfig {
+        input_capacity: 2,
+        output_capacity: 1,
+        ..SessionConfig::default()
+    };
+    let (tx, mut rx) = e.open_session(&p, config).unwrap().split();
+    assert!(matches!(rx.try_recv(), TryRecv::Empty));
+    let mut sent = 0;
+    let mut handed_back = None;
+    for i in 0..10 {
+        match tx.try_send(RuntimeData::Json(json!(i))) {
+            Ok(()) => sent += 1,
+            Err(TrySendError::Full(chunk)) => {
+                handed_back = Some(chunk);
+                break;
+            }
+            Err(TrySendError::Closed(_)) => panic!("session closed"),
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        handed_back,
+        Some(RuntimeData::Json(json!(sent))),
+        "the refused chunk comes back"
+    );
+    drop(tx);
+    let mut got = 0;
+    loop {
+        match rx.try_recv() {
+            TryRecv::Ready(o) => {
+                assert_eq!(o.unwrap().data, RuntimeData::Json(json!(got)));
+                got += 1;
+            }
+            TryRecv::Empty => tokio::task::yield_now().await,
+            TryRecv::Ended => break,
+        }
+    }
+    assert_eq!(got, sent);
+}

@@ -14,5 +14,5 @@ mod session;
 mod slot;
 
 pub use run::{GraphRun, RunOptions, SinkOutput};
-pub use session::{Session, SessionConfig, SessionReceiver, SessionSender};
+pub use session::{Session, SessionConfig, SessionReceiver, SessionSender, TryRecv, TrySendError};
 pub(crate) use slot::Policy;

@@ -16,6 +16,15 @@ use tokio::sync::Notify;
 #[derive(Debug)]
 pub(crate) struct Closed<T>(pub(crate) T);
 
+/// Why [`InputQueue::try_push`] did not take an item (handed back).
+#[derive(Debug)]
+pub(crate) enum TryPush<T> {
+    /// No room now.
+    Full(T),
+    /// Nobody will ever read it.
+    Closed(T),
+}
+
 /// A bounded multi-producer, single-consumer queue.
 #[derive(Debug)]
 pub(crate) struct InputQueue<T> {
@@ -79,6 +88,21 @@ impl<T> InputQueue<T> {
             }
             room.await;
         }
+    }
+
+    /// Adds an item if there is room now; otherwise hands it back.
+    pub(crate) fn try_push(&self, item: T) -> Result<(), TryPush<T>> {
+        let mut s = self.lock();
+        if !s.reader_alive {
+            return Err(TryPush::Closed(item));
+        }
+        if s.items.len() >= self.capacity {
+            return Err(TryPush::Full(item));
+        }
+        s.items.push_back(item);
+        drop(s);
+        self.readable.notify_one();
+        Ok(())
     }
 
     /// Adds an item at once; when the queue is full, the oldest item that
@@ -178,6 +202,17 @@ mod tests {
         assert_eq!(q.pop().await, Some(3));
         q.remove_sender();
         assert_eq!(q.pop().await, None);
+    }
+
+    #[tokio::test]
+    async fn try_push_never_waits() {
+        let q = InputQueue::new(1);
+        q.try_push(1).unwrap();
+        assert!(matches!(q.try_push(2), Err(TryPush::Full(2))));
+        assert_eq!(q.pop().await, Some(1));
+        q.try_push(3).unwrap();
+        q.close_reader();
+        assert!(matches!(q.try_push(4), Err(TryPush::Closed(4))));
     }
 
     #[tokio::test]

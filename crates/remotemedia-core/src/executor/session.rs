@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use super::queue::InputQueue;
+use super::queue::{InputQueue, TryPush};
 use super::run::{GraphRun, RunOptions, SinkOutput};
 use crate::data::RuntimeData;
 use crate::error::EngineError;
@@ -107,6 +107,17 @@ impl SessionSender {
             .map_err(|_| EngineError::SessionClosed)
     }
 
+    /// Pushes a chunk if the input queue has room now, without waiting;
+    /// otherwise hands it back. For callers that poll (an event loop of
+    /// another runtime) rather than await.
+    pub fn try_send(&self, input: RuntimeData) -> Result<(), TrySendError> {
+        self.queue.try_push(Command::Push(input)).map_err(|e| match e {
+            TryPush::Full(Command::Push(input)) => TrySendError::Full(input),
+            TryPush::Closed(Command::Push(input)) => TrySendError::Closed(input),
+            _ => unreachable!("a chunk goes in, a chunk comes back"),
+        })
+    }
+
     /// Chunks dropped so far by [`Self::send_or_drop_oldest`].
     pub fn dropped(&self) -> u64 {
         self.queue.dropped()
@@ -130,7 +141,37 @@ pub struct SessionReceiver {
     summary: Arc<Mutex<Summary>>,
 }
 
+/// Why [`SessionSender::try_send`] did not take a chunk; the chunk is
+/// handed back.
+#[derive(Debug)]
+pub enum TrySendError {
+    /// The input queue is full: try again once outputs have been read.
+    Full(RuntimeData),
+    /// The session has ended.
+    Closed(RuntimeData),
+}
+
+/// What [`SessionReceiver::try_recv`] found.
+#[derive(Debug)]
+pub enum TryRecv {
+    /// An output (or the error that ended the session).
+    Ready(Result<SinkOutput, EngineError>),
+    /// Nothing yet; the session is still running.
+    Empty,
+    /// The session has ended and every output was delivered.
+    Ended,
+}
+
 impl SessionReceiver {
+    /// The next output if one is ready, without waiting.
+    pub fn try_recv(&mut self) -> TryRecv {
+        match self.rx.try_recv() {
+            Ok(item) => TryRecv::Ready(item),
+            Err(mpsc::error::TryRecvError::Empty) => TryRecv::Empty,
+            Err(mpsc::error::TryRecvError::Disconnected) => TryRecv::Ended,
+        }
+    }
+
     /// The session's metrics, once it has ended (after [`Self::recv`]
     /// returned `None`).
     pub fn metrics(&self) -> Option<PipelineMetrics> {
