@@ -3,6 +3,8 @@ running, ValueError/TypeError naming the bad argument."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import numpy as np
@@ -201,3 +203,92 @@ def test_fatal_errors_are_not_retried() -> None:
     with pytest.raises(NodeError) as info:
         run(Pipeline([fatal]).run(1))
     assert fatal.calls == 1 and info.value.attempts == 1 and not info.value.is_transient
+
+
+class FirstError(Exception):
+    pass
+
+
+class SecondError(Exception):
+    pass
+
+
+KINDS = {"first": FirstError, "second": SecondError}
+
+
+class RaisesTogether(Node):
+    """Waits for the other caller to be inside it too, then raises the
+    exception its input names (``"first:7"`` raises ``FirstError("first:7")``):
+    two failures of the same node at the same instant. Its breaker never
+    opens, so every call raises."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(circuit_breaker={"failure_threshold": 1_000_000}, **kwargs)
+        self.together = threading.Barrier(2)
+
+    def process(self, data: Any) -> Any:
+        self.together.wait(timeout=10)
+        raise KINDS[data.split(":")[0]](data)
+
+
+def _own_cause(err: NodeError, tag: str) -> str | None:
+    """Why ``err`` is not the report of the exception raised for ``tag``
+    (``None`` when it is)."""
+    cause = err.__cause__
+    kind = KINDS[tag.split(":")[0]]
+    if type(cause) is not kind or str(cause) != tag:
+        return f"{tag}: cause {cause!r}"
+    if err.exception_type != kind.__qualname__ or f"{kind.__name__}: {tag}" not in (err.traceback or ""):
+        return f"{tag}: exception_type {err.exception_type!r}, traceback {err.traceback!r}"
+    return None
+
+
+ROUNDS = 100
+
+
+def test_concurrent_runs_each_get_their_own_python_exception() -> None:
+    node = RaisesTogether(name="raiser")
+    p = Pipeline([node])
+    wrong: list[str] = []
+
+    def caller(kind: str) -> None:
+        for i in range(ROUNDS):
+            tag = f"{kind}:{i}"
+            try:
+                run(p.run(tag))
+                wrong.append(f"{tag}: no error")
+            except NodeError as err:
+                problem = _own_cause(err, tag)
+                if problem:
+                    wrong.append(problem)
+
+    p._native_pipeline()  # compiled once, shared by both threads
+    threads = [threading.Thread(target=caller, args=(kind,)) for kind in KINDS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong, f"{len(wrong)} of {2 * ROUNDS} errors misattributed, e.g. {wrong[:3]}"
+
+
+def test_concurrent_sessions_each_get_their_own_python_exception() -> None:
+    p = Pipeline([RaisesTogether(name="raiser")])
+
+    async def one(tag: str) -> str | None:
+        async with p.open_session() as session:
+            await session.send(tag)
+            try:
+                await session.recv()
+            except NodeError as err:
+                return _own_cause(err, tag)
+        return f"{tag}: no error"
+
+    async def main() -> list[str]:
+        wrong = []
+        for i in range(ROUNDS):
+            results = await asyncio.gather(*(one(f"{kind}:{i}") for kind in KINDS))
+            wrong.extend(r for r in results if r)
+        return wrong
+
+    wrong = run(main())
+    assert not wrong, f"{len(wrong)} of {2 * ROUNDS} errors misattributed, e.g. {wrong[:3]}"

@@ -1,11 +1,14 @@
 //! Errors, one type per layer.
 //!
 //! - [`ManifestError`]: the manifest or graph is wrong; found at build time.
-//! - [`NodeError`]: a node failed while running; carries its [`ErrorClass`].
+//! - [`NodeError`]: a node failed while running; carries its [`ErrorClass`]
+//!   and, optionally, the error that caused it.
 //! - [`EngineError`]: a run failed; names the node and how many attempts were
 //!   made.
 
+use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 
 /// Whether a node error is worth retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,11 +30,18 @@ impl fmt::Display for ErrorClass {
 }
 
 /// A failure inside one node call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+///
+/// It may carry the error that caused it ([`NodeError::with_source`]), which
+/// travels with it out of the run: `std::error::Error::source` returns it,
+/// to be downcast by whoever knows its type (the Python bindings attach a
+/// Python node's own exception this way). Clones share the source. Two
+/// errors are equal when their class and message are, and they carry the
+/// same source (or none).
+#[derive(Debug, Clone)]
 pub struct NodeError {
     class: ErrorClass,
     message: String,
+    source: Option<Arc<dyn Error + Send + Sync>>,
 }
 
 impl NodeError {
@@ -40,6 +50,7 @@ impl NodeError {
         Self {
             class: ErrorClass::Transient,
             message: message.into(),
+            source: None,
         }
     }
 
@@ -48,12 +59,19 @@ impl NodeError {
         Self {
             class: ErrorClass::Fatal,
             message: message.into(),
+            source: None,
         }
     }
 
     /// A fatal error for input the node cannot take.
     pub fn invalid_input(node_type: &str, expected: &str, got: &str) -> Self {
         Self::fatal(format!("{node_type} expects {expected}, got {got}"))
+    }
+
+    /// The same error, caused by `source` (replacing any source it had).
+    pub fn with_source(mut self, source: impl Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     /// The class of the error.
@@ -71,6 +89,32 @@ impl NodeError {
         &self.message
     }
 }
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Error for NodeError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn Error + 'static))
+    }
+}
+
+impl PartialEq for NodeError {
+    fn eq(&self, other: &Self) -> bool {
+        self.class == other.class
+            && self.message == other.message
+            && match (&self.source, &other.source) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for NodeError {}
 
 /// One problem found in a manifest, located by JSON path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -142,6 +142,34 @@ async fn fatal_errors_are_not_retried() {
     assert!(matches!(err, EngineError::Node { attempts: 1, .. }), "{err}");
 }
 
+/// A node's own error type, naming the call that failed.
+#[derive(Debug)]
+struct CallFailed(u32);
+
+impl std::fmt::Display for CallFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "call {} failed", self.0)
+    }
+}
+
+impl std::error::Error for CallFailed {}
+
+#[tokio::test(start_paused = true)]
+async fn the_source_of_the_last_attempt_travels_with_the_error() {
+    let h = harness(|n| Err(NodeError::transient("busy").with_source(CallFailed(n))));
+    let p = h.compile(json!({"retry": {"max_retries": 2, "initial_delay_ms": 1, "multiplier": 1.0}}));
+    let err = node_error(h.engine.run_batch(&p, numbers(1)).await.unwrap_err());
+    let EngineError::Node { error, attempts, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(*attempts, 3);
+    let source = std::error::Error::source(error).and_then(|s| s.downcast_ref::<CallFailed>());
+    assert_eq!(source.map(|s| s.0), Some(3));
+    assert_eq!(error, &error.clone());
+    assert_ne!(error, &NodeError::transient("busy"));
+    assert_ne!(error, &NodeError::transient("busy").with_source(CallFailed(3)));
+}
+
 #[tokio::test(start_paused = true)]
 async fn breaker_opens_after_five_failures_under_fail() {
     let h = harness(|_| Err(NodeError::transient("down")));

@@ -13,9 +13,9 @@
 //!
 //! A Python node's own exception is attached as the `__cause__` of the
 //! `NodeError` that reports it; its type name and formatted traceback are the
-//! `NodeError`'s `.exception_type` and `.traceback`.
-
-use std::collections::HashMap;
+//! `NodeError`'s `.exception_type` and `.traceback`. The engine's error
+//! carries that exception as its source ([`Raised`]), so each failure gets
+//! its own, however many sessions of the pipeline fail at once.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -24,7 +24,7 @@ use pyo3::types::{PyDict, PyList, PyType};
 use remotemedia_core::registry::ParamProblem;
 use remotemedia_core::{EngineError, ManifestError, NodeError, RunError};
 
-use crate::py_node::ErrorSlot;
+use crate::py_node::Raised;
 
 static REMOTEMEDIA_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static PIPELINE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -77,18 +77,17 @@ impl From<EngineError> for Error {
 }
 
 impl Error {
-    /// The Python exception for this error. `causes` maps node ids to the
-    /// slots where Python nodes leave the exception they raised.
-    pub fn into_py(self, py: Python<'_>, causes: &HashMap<String, ErrorSlot>) -> PyErr {
-        let built = match self {
+    /// The Python exception for this error.
+    pub fn into_py(self, py: Python<'_>) -> PyErr {
+        let built = match &self {
             Self::Manifest(e) => pipeline_error(py, &e.to_string(), &e.problems()),
             Self::Engine(e) => match e {
                 EngineError::Node {
-                    ref node_id,
-                    ref error,
+                    node_id,
+                    error,
                     attempts,
-                } => node_error(py, &e.to_string(), Some(node_id), &error.class().to_string(), attempts),
-                EngineError::CircuitOpen { ref node_id } => node_error(py, &e.to_string(), Some(node_id), "fatal", 0),
+                } => node_error(py, &e.to_string(), Some(node_id), &error.class().to_string(), *attempts),
+                EngineError::CircuitOpen { node_id } => node_error(py, &e.to_string(), Some(node_id), "fatal", 0),
                 EngineError::NotASource(_) => pipeline_error(py, &e.to_string(), &[]),
                 EngineError::SessionClosed => exception(py, &REMOTEMEDIA_ERROR, "RemoteMediaError", |t| {
                     t.call1((e.to_string(),))
@@ -97,29 +96,30 @@ impl Error {
             Self::Node { node_id, error } => node_error(
                 py,
                 &format!("node \"{node_id}\" failed: {error}"),
-                Some(&node_id),
+                Some(node_id),
                 &error.class().to_string(),
                 1,
             ),
-            Self::Params { node_type, problem } => Ok(params_error(&node_type, &problem)),
+            Self::Params { node_type, problem } => Ok(params_error(node_type, problem)),
         };
         let err = built.unwrap_or_else(|e| e);
-        if let Some(raised) = err
-            .value(py)
-            .getattr("node_id")
-            .ok()
-            .and_then(|id| id.extract::<String>().ok())
-            .and_then(|id| causes.get(&id))
-            .and_then(|slot| slot.take())
-        {
+        if let Some(raised) = self.raised() {
             let value = err.value(py);
             // Best effort: a NodeError subclass refusing attributes still
             // carries the cause.
             let _ = value.setattr("exception_type", &raised.type_name);
             let _ = value.setattr("traceback", &raised.traceback);
-            err.set_cause(py, Some(raised.error));
+            err.set_cause(py, Some(raised.error.clone_ref(py)));
         }
         err
+    }
+
+    /// The exception a Python node raised, when this error reports one.
+    fn raised(&self) -> Option<&Raised> {
+        let Self::Engine(EngineError::Node { error, .. }) = self else {
+            return None;
+        };
+        std::error::Error::source(error)?.downcast_ref()
     }
 }
 

@@ -11,7 +11,6 @@
 //! - Stream mode (`stream=True`): consecutive calls are one stream; `flush()`
 //!   ends it and `reset()` starts a new one.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
@@ -155,7 +154,7 @@ impl NativeNode {
                 node_id: self.label.clone(),
                 error,
             }
-            .into_py(py, &HashMap::new()));
+            .into_py(py));
         }
         let one_dimensional = state.one_dimensional;
         if state.out.len() == 1 {

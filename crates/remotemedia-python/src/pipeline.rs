@@ -19,7 +19,7 @@ use crate::clip::ClipNode;
 use crate::convert::{DataIn, data_from_py, data_to_py, json_to_py};
 use crate::errors::Error;
 use crate::merge::merge_clip;
-use crate::py_node::{ErrorSlot, PyNode};
+use crate::py_node::PyNode;
 use crate::session::NativeSession;
 use crate::{registry, runtime};
 
@@ -43,7 +43,6 @@ impl NodeParams for UncheckedParams {}
 pub struct NativePipeline {
     pipeline: Arc<Pipeline>,
     clips: Arc<Pipeline>,
-    causes: Arc<HashMap<String, ErrorSlot>>,
     one_dimensional: Arc<AtomicBool>,
     metrics: Arc<Mutex<Option<Value>>>,
 }
@@ -57,9 +56,8 @@ impl NativePipeline {
     #[pyo3(signature = (manifest, python_nodes = None))]
     fn new(py: Python<'_>, manifest: &str, python_nodes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let mut registry = registry::base().clone();
-        let mut causes = HashMap::new();
         let one_dimensional = Arc::new(AtomicBool::new(false));
-        let mut manifest = Manifest::from_json(manifest).map_err(|e| Error::from(e).into_py(py, &HashMap::new()))?;
+        let mut manifest = Manifest::from_json(manifest).map_err(|e| Error::from(e).into_py(py))?;
         if let Some(nodes) = python_nodes {
             for (id, adapter) in nodes.iter() {
                 let id: String = id.extract()?;
@@ -67,29 +65,23 @@ impl NativePipeline {
                     continue;
                 };
                 let type_name = format!("python:{id}");
-                let slot = ErrorSlot::default();
                 let adapter = adapter.unbind();
-                let (build_slot, flag) = (Arc::clone(&slot), Arc::clone(&one_dimensional));
+                let flag = Arc::clone(&one_dimensional);
                 registry.register(
                     NodeType::new::<UncheckedParams>(&type_name, &format!("Python node {}", spec.node_type))
                         .implementation(
                             Runtime::Python,
                             Implementation::untyped(move |_| {
                                 let adapter = Python::attach(|py| adapter.clone_ref(py));
-                                Ok(Box::new(PyNode::new(
-                                    adapter,
-                                    Arc::clone(&build_slot),
-                                    Arc::clone(&flag),
-                                )))
+                                Ok(Box::new(PyNode::new(adapter, Arc::clone(&flag))))
                             }),
                         ),
                 );
                 spec.node_type = type_name;
                 spec.runtime_hint = RuntimeHint::Python;
-                causes.insert(id, slot);
             }
         }
-        let refused = |e: ManifestError| Error::from(e).into_py(py, &HashMap::new());
+        let refused = |e: ManifestError| Error::from(e).into_py(py);
         let pipeline = Engine::new(registry.clone())
             .compile(manifest.clone())
             .map_err(refused)?;
@@ -120,7 +112,6 @@ impl NativePipeline {
         Ok(Self {
             pipeline,
             clips,
-            causes: Arc::new(causes),
             one_dimensional,
             metrics: Arc::default(),
         })
@@ -164,7 +155,7 @@ impl NativePipeline {
                 Ok::<_, Error>(all)
             })
         });
-        let all = result.map_err(|e| e.into_py(py, &self.causes))?;
+        let all = result.map_err(|e| e.into_py(py))?;
         let out = PyList::empty(py);
         for ((outputs, one_dimensional), array) in all.into_iter().zip(flags).zip(arrays) {
             let same_as = array.as_ref().map(|a| a.bind(py));
@@ -183,15 +174,9 @@ impl NativePipeline {
     /// `output_capacity` outputs wait to be read; beyond that `send` waits.
     #[pyo3(signature = (input_capacity = 16, output_capacity = 64))]
     fn open_session(&self, py: Python<'_>, input_capacity: usize, output_capacity: usize) -> PyResult<NativeSession> {
-        let run = GraphRun::new(Arc::clone(&self.pipeline)).map_err(|e| Error::from(e).into_py(py, &self.causes))?;
-        NativeSession::start(
-            run,
-            input_capacity,
-            output_capacity,
-            Arc::clone(&self.causes),
-            Arc::clone(&self.one_dimensional),
-        )
-        .map_err(|e| PyOSError::new_err(format!("cannot open the session's wake-up socket: {e}")))
+        let run = GraphRun::new(Arc::clone(&self.pipeline)).map_err(|e| Error::from(e).into_py(py))?;
+        NativeSession::start(run, input_capacity, output_capacity, Arc::clone(&self.one_dimensional))
+            .map_err(|e| PyOSError::new_err(format!("cannot open the session's wake-up socket: {e}")))
     }
 
     /// The engine's metrics of the last `run` (see the engine's metrics

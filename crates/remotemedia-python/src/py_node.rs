@@ -20,12 +20,14 @@
 //!
 //! A Python exception becomes a [`NodeError`]: transient for `TimeoutError`,
 //! `ConnectionError` and `remotemedia.RetryableError`, fatal for anything
-//! else. The exception itself and its formatted traceback are kept in an
-//! [`ErrorCell`] so the bindings can attach them to the `NodeError` raised in
-//! Python.
+//! else. The exception itself, its type name and formatted traceback travel
+//! with that error as its source (a [`Raised`]), so the bindings attach to the
+//! `NodeError` raised in Python the very exception of that failure, whatever
+//! other sessions of the pipeline do meanwhile.
 
+use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyConnectionError, PyTimeoutError};
@@ -39,7 +41,8 @@ use crate::convert::{data_from_py, data_to_node};
 static RETRYABLE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static FORMAT_EXCEPTION: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// An exception a Python node raised, as the caller will see it.
+/// An exception a Python node raised, as the caller will see it: the source
+/// of the [`NodeError`] that reports it.
 #[derive(Debug)]
 pub struct Raised {
     /// The exception object.
@@ -50,23 +53,13 @@ pub struct Raised {
     pub traceback: String,
 }
 
-/// Where a Python node leaves the last exception it raised.
-#[derive(Debug, Default)]
-pub struct ErrorCell(Mutex<Option<Raised>>);
-
-/// A shared [`ErrorCell`].
-pub type ErrorSlot = Arc<ErrorCell>;
-
-impl ErrorCell {
-    fn set(&self, raised: Raised) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(raised);
-    }
-
-    /// Takes the exception left, if any.
-    pub fn take(&self) -> Option<Raised> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+impl fmt::Display for Raised {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Python exception {}", self.type_name)
     }
 }
+
+impl std::error::Error for Raised {}
 
 /// Runs `f`, which may block (Python code, the GIL), without stalling the
 /// tokio worker it is called on: on a multi-thread runtime the worker's
@@ -89,19 +82,17 @@ pub const QUICK_STREAK: u32 = 16;
 /// A node implemented by a Python object.
 pub struct PyNode {
     adapter: Py<PyAny>,
-    slot: ErrorSlot,
     one_dimensional: Arc<AtomicBool>,
     /// Consecutive quick calls (see [`QUICK_CALL`]).
     quick_calls: u32,
 }
 
 impl PyNode {
-    /// A node calling `adapter`; exceptions are left in `slot`; mono audio is
-    /// handed over 1-D while `one_dimensional` is set.
-    pub fn new(adapter: Py<PyAny>, slot: ErrorSlot, one_dimensional: Arc<AtomicBool>) -> Self {
+    /// A node calling `adapter`; mono audio is handed over 1-D while
+    /// `one_dimensional` is set.
+    pub fn new(adapter: Py<PyAny>, one_dimensional: Arc<AtomicBool>) -> Self {
         Self {
             adapter,
-            slot,
             one_dimensional,
             quick_calls: 0,
         }
@@ -145,33 +136,34 @@ impl PyNode {
                 }
                 Ok::<_, PyErr>(())
             })();
-            result.map_err(|e| self.node_error(py, e))
+            result.map_err(|e| node_error(py, e))
         }
     }
+}
 
-    fn node_error(&self, py: Python<'_>, err: PyErr) -> NodeError {
-        let transient = err.is_instance_of::<PyTimeoutError>(py)
-            || err.is_instance_of::<PyConnectionError>(py)
-            || RETRYABLE_ERROR
-                .import(py, "remotemedia.exceptions", "RetryableError")
-                .is_ok_and(|t| err.is_instance(py, t));
-        let type_name = err
-            .get_type(py)
-            .qualname()
-            .map_or_else(|_| "Exception".to_owned(), |n| n.to_string());
-        let message = format!("{type_name}: {}", err.value(py));
-        let traceback = format_traceback(py, &err).unwrap_or_else(|_| format!("{message}\n"));
-        self.slot.set(Raised {
-            error: err,
-            type_name,
-            traceback,
-        });
-        if transient {
-            NodeError::transient(message)
-        } else {
-            NodeError::fatal(message)
-        }
-    }
+/// The [`NodeError`] reporting `err`, which it carries as its source.
+fn node_error(py: Python<'_>, err: PyErr) -> NodeError {
+    let transient = err.is_instance_of::<PyTimeoutError>(py)
+        || err.is_instance_of::<PyConnectionError>(py)
+        || RETRYABLE_ERROR
+            .import(py, "remotemedia.exceptions", "RetryableError")
+            .is_ok_and(|t| err.is_instance(py, t));
+    let type_name = err
+        .get_type(py)
+        .qualname()
+        .map_or_else(|_| "Exception".to_owned(), |n| n.to_string());
+    let message = format!("{type_name}: {}", err.value(py));
+    let traceback = format_traceback(py, &err).unwrap_or_else(|_| format!("{message}\n"));
+    let error = if transient {
+        NodeError::transient(message)
+    } else {
+        NodeError::fatal(message)
+    };
+    error.with_source(Raised {
+        error: err,
+        type_name,
+        traceback,
+    })
 }
 
 impl Node for PyNode {

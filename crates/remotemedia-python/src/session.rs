@@ -10,7 +10,6 @@
 //! no busy-waiting, no thread hand-off on the Python side, and a full queue
 //! makes `await session.send(...)` wait (backpressure).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
@@ -27,7 +26,6 @@ use remotemedia_core::{EngineError, GraphRun, RunOptions, Session, SessionConfig
 
 use crate::convert::{data_from_py, data_to_py, json_to_py};
 use crate::errors::Error;
-use crate::py_node::ErrorSlot;
 use crate::runtime;
 
 /// A send waiting for room in the session's input queue.
@@ -66,7 +64,6 @@ pub struct NativeSession {
     state: Mutex<State>,
     waker: Waker,
     wake_reader: UnixStream,
-    causes: Arc<HashMap<String, ErrorSlot>>,
     one_dimensional: Arc<AtomicBool>,
 }
 
@@ -76,7 +73,6 @@ impl NativeSession {
         run: GraphRun,
         input_capacity: usize,
         output_capacity: usize,
-        causes: Arc<HashMap<String, ErrorSlot>>,
         one_dimensional: Arc<AtomicBool>,
     ) -> std::io::Result<Self> {
         let (wake_reader, wake_writer) = UnixStream::pair()?;
@@ -102,7 +98,6 @@ impl NativeSession {
             }),
             waker: Waker::from(Arc::new(SocketWaker(wake_writer))),
             wake_reader,
-            causes,
             one_dimensional,
         })
     }
@@ -120,7 +115,7 @@ impl NativeSession {
             Poll::Pending => Ok(false),
             Poll::Ready(result) => {
                 state.sending = None;
-                result.map_err(|e| Error::from(e).into_py(py, &self.causes))?;
+                result.map_err(|e| Error::from(e).into_py(py))?;
                 Ok(true)
             }
         }
@@ -140,7 +135,7 @@ impl NativeSession {
             return Err(PyRuntimeError::new_err("a send is already waiting on this session"));
         }
         let Some(sender) = state.sender.clone() else {
-            return Err(Error::from(EngineError::SessionClosed).into_py(py, &self.causes));
+            return Err(Error::from(EngineError::SessionClosed).into_py(py));
         };
         state.one_dimensional = input.one_dimensional;
         self.one_dimensional.store(input.one_dimensional, Ordering::Relaxed);
@@ -184,7 +179,7 @@ impl NativeSession {
             }
             Poll::Ready(Some(Err(e))) => {
                 state.ended = true;
-                Err(Error::from(e).into_py(py, &self.causes))
+                Err(Error::from(e).into_py(py))
             }
             Poll::Ready(Some(Ok(output))) => {
                 let one_dimensional = state.one_dimensional;
