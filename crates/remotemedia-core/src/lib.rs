@@ -52,4 +52,4 @@ pub use metrics::PipelineMetrics;
 pub use node::Node;
 pub use params::{NodeParams, ParamError};
 pub use pipeline::Pipeline;
-pub use registry::{NodeType, Registry, Runtime};
+pub use registry::{NodeType, Registry, RunContext, Runtime};

@@ -11,7 +11,7 @@ use crate::executor::Policy;
 use crate::graph::Graph;
 use crate::manifest::{Manifest, NodeSpec};
 use crate::node::Node;
-use crate::registry::{Implementation, Registry, Runtime};
+use crate::registry::{Implementation, Registry, RunContext, Runtime};
 use crate::resilience::Breaker;
 
 /// A validated pipeline, ready to run any number of times.
@@ -107,10 +107,11 @@ impl Pipeline {
         self.nodes[i].policy.breaker.is_open()
     }
 
-    /// Builds a fresh instance of node `i`.
-    pub(crate) fn build_node(&self, i: usize) -> Result<Box<dyn Node>, ManifestError> {
+    /// Builds a fresh instance of node `i` for the run whose context is
+    /// `context`.
+    pub(crate) fn build_node(&self, i: usize, context: &RunContext) -> Result<Box<dyn Node>, ManifestError> {
         let node = &self.nodes[i];
-        node.implementation.build(&node.params).map_err(|p| {
+        node.implementation.build_in(&node.params, context).map_err(|p| {
             let path = if p.path.is_empty() {
                 format!("nodes[{i}].params")
             } else {

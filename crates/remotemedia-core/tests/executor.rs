@@ -2,12 +2,14 @@
 //! fan-in, flush, backpressure and concurrent sessions on one engine.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use remotemedia_core::params::NoParams;
+use remotemedia_core::registry::Implementation;
 use remotemedia_core::{
-    AudioData, Engine, EngineError, Manifest, Node, NodeError, NodeType, Pipeline, Registry, RunError, RuntimeData,
-    Samples, SessionConfig, SinkOutput,
+    AudioData, Engine, EngineError, GraphRun, Manifest, Node, NodeError, NodeType, Pipeline, Registry, RunContext,
+    RunError, RunOptions, Runtime, RuntimeData, Samples, SessionConfig, SinkOutput,
 };
 use serde_json::{Value, json};
 
@@ -530,4 +532,63 @@ async fn sessions_can_be_polled_without_waiting() {
         }
     }
     assert_eq!(got, sent);
+}
+
+/// Emits the `String` its run lent it (`"none"` without one). The first
+/// instance ever built stalls its first call, to be cut off by a timeout.
+struct Lent {
+    tag: String,
+    stall: bool,
+}
+
+impl Node for Lent {
+    fn process(&mut self, _input: RuntimeData, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        if std::mem::take(&mut self.stall) {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        out.push(RuntimeData::Json(json!(self.tag)));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_run_lends_its_own_context_to_its_nodes() {
+    let built = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&built);
+    let mut registry = Registry::with_builtins();
+    registry.register(NodeType::new::<NoParams>("Lent", "emits its run's tag").implementation(
+        Runtime::Native,
+        Implementation::untyped_in_context(move |_, context| {
+            Ok(Box::new(Lent {
+                tag: context.get::<String>().map_or_else(|| "none".into(), |t| (*t).clone()),
+                stall: counter.fetch_add(1, Ordering::Relaxed) == 0,
+            }))
+        }),
+    ));
+    let e = Engine::new(registry);
+    let p = compile(
+        &e,
+        json!({"version": "v1", "nodes": [{"id": "lent", "node_type": "Lent", "timeout_ms": 100,
+               "retry": {"max_retries": 1, "initial_delay_ms": 1}}]}),
+    );
+    let lend = |tag: &str| {
+        GraphRun::with_context(
+            Arc::clone(&p),
+            RunOptions::default(),
+            RunContext::new(Arc::new(tag.to_owned())),
+        )
+        .unwrap()
+    };
+    let (mut a, mut b, mut plain) = (lend("a"), lend("b"), GraphRun::new(Arc::clone(&p)).unwrap());
+    let mut out = Vec::new();
+    // Run `a`'s first instance is cut off at its timeout; the instance
+    // rebuilt for the retry gets `a`'s context too.
+    a.push(RuntimeData::Json(json!(0)), &mut out).await.unwrap();
+    b.push(RuntimeData::Json(json!(0)), &mut out).await.unwrap();
+    plain.push(RuntimeData::Json(json!(0)), &mut out).await.unwrap();
+    a.push(RuntimeData::Json(json!(0)), &mut out).await.unwrap();
+    let tags: Vec<Value> = numbers(&out).into_iter().map(|(_, v)| v).collect();
+    assert_eq!(tags, [json!("a"), json!("b"), json!("none"), json!("a")]);
+    assert_eq!(a.metrics().nodes[0].retries, 1);
+    assert_eq!(built.load(Ordering::Relaxed), 4);
 }

@@ -1,7 +1,6 @@
 //! Compiled pipelines, run from Python as batches or streams.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
@@ -9,14 +8,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use remotemedia_core::registry::Implementation;
 use remotemedia_core::{
-    Engine, GraphRun, Manifest, ManifestError, NodeParams, NodeType, Pipeline, Runtime, RuntimeData, RuntimeHint,
-    SinkOutput,
+    Engine, GraphRun, Manifest, ManifestError, NodeParams, NodeType, Pipeline, RunContext, RunOptions, Runtime,
+    RuntimeData, RuntimeHint, SinkOutput,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clip::ClipNode;
-use crate::convert::{DataIn, data_from_py, data_to_py, json_to_py};
+use crate::convert::{DataIn, MonoShape, data_from_py, data_to_py, json_to_py};
 use crate::errors::Error;
 use crate::merge::merge_clip;
 use crate::py_node::PyNode;
@@ -39,11 +38,16 @@ impl NodeParams for UncheckedParams {}
 /// CPython, every other node comes from the native registry. Two versions
 /// are compiled: one for streams, and one for batch runs where every native
 /// node runs whole clips (see [`crate::clip`]).
+///
+/// Runs and sessions share the compiled pipelines (and so the nodes'
+/// circuit breakers) and the metrics slot of the last run, nothing else. In
+/// particular the shape mono audio is handed over in belongs to each run and
+/// each session ([`MonoShape`]), so callers using one `NativePipeline` at the
+/// same time never get each other's.
 #[pyclass(frozen, module = "remotemedia._native")]
 pub struct NativePipeline {
     pipeline: Arc<Pipeline>,
     clips: Arc<Pipeline>,
-    one_dimensional: Arc<AtomicBool>,
     metrics: Arc<Mutex<Option<Value>>>,
 }
 
@@ -56,7 +60,6 @@ impl NativePipeline {
     #[pyo3(signature = (manifest, python_nodes = None))]
     fn new(py: Python<'_>, manifest: &str, python_nodes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let mut registry = registry::base().clone();
-        let one_dimensional = Arc::new(AtomicBool::new(false));
         let mut manifest = Manifest::from_json(manifest).map_err(|e| Error::from(e).into_py(py))?;
         if let Some(nodes) = python_nodes {
             for (id, adapter) in nodes.iter() {
@@ -66,14 +69,14 @@ impl NativePipeline {
                 };
                 let type_name = format!("python:{id}");
                 let adapter = adapter.unbind();
-                let flag = Arc::clone(&one_dimensional);
                 registry.register(
                     NodeType::new::<UncheckedParams>(&type_name, &format!("Python node {}", spec.node_type))
                         .implementation(
                             Runtime::Python,
-                            Implementation::untyped(move |_| {
+                            Implementation::untyped_in_context(move |_, context| {
                                 let adapter = Python::attach(|py| adapter.clone_ref(py));
-                                Ok(Box::new(PyNode::new(adapter, Arc::clone(&flag))))
+                                let shape = context.get::<MonoShape>().unwrap_or_default();
+                                Ok(Box::new(PyNode::new(adapter, shape)))
                             }),
                         ),
                 );
@@ -112,7 +115,6 @@ impl NativePipeline {
         Ok(Self {
             pipeline,
             clips,
-            one_dimensional,
             metrics: Arc::default(),
         })
     }
@@ -120,7 +122,9 @@ impl NativePipeline {
     /// Runs every item of `items` as one whole clip (native nodes fresh and
     /// flushed per item, then the graph flushed and reset) with the GIL
     /// released. Returns, per item, the list of its outputs; each sink's
-    /// audio pieces are joined into one value.
+    /// audio pieces are joined into one value. Mono audio of an item given
+    /// 1-D reaches Python nodes and comes back 1-D, whatever the other
+    /// items, and other runs at the same time, give.
     fn run<'py>(&self, py: Python<'py>, items: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyList>> {
         let inputs: Vec<DataIn> = items.iter().map(|i| data_from_py(&i)).collect::<PyResult<_>>()?;
         let flags: Vec<bool> = inputs.iter().map(|i| i.one_dimensional).collect();
@@ -130,15 +134,16 @@ impl NativePipeline {
             .collect();
         let data: Vec<(RuntimeData, bool)> = inputs.into_iter().map(|i| (i.data, i.one_dimensional)).collect();
         let pipeline = Arc::clone(&self.clips);
-        let flag = Arc::clone(&self.one_dimensional);
         let metrics = Arc::clone(&self.metrics);
         let result = py.detach(move || {
             runtime::block_on(async move {
-                let mut run = GraphRun::new(pipeline)?;
+                let shape = Arc::new(MonoShape::default());
+                let context = RunContext::new(Arc::clone(&shape));
+                let mut run = GraphRun::with_context(pipeline, RunOptions::default(), context)?;
                 let mut all = Vec::with_capacity(data.len());
                 let mut result = Ok(());
                 for (input, one_dimensional) in data {
-                    flag.store(one_dimensional, Ordering::Relaxed);
+                    shape.set(one_dimensional);
                     let mut outputs = ItemOutputs::new();
                     result = run.push(input, &mut outputs).await;
                     if result.is_ok() {
@@ -172,10 +177,14 @@ impl NativePipeline {
     /// form one continuous stream, processed by a task on the global
     /// runtime. At most `input_capacity` chunks wait to be processed and
     /// `output_capacity` outputs wait to be read; beyond that `send` waits.
+    /// The session's first audio chunk fixes the shape of its mono audio.
     #[pyo3(signature = (input_capacity = 16, output_capacity = 64))]
     fn open_session(&self, py: Python<'_>, input_capacity: usize, output_capacity: usize) -> PyResult<NativeSession> {
-        let run = GraphRun::new(Arc::clone(&self.pipeline)).map_err(|e| Error::from(e).into_py(py))?;
-        NativeSession::start(run, input_capacity, output_capacity, Arc::clone(&self.one_dimensional))
+        let shape = Arc::new(MonoShape::default());
+        let context = RunContext::new(Arc::clone(&shape));
+        let run = GraphRun::with_context(Arc::clone(&self.pipeline), RunOptions::default(), context)
+            .map_err(|e| Error::from(e).into_py(py))?;
+        NativeSession::start(run, input_capacity, output_capacity, shape)
             .map_err(|e| PyOSError::new_err(format!("cannot open the session's wake-up socket: {e}")))
     }
 

@@ -27,7 +27,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyConnectionError, PyTimeoutError};
@@ -36,7 +35,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString, PyType};
 use remotemedia_core::{Node, NodeError, RuntimeData};
 
-use crate::convert::{data_from_py, data_to_node};
+use crate::convert::{MonoShape, data_from_py, data_to_node};
 
 static RETRYABLE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static FORMAT_EXCEPTION: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -82,18 +81,18 @@ pub const QUICK_STREAK: u32 = 16;
 /// A node implemented by a Python object.
 pub struct PyNode {
     adapter: Py<PyAny>,
-    one_dimensional: Arc<AtomicBool>,
+    shape: Arc<MonoShape>,
     /// Consecutive quick calls (see [`QUICK_CALL`]).
     quick_calls: u32,
 }
 
 impl PyNode {
-    /// A node calling `adapter`; mono audio is handed over 1-D while
-    /// `one_dimensional` is set.
-    pub fn new(adapter: Py<PyAny>, one_dimensional: Arc<AtomicBool>) -> Self {
+    /// A node calling `adapter`, handing it mono audio in the shape of the
+    /// run (or session) it belongs to.
+    pub fn new(adapter: Py<PyAny>, shape: Arc<MonoShape>) -> Self {
         Self {
             adapter,
-            one_dimensional,
+            shape,
             quick_calls: 0,
         }
     }
@@ -126,7 +125,7 @@ impl PyNode {
                 let adapter = self.adapter.bind(py);
                 let outputs = match &input {
                     Some(data) => {
-                        let arg = data_to_node(py, data, self.one_dimensional.load(Ordering::Relaxed))?;
+                        let arg = data_to_node(py, data, self.shape.one_dimensional())?;
                         adapter.call_method1(method, (arg,))?
                     }
                     None => adapter.call_method0(method)?,

@@ -9,13 +9,20 @@
 //! not ready is kept (`send`) or re-polled (`recv`) when that byte arrives:
 //! no busy-waiting, no thread hand-off on the Python side, and a full queue
 //! makes `await session.send(...)` wait (backpressure).
+//!
+//! **Shape.** A session is one stream, with one shape: its first audio chunk
+//! decides whether mono audio reaches its Python nodes and comes back 1-D
+//! (sent 1-D) or 2-D (sent `(1, frames)`), for the whole session. Later
+//! chunks may be given either way; they do not change it (an output need not
+//! come from one chunk: a resampler's or a VAD's spans chunks, and outputs
+//! trail the chunks queued behind them). Before the first audio chunk,
+//! mono audio is 2-D. Other sessions of the same pipeline have their own.
 
 use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -24,7 +31,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use remotemedia_core::{EngineError, GraphRun, RunOptions, Session, SessionConfig, SessionReceiver, SessionSender};
 
-use crate::convert::{data_from_py, data_to_py, json_to_py};
+use crate::convert::{MonoShape, data_from_py, data_to_py, json_to_py};
 use crate::errors::Error;
 use crate::runtime;
 
@@ -49,8 +56,8 @@ struct State {
     sender: Option<SessionSender>,
     receiver: SessionReceiver,
     sending: Option<PendingSend>,
-    /// Mono audio sent 1-D comes back 1-D.
-    one_dimensional: bool,
+    /// True once an audio chunk has fixed the session's shape.
+    shape_fixed: bool,
     ended: bool,
 }
 
@@ -64,16 +71,18 @@ pub struct NativeSession {
     state: Mutex<State>,
     waker: Waker,
     wake_reader: UnixStream,
-    one_dimensional: Arc<AtomicBool>,
+    /// The session's shape, shared with its Python nodes only.
+    shape: Arc<MonoShape>,
 }
 
 impl NativeSession {
-    /// Starts a session of `run` on the global runtime.
+    /// Starts a session of `run` on the global runtime; `shape` is the one
+    /// lent to the Python nodes of `run`.
     pub fn start(
         run: GraphRun,
         input_capacity: usize,
         output_capacity: usize,
-        one_dimensional: Arc<AtomicBool>,
+        shape: Arc<MonoShape>,
     ) -> std::io::Result<Self> {
         let (wake_reader, wake_writer) = UnixStream::pair()?;
         wake_reader.set_nonblocking(true)?;
@@ -93,12 +102,12 @@ impl NativeSession {
                 sender: Some(sender),
                 receiver,
                 sending: None,
-                one_dimensional: false,
+                shape_fixed: false,
                 ended: false,
             }),
             waker: Waker::from(Arc::new(SocketWaker(wake_writer))),
             wake_reader,
-            one_dimensional,
+            shape,
         })
     }
 
@@ -127,7 +136,7 @@ impl NativeSession {
     /// Queues one chunk. True when it was taken at once; false when the
     /// input queue is full: the chunk is held, and `poll_send()` finishes
     /// the send after the wake-up socket becomes readable. One send may
-    /// wait at a time.
+    /// wait at a time. The first audio chunk fixes the session's shape.
     fn send(&self, py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<bool> {
         let input = data_from_py(item)?;
         let mut state = self.lock();
@@ -137,8 +146,10 @@ impl NativeSession {
         let Some(sender) = state.sender.clone() else {
             return Err(Error::from(EngineError::SessionClosed).into_py(py));
         };
-        state.one_dimensional = input.one_dimensional;
-        self.one_dimensional.store(input.one_dimensional, Ordering::Relaxed);
+        if input.array.is_some() && !state.shape_fixed {
+            state.shape_fixed = true;
+            self.shape.set(input.one_dimensional);
+        }
         let data = input.data;
         state.sending = Some(Box::pin(async move { sender.send(data).await }));
         self.poll_sending(py, &mut state)
@@ -182,9 +193,8 @@ impl NativeSession {
                 Err(Error::from(e).into_py(py))
             }
             Poll::Ready(Some(Ok(output))) => {
-                let one_dimensional = state.one_dimensional;
                 drop(state);
-                let value = data_to_py(py, &output.data, one_dimensional, None)?;
+                let value = data_to_py(py, &output.data, self.shape.one_dimensional(), None)?;
                 Ok(Some(PyTuple::new(py, [value])?))
             }
         }

@@ -35,7 +35,10 @@ class StreamSession:
             async for out in session:      # the remaining outputs
                 ...
 
-    Chunks form one continuous stream: stateful nodes keep their state.
+    Chunks form one continuous stream: stateful nodes keep their state. Its
+    first audio chunk fixes the stream's shape: mono sent 1-D comes back (and
+    reaches Python nodes) 1-D for the whole session, mono sent ``(1, frames)``
+    2-D.
     ``recv()`` returns ``None`` once the session has been closed and every
     output delivered (``None`` is never an output; ``send(None)`` is
     refused). A node failure is raised by ``recv()`` as ``NodeError`` and

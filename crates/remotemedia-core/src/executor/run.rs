@@ -9,6 +9,7 @@ use crate::data::RuntimeData;
 use crate::error::{EngineError, ManifestError};
 use crate::metrics::{NodeReport, PipelineMetrics, PipelineReport, Trace, alloc};
 use crate::pipeline::Pipeline;
+use crate::registry::RunContext;
 
 /// An output of a sink node.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,9 +71,23 @@ impl GraphRun {
 
     /// Instantiates every node of `pipeline`.
     pub fn with_options(pipeline: Arc<Pipeline>, options: RunOptions) -> Result<Self, ManifestError> {
+        Self::with_context(pipeline, options, RunContext::default())
+    }
+
+    /// Instantiates every node of `pipeline`, lending each (and any instance
+    /// rebuilt later in this run) `context`.
+    pub fn with_context(
+        pipeline: Arc<Pipeline>,
+        options: RunOptions,
+        context: RunContext,
+    ) -> Result<Self, ManifestError> {
         let n = pipeline.graph().len();
         let slots = (0..n)
-            .map(|i| pipeline.build_node(i).map(|node| NodeSlot::new(i, node)))
+            .map(|i| {
+                pipeline
+                    .build_node(i, &context)
+                    .map(|node| NodeSlot::new(i, node, context.clone()))
+            })
             .collect::<Result<_, _>>()?;
         let sources = pipeline.graph().sources().collect();
         Ok(Self {

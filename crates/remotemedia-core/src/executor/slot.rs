@@ -20,6 +20,7 @@ use crate::metrics::alloc;
 use crate::metrics::{NodeMetrics, NodeStatus, Trace, TraceEvent};
 use crate::node::Node;
 use crate::pipeline::Pipeline;
+use crate::registry::RunContext;
 use crate::resilience::retry_delays;
 
 /// What the run records besides outputs.
@@ -38,6 +39,8 @@ pub(crate) struct NodeSlot {
     /// running on the blocking pool); rebuilt from the pipeline's factory
     /// before the next call. A node that panicked is kept and reset.
     node: Option<Box<dyn Node>>,
+    /// The run's context, for that rebuild.
+    context: RunContext,
     pub(crate) metrics: NodeMetrics,
 }
 
@@ -64,10 +67,11 @@ enum Lost {
 }
 
 impl NodeSlot {
-    pub(crate) fn new(index: usize, node: Box<dyn Node>) -> Self {
+    pub(crate) fn new(index: usize, node: Box<dyn Node>, context: RunContext) -> Self {
         Self {
             index,
             node: Some(node),
+            context,
             metrics: NodeMetrics::default(),
         }
     }
@@ -271,7 +275,7 @@ impl NodeSlot {
     fn take_node(&mut self, pipeline: &Pipeline) -> Result<Box<dyn Node>, NodeError> {
         match self.node.take() {
             Some(n) => Ok(n),
-            None => build_again(pipeline, self.index),
+            None => build_again(pipeline, self.index, &self.context),
         }
     }
 
@@ -284,7 +288,7 @@ impl NodeSlot {
         rec: &mut Recorder<'_>,
     ) -> Result<(), NodeError> {
         if self.node.is_none() {
-            self.node = Some(build_again(pipeline, self.index)?);
+            self.node = Some(build_again(pipeline, self.index, &self.context)?);
         }
         let node = self.node.as_mut().expect("present").as_mut();
         let (result, panicked) = if rec.metrics {
@@ -368,9 +372,9 @@ impl NodeSlot {
 }
 
 /// A fresh instance of node `index`, replacing one that was abandoned.
-fn build_again(pipeline: &Pipeline, index: usize) -> Result<Box<dyn Node>, NodeError> {
+fn build_again(pipeline: &Pipeline, index: usize, context: &RunContext) -> Result<Box<dyn Node>, NodeError> {
     pipeline
-        .build_node(index)
+        .build_node(index, context)
         .map_err(|e| NodeError::fatal(format!("rebuilding the node failed: {e}")))
 }
 
