@@ -3,7 +3,7 @@
 Reproduce: python3 bench/vad/gen_data.py && python3 bench/vad/train.py
 Reads bench/vad/data/manifest.json (train split only: voices, sentences and seeds
 disjoint from the test split), dumps features with the `vad_eval features` example,
-trains `features -> standardise -> 16 ReLU -> 1 logistic` with Adam (numpy, fixed
+trains `features -> standardise -> 32 ReLU -> 1 logistic` with Adam (numpy, fixed
 seed) and writes crates/remotemedia-audio/src/vad/weights.rs.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 WEIGHTS = ROOT / "crates/remotemedia-audio/src/vad/weights.rs"
-NUM_FEATURES = 78
+NUM_FEATURES = 84
 HIDDEN = 32
 BOUNDARY_WEIGHT = 3.0
 L2 = 1e-3

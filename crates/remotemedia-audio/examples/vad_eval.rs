@@ -105,16 +105,13 @@ fn features(args: &[String]) -> Result<(), AnyError> {
     fs::create_dir_all(out_dir)?;
     for (n, path) in args[1..].iter().enumerate() {
         let (mono, sr) = read_wav(path)?;
-        let hop = (sr / 100) as usize;
         let mut fe = FeatureExtractor::new(sr);
-        let mut feats = [0.0f32; NUM_FEATURES];
-        let mut bytes = Vec::with_capacity(mono.len() / hop * NUM_FEATURES * 4);
-        for chunk in mono.chunks_exact(hop) {
-            fe.push_hop(chunk, &mut feats);
+        let mut bytes = Vec::with_capacity(mono.len() / (sr / 100) as usize * NUM_FEATURES * 4);
+        fe.push(&mono, |feats, _| {
             for v in feats {
                 bytes.extend_from_slice(&v.to_le_bytes());
             }
-        }
+        });
         fs::write(out_dir.join(format!("{n}.f32")), bytes)?;
     }
     Ok(())

@@ -2,13 +2,14 @@
 //!
 //! Two detectors, chosen by [`VadMode`]:
 //!
-//! - [`VadMode::Speech`] (default): the robust speech detector. Every 10 ms it
-//!   analyses the last 32 ms (FFT, per-bin adaptive noise floor, band SNRs,
-//!   harmonicity and pitch continuity, spectral flux, fine-spectrum
-//!   stationarity, syllable-rate modulation; see [`features`]) and a tiny MLP
-//!   trained offline on generated data (weights compiled in, nothing loaded at
-//!   run time) gives a speech probability. A frame's probability is the mean
-//!   over its hops; frames quieter than [`VadConfig::threshold_db`] are never
+//! - [`VadMode::Speech`] (default): the robust speech detector. The input is
+//!   converted to 8 kHz, and every 10 ms the last 32 ms are analysed (FFT,
+//!   per-bin adaptive noise floor, band SNRs, harmonicity, pitch continuity
+//!   and constancy, spectral flux, fine-spectrum stationarity, syllable-rate
+//!   modulation; see [`features`]); a tiny MLP trained offline on generated
+//!   data (weights compiled in, nothing loaded at run time) gives a speech
+//!   probability. A frame's probability is the mean over the hops completed
+//!   during it; frames quieter than [`VadConfig::threshold_db`] are never
 //!   speech. Steady noise and hum are rejected; tonal music mostly is (a few
 //!   per cent of music frames still pass, see `bench/vad/README.md`).
 //! - [`VadMode::Energy`]: the older API's plain detector. A frame is active
@@ -16,10 +17,12 @@
 //!   loud enough sound, amplitude-modulated noise included, is "speech".
 //!
 //! Activity is then smoothed the same way in both modes (minimum speech and
-//! silence durations, hangover) into segments; in speech mode a segment's end
-//! is also pulled back (by up to 150 ms) over trailing frames less than 8 dB
-//! above the noise floor, as the classifier's context keeps it on a little
-//! after speech stops. Every per-frame decision that
+//! silence durations, hangover) into segments. In speech mode the edges are
+//! then fitted to the signal, because the classifier's context makes it a
+//! little late both ways: a segment's end is pulled back (by up to 150 ms)
+//! over trailing frames less than 8 dB above the noise floor, and its start
+//! is moved back (by up to 60 ms) over the frames just before it that stand
+//! at least 3 dB above the floor. Every per-frame decision that
 //! is emitted is final and agrees with the segments, so decisions come out a
 //! few frames late (at most [`Vad::decision_delay_frames`]).
 //!
@@ -43,6 +46,7 @@
 //! ```
 
 pub mod features;
+mod fft;
 mod model;
 mod segmenter;
 mod weights;
@@ -50,7 +54,7 @@ mod weights;
 use std::fmt;
 use std::str::FromStr;
 
-use features::{FeatureExtractor, NUM_FEATURES};
+use features::FeatureExtractor;
 use segmenter::{PendingFrame, Segmenter};
 
 /// Default frame duration in milliseconds.
@@ -65,7 +69,7 @@ pub const DEFAULT_SPEECH_PROBABILITY: f32 = 0.5;
 /// classifier's context already keeps it on a little after speech ends).
 pub const DEFAULT_HANGOVER_MS: u32 = 0;
 /// Default shortest run of active frames that starts a segment, in milliseconds.
-pub const DEFAULT_MIN_SPEECH_MS: u32 = 60;
+pub const DEFAULT_MIN_SPEECH_MS: u32 = 90;
 /// Default shortest pause that ends a segment, in milliseconds.
 pub const DEFAULT_MIN_SILENCE_MS: u32 = 200;
 /// Longest accepted hangover / minimum speech / minimum silence duration, in milliseconds.
@@ -74,6 +78,10 @@ pub const MAX_DURATION_MS: u32 = 10_000;
 const TRIM_MS: u32 = 150;
 /// Speech mode: trailing active frames whose mean band SNR (dB) is below this are cut off a segment.
 const TRIM_SNR_DB: f32 = 8.0;
+/// Speech mode: longest run of inactive frames a segment start may be moved back over.
+const LEAD_MS: u32 = 60;
+/// Speech mode: inactive frames just before a segment whose mean band SNR (dB) reaches this join it.
+const LEAD_SNR_DB: f32 = 3.0;
 /// Supported sample rates, in Hz (inclusive).
 pub const SAMPLE_RATE_RANGE: std::ops::RangeInclusive<u32> = 8_000..=48_000;
 
@@ -325,14 +333,16 @@ pub struct VadSummary {
 pub struct Vad {
     config: VadConfig,
     frame_len: usize,
-    /// Sample offsets of the hop boundaries inside a frame (speech mode).
-    hop_bounds: [usize; 4],
-    hops_per_frame: usize,
     frame_buf: Vec<f32>,
     filled: usize,
     frame_index: u64,
     features: Option<Box<FeatureExtractor>>,
-    feature_vec: [f32; NUM_FEATURES],
+    /// Speech mode: probability and SNR of the last analysed hop, for a frame
+    /// that completes no hop (the rate converter's latency, or 10 ms frames at
+    /// rates where 10 ms is not a whole number of samples).
+    last_hop: (f32, f32),
+    /// Whether the CPU supports AVX2 (the classifier then runs 8 lanes wide).
+    avx2: bool,
     segmenter: Segmenter,
 }
 
@@ -341,11 +351,6 @@ impl Vad {
     pub fn new(config: VadConfig) -> Result<Self, VadError> {
         config.validate()?;
         let frame_len = config.frame_len();
-        let hops_per_frame = (config.frame_duration_ms / 10) as usize;
-        let mut hop_bounds = [0usize; 4];
-        for (j, b) in hop_bounds.iter_mut().enumerate().take(hops_per_frame + 1) {
-            *b = j * frame_len / hops_per_frame;
-        }
         let features = match config.mode {
             VadMode::Speech => Some(Box::new(FeatureExtractor::new(config.sample_rate))),
             VadMode::Energy => None,
@@ -354,6 +359,10 @@ impl Vad {
             VadMode::Speech => (config.frames_for(TRIM_MS), TRIM_SNR_DB),
             VadMode::Energy => (0, f32::NEG_INFINITY),
         };
+        let lead = match config.mode {
+            VadMode::Speech => (config.frames_for(LEAD_MS), LEAD_SNR_DB),
+            VadMode::Energy => (0, f32::INFINITY),
+        };
         let segmenter = Segmenter::new(
             frame_len,
             config.sample_rate,
@@ -361,17 +370,17 @@ impl Vad {
             config.frames_for(config.min_silence_ms),
             config.frames_for(config.hangover_ms),
             trim,
+            lead,
         );
         Ok(Self {
             config,
             frame_len,
-            hop_bounds,
-            hops_per_frame,
             frame_buf: vec![0.0; frame_len],
             filled: 0,
             frame_index: 0,
             features,
-            feature_vec: [0.0; NUM_FEATURES],
+            last_hop: (0.0, 0.0),
+            avx2: features::cpu_has_avx2(),
             segmenter,
         })
     }
@@ -387,15 +396,16 @@ impl Vad {
     }
 
     /// Most frames a decision can wait for after its frame is complete: the
-    /// minimum speech duration, or the minimum silence duration plus the
-    /// end-trimming window (150 ms, speech mode), whichever is longer.
+    /// minimum speech duration plus the start lead-in window (60 ms, speech
+    /// mode), or the minimum silence duration plus the end-trimming window
+    /// (150 ms, speech mode), whichever is longer.
     pub fn decision_delay_frames(&self) -> u64 {
-        let trim = match self.config.mode {
-            VadMode::Speech => self.config.frames_for(TRIM_MS),
-            VadMode::Energy => 0,
+        let (trim, lead) = match self.config.mode {
+            VadMode::Speech => (self.config.frames_for(TRIM_MS), self.config.frames_for(LEAD_MS)),
+            VadMode::Energy => (0, 0),
         };
         let c = &self.config;
-        c.frames_for(c.min_speech_ms)
+        (c.frames_for(c.min_speech_ms) + lead)
             .max(c.frames_for(c.min_silence_ms).max(c.frames_for(c.hangover_ms)) + trim)
     }
 
@@ -455,25 +465,29 @@ impl Vad {
         if let Some(fe) = self.features.as_mut() {
             fe.reset();
         }
+        self.last_hop = (0.0, 0.0);
     }
 
     fn decide_frame(&mut self, out: &mut VadOutput) {
         let frame = &self.frame_buf[..];
-        let mean_square = frame.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / frame.len() as f64;
+        let mean_square = sum_of_squares(frame) / frame.len() as f64;
         let level_db = 10.0 * (mean_square + 1e-20).log10();
         let above = level_db > f64::from(self.config.threshold_db);
         let (active, probability, snr_db) = match self.features.as_mut() {
             None => (above, if above { 1.0 } else { 0.0 }, f32::INFINITY),
             Some(fe) => {
-                let mut sum = 0.0;
-                let mut snr = f32::MIN;
-                for j in 0..self.hops_per_frame {
-                    let hop = &frame[self.hop_bounds[j]..self.hop_bounds[j + 1]];
-                    fe.push_hop(hop, &mut self.feature_vec);
-                    sum += model::speech_probability(&self.feature_vec);
-                    snr = snr.max(fe.last_snr_db());
+                let (mut sum, mut hops, mut snr) = (0.0, 0u32, f32::MIN);
+                let avx2 = self.avx2;
+                fe.push(frame, |features, hop_snr| {
+                    sum += model::speech_probability(features, avx2);
+                    hops += 1;
+                    snr = snr.max(hop_snr);
+                });
+                if hops > 0 {
+                    self.last_hop = (sum / hops as f32, snr);
                 }
-                let p = if above { sum / self.hops_per_frame as f32 } else { 0.0 };
+                let (p, snr) = self.last_hop;
+                let p = if above { p } else { 0.0 };
                 (p >= self.config.speech_probability, p, snr)
             }
         };
@@ -487,6 +501,20 @@ impl Vad {
         self.frame_index += 1;
         self.segmenter.push(pending, &mut out.frames, &mut out.segments);
     }
+}
+
+/// Sum of squares in `f64`, over four independent lanes (a single running sum
+/// is a serial chain of adds and cost more than the rest of an energy-mode frame).
+fn sum_of_squares(xs: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let chunks = xs.chunks_exact(4);
+    let tail: f64 = chunks.remainder().iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += f64::from(x) * f64::from(x);
+        }
+    }
+    acc.iter().sum::<f64>() + tail
 }
 
 /// Runs a fresh detector over a whole clip and summarises it.

@@ -17,7 +17,7 @@ energy mode, call by call as the native node reports them.
   (its 10th-percentile frame level). It finds speech in silence or light
   noise like the native one, but it calls any loud non-stationary sound
   speech (music, crowd noise) and it misses speech in strong noise. The same
-  smoothing follows as natively: 60 ms minimum speech, 200 ms minimum
+  smoothing follows as natively: 90 ms minimum speech, 200 ms minimum
   silence, 30 ms hangover.
 """
 
@@ -44,7 +44,7 @@ class VadSettings:
     mode: str = "speech"
     threshold_db: float = SPEECH_THRESHOLD_DB
     hangover_ms: int = 30
-    min_speech_ms: int = 60
+    min_speech_ms: int = 90
     min_silence_ms: int = 200
 
     @staticmethod

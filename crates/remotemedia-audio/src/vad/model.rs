@@ -3,32 +3,95 @@
 //! `features -> standardise -> dense(HIDDEN, ReLU) -> dense(1) -> logistic`.
 //! The weights are trained offline (`bench/vad/train.py`) and shipped in
 //! [`super::weights`]; nothing is loaded at run time.
+//!
+//! The hidden layer is accumulated input by input (each step adds one weight
+//! row times one input to all hidden units), so its inner loop runs over
+//! independent lanes. On x86-64 with AVX2 that loop is written with explicit
+//! 8-wide intrinsics: the auto-vectorised version kept the accumulators on the
+//! stack and cost 2.6x more (criterion, 30 ms frame). Both versions do the
+//! same multiplies and adds in the same order (no fused multiply-add), so the
+//! probability is bit-identical on every CPU.
 
 use super::features::NUM_FEATURES;
-use super::weights::{B1, B2, FEATURE_MEAN, FEATURE_SCALE, W1, W2};
+use super::weights::{B1, B2, FEATURE_MEAN, FEATURE_SCALE, HIDDEN, W1, W2};
 
-/// Speech probability (0..1) of one hop's feature vector.
-pub(crate) fn speech_probability(features: &[f32; NUM_FEATURES]) -> f32 {
-    let mut x = [0.0f32; NUM_FEATURES];
-    for (((xi, &f), &m), &s) in x
-        .iter_mut()
-        .zip(features.iter())
-        .zip(FEATURE_MEAN.iter())
-        .zip(FEATURE_SCALE.iter())
-    {
-        *xi = (f - m) * s;
-    }
-    // Input-major accumulation: the inner loop runs over independent hidden
-    // units, so it vectorises (a per-unit dot product would be a serial sum).
-    let mut hidden = B1;
-    for (row, &xi) in W1.iter().zip(x.iter()) {
-        for (h, &w) in hidden.iter_mut().zip(row.iter()) {
-            *h += w * xi;
-        }
-    }
+/// Speech probability (0..1) of one hop's feature vector. `avx2` says whether
+/// the CPU supports AVX2 (see [`super::features::cpu_has_avx2`]).
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+pub(crate) fn speech_probability(features: &[f32; NUM_FEATURES], avx2: bool) -> f32 {
+    let x = standardise(features);
+    #[cfg(target_arch = "x86_64")]
+    let hidden = if avx2 {
+        // SAFETY: the caller checked that the CPU supports AVX2.
+        unsafe { hidden_avx2(&x) }
+    } else {
+        hidden_portable(&x)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let hidden = hidden_portable(&x);
     let logit = hidden
         .iter()
         .zip(W2.iter())
         .fold(B2, |acc, (&h, &w)| acc + w * h.max(0.0));
     1.0 / (1.0 + (-logit).exp())
+}
+
+/// Removes the training mean and scales each feature.
+fn standardise(features: &[f32; NUM_FEATURES]) -> [f32; NUM_FEATURES] {
+    let mut x = [0.0f32; NUM_FEATURES];
+    for (((xi, &f), &m), &s) in x.iter_mut().zip(features).zip(&FEATURE_MEAN).zip(&FEATURE_SCALE) {
+        *xi = (f - m) * s;
+    }
+    x
+}
+
+/// Hidden-layer pre-activations, portable.
+fn hidden_portable(x: &[f32; NUM_FEATURES]) -> [f32; HIDDEN] {
+    let mut hidden = B1;
+    for (row, &xi) in W1.iter().zip(x) {
+        for (h, &w) in hidden.iter_mut().zip(row) {
+            *h += w * xi;
+        }
+    }
+    hidden
+}
+
+/// Hidden-layer pre-activations with the accumulators in AVX registers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn hidden_avx2(x: &[f32; NUM_FEATURES]) -> [f32; HIDDEN] {
+    use std::arch::x86_64::{__m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_storeu_ps};
+    const LANES: usize = 8;
+    const _: () = assert!(HIDDEN % LANES == 0);
+    // SAFETY (all loads and stores): every offset `j * LANES` with `j < HIDDEN / LANES`
+    // leaves 8 floats inside a `[f32; HIDDEN]` row.
+    unsafe {
+        let mut acc: [__m256; HIDDEN / LANES] = std::array::from_fn(|j| _mm256_loadu_ps(B1.as_ptr().add(j * LANES)));
+        for (row, &xi) in W1.iter().zip(x) {
+            let xv = _mm256_set1_ps(xi);
+            for (j, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_add_ps(*a, _mm256_mul_ps(_mm256_loadu_ps(row.as_ptr().add(j * LANES)), xv));
+            }
+        }
+        let mut hidden = [0.0f32; HIDDEN];
+        for (j, a) in acc.iter().enumerate() {
+            _mm256_storeu_ps(hidden.as_mut_ptr().add(j * LANES), *a);
+        }
+        hidden
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn avx2_and_portable_agree_bit_for_bit() {
+        let features: [f32; NUM_FEATURES] = std::array::from_fn(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3);
+        let portable = speech_probability(&features, false);
+        assert!(portable > 0.0 && portable < 1.0);
+        if super::super::features::cpu_has_avx2() {
+            assert_eq!(portable.to_bits(), speech_probability(&features, true).to_bits());
+        }
+    }
 }

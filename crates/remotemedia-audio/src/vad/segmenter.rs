@@ -6,7 +6,11 @@
 //! active frame plus `hangover_frames`. Before that, up to `trim_frames`
 //! trailing active frames whose SNR is below `trim_snr_db` are cut off: the
 //! classifier looks at the last few hundred milliseconds and stays "on" a
-//! little after speech ends, the instantaneous SNR does not. Frames whose
+//! little after speech ends, the instantaneous SNR does not. For the same
+//! reason it comes on a little late in heavy noise, so a confirmed segment's
+//! start is moved back over up to `lead_frames` inactive frames just before
+//! it whose SNR is at least `lead_snr_db` (speech rising out of the noise
+//! before the classifier is sure). Frames whose
 //! fate is still open wait in a queue of fixed capacity, so every emitted
 //! decision is final and agrees with the segments.
 
@@ -34,6 +38,8 @@ pub(crate) struct Segmenter {
     close_after: u64,
     trim_frames: u64,
     trim_snr_db: f32,
+    lead_frames: u64,
+    lead_snr_db: f32,
     pending: VecDeque<PendingFrame>,
     in_segment: bool,
     run_len: u64,
@@ -47,7 +53,7 @@ pub(crate) struct Segmenter {
 
 impl Segmenter {
     /// Builds a segmenter; durations are in frames. `trim` is
-    /// `(trim_frames, trim_snr_db)`.
+    /// `(trim_frames, trim_snr_db)`, `lead` is `(lead_frames, lead_snr_db)`.
     pub fn new(
         frame_len: usize,
         sample_rate: u32,
@@ -55,9 +61,10 @@ impl Segmenter {
         min_silence_frames: u64,
         hangover_frames: u64,
         (trim_frames, trim_snr_db): (u64, f32),
+        (lead_frames, lead_snr_db): (u64, f32),
     ) -> Self {
         let close_after = min_silence_frames.max(hangover_frames).max(1);
-        let capacity = (min_speech_frames.max(close_after + trim_frames) + 2) as usize;
+        let capacity = ((min_speech_frames + lead_frames).max(close_after + trim_frames) + 2) as usize;
         Self {
             frame_len: frame_len as u64,
             sample_rate: f64::from(sample_rate),
@@ -66,6 +73,8 @@ impl Segmenter {
             close_after,
             trim_frames,
             trim_snr_db,
+            lead_frames,
+            lead_snr_db,
             pending: VecDeque::with_capacity(capacity),
             in_segment: false,
             run_len: 0,
@@ -120,7 +129,7 @@ impl Segmenter {
             self.run_len += 1;
             if self.run_len >= self.min_speech_frames {
                 self.in_segment = true;
-                self.seg_start = frame.index + 1 - self.run_len;
+                self.seg_start = self.lead_in(frame.index + 1 - self.run_len);
                 self.last_active = frame.index;
                 self.seg_energy = 0.0;
                 self.seg_frames = 0;
@@ -130,8 +139,27 @@ impl Segmenter {
             }
         } else {
             self.run_len = 0;
-            self.emit_all(false, frames);
+            // Keep the last `lead_frames` inactive frames: a segment may yet start in them.
+            let lead = self.lead_frames;
+            self.emit_while(|f| f.index + lead <= frame.index, false, frames);
         }
+    }
+
+    /// The start of a segment whose first active frame is `run_start`, moved
+    /// back over the pending inactive frames just before it whose SNR is at
+    /// least `lead_snr_db` (at most `lead_frames` of them).
+    fn lead_in(&self, run_start: u64) -> u64 {
+        let Some(front) = self.pending.front() else {
+            return run_start;
+        };
+        let mut start = run_start;
+        while start > front.index
+            && run_start - start < self.lead_frames
+            && self.pending[(start - 1 - front.index) as usize].snr_db >= self.lead_snr_db
+        {
+            start -= 1;
+        }
+        start
     }
 
     /// Ends the stream at `total_frames`: an open segment is closed there (with
