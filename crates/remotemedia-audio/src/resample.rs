@@ -974,7 +974,8 @@ fn taps_for(spec: FilterSpec, in_rate: u32, out_rate: u32, up: u32, down: u32) -
     }
 }
 
-fn kaiser_beta(atten_db: f64) -> f64 {
+/// Kaiser's `beta` for a stop-band attenuation in dB.
+pub(crate) fn kaiser_beta(atten_db: f64) -> f64 {
     if atten_db > 50.0 {
         0.1102 * (atten_db - 8.7)
     } else if atten_db >= 21.0 {
@@ -1097,13 +1098,14 @@ fn fill_table(spec: FilterSpec, in_rate: u32, out_rate: u32, taps: usize, table:
 /// The Kaiser window `I0(beta * sqrt(1 - r^2)) / I0(beta)`, evaluated as a polynomial in
 /// `1 - r^2` (the Bessel series) by Horner's rule: no square root, no division, and
 /// independent evaluations overlap in the pipeline.
-struct KaiserWindow {
+pub(crate) struct KaiserWindow {
     /// `(beta^2 / 4)^k / (k!)^2 / I0(beta)`, highest power first.
     coefficients: Vec<f64>,
 }
 
 impl KaiserWindow {
-    fn new(beta: f64) -> Self {
+    /// The window for shape parameter `beta`.
+    pub(crate) fn new(beta: f64) -> Self {
         let q = beta * beta / 4.0;
         let mut terms = vec![1.0f64];
         let mut k = 1.0f64;
@@ -1117,7 +1119,8 @@ impl KaiserWindow {
         Self { coefficients }
     }
 
-    fn at(&self, r: f64) -> f64 {
+    /// The window at `r` in `[-1, 1]` (0 is the centre).
+    pub(crate) fn at(&self, r: f64) -> f64 {
         let u = 1.0 - r * r;
         self.coefficients.iter().fold(0.0, |acc, &c| acc * u + c)
     }

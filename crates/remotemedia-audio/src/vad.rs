@@ -47,6 +47,7 @@
 
 pub mod features;
 mod fft;
+mod halfband;
 mod model;
 mod segmenter;
 mod weights;

@@ -1,7 +1,8 @@
 //! The speech detector's analysis front end: one feature vector per 10 ms hop.
 //!
-//! Input at any supported rate is first converted to 8 kHz (our own
-//! [`Resampler`], `Low` quality; 8 kHz input passes through untouched), so
+//! Input at any supported rate is first converted to 8 kHz (16 kHz by a
+//! dedicated half-band filter, other rates by our own [`Resampler`] at `Low`
+//! quality; 8 kHz input passes through untouched), so
 //! every rate is analysed identically and the transforms stay small. Each hop
 //! (80 samples), the last 32 ms (256 samples) are windowed (Hann) and
 //! transformed: 31.25 Hz bins, of which 100 Hz to 4 kHz are used (the
@@ -41,6 +42,7 @@
 //! (see `bench/vad/train.py`); the detector itself is [`super::Vad`].
 
 use super::fft::{self, HalfComplexFft};
+use super::halfband::HalfBand;
 use crate::resample::{Quality, Resampler};
 
 /// Values computed per hop.
@@ -244,50 +246,70 @@ impl Averages {
 
 /// Converts the input to [`ANALYSIS_RATE`] and cuts it into hops.
 struct HopSource {
-    /// `None` when the input already is at the analysis rate.
-    resampler: Option<Resampler>,
+    converter: Converter,
     converted: Vec<f32>,
     hop: [f32; HOP_LEN],
     filled: usize,
 }
 
+/// How the input reaches [`ANALYSIS_RATE`].
+enum Converter {
+    /// The input is at the analysis rate.
+    Direct,
+    /// 16 kHz input: a cheap dedicated 2:1 decimator.
+    HalfBand(HalfBand),
+    /// Any other rate: the general resampler.
+    Resampler(Resampler),
+}
+
 impl HopSource {
     fn new(sample_rate: u32) -> Self {
-        let resampler = (sample_rate != ANALYSIS_RATE).then(|| {
-            // Rates are validated by `VadConfig::validate`; 8-48 kHz to 8 kHz is always supported.
-            Resampler::new(sample_rate, ANALYSIS_RATE, 1, Quality::Low).expect("8-48 kHz to 8 kHz is supported")
-        });
-        let converted = match &resampler {
-            Some(r) => vec![0.0; r.output_frames_max(CONVERT_CHUNK)],
-            None => Vec::new(),
+        let (converter, converted_len) = match sample_rate {
+            ANALYSIS_RATE => (Converter::Direct, 0),
+            r if r == 2 * ANALYSIS_RATE => (Converter::HalfBand(HalfBand::new(CONVERT_CHUNK)), CONVERT_CHUNK / 2 + 1),
+            r => {
+                // Rates are validated by `VadConfig::validate`; 8-48 kHz to 8 kHz is always supported.
+                let resampler =
+                    Resampler::new(r, ANALYSIS_RATE, 1, Quality::Low).expect("8-48 kHz to 8 kHz is supported");
+                let len = resampler.output_frames_max(CONVERT_CHUNK);
+                (Converter::Resampler(resampler), len)
+            }
         };
         Self {
-            resampler,
-            converted,
+            converter,
+            converted: vec![0.0; converted_len],
             hop: [0.0; HOP_LEN],
             filled: 0,
         }
     }
 
     fn reset(&mut self) {
-        if let Some(r) = self.resampler.as_mut() {
-            r.reset();
+        match &mut self.converter {
+            Converter::Direct => {}
+            Converter::HalfBand(h) => h.reset(),
+            Converter::Resampler(r) => r.reset(),
         }
         self.filled = 0;
     }
 
     /// Feeds input samples; calls `each` with every hop completed.
     fn push(&mut self, samples: &[f32], mut each: impl FnMut(&[f32; HOP_LEN])) {
-        let Some(resampler) = self.resampler.as_mut() else {
-            Self::cut(&mut self.hop, &mut self.filled, samples, &mut each);
-            return;
-        };
         for chunk in samples.chunks(CONVERT_CHUNK) {
-            // The output buffer is sized for CONVERT_CHUNK input frames, so this cannot fail.
-            let n = resampler
-                .process_into(&[chunk], &mut [&mut self.converted[..]])
-                .expect("conversion buffer sized by output_frames_max");
-            Self::cut(&mut self.hop, &mut self.filled, &self.converted[..n], &mut each);
+            let converted = match &mut self.converter {
+                Converter::Direct => chunk,
+                Converter::HalfBand(h) => {
+                    let n = h.process(chunk, &mut self.converted);
+                    &self.converted[..n]
+                }
+                Converter::Resampler(r) => {
+                    // The output buffer is sized for CONVERT_CHUNK input frames, so this cannot fail.
+                    let n = r
+                        .process_into(&[chunk], &mut [&mut self.converted[..]])
+                        .expect("conversion buffer sized by output_frames_max");
+                    &self.converted[..n]
+                }
+            };
+            Self::cut(&mut self.hop, &mut self.filled, converted, &mut each);
         }
     }
 
@@ -371,6 +393,8 @@ struct Analysis {
     /// `1 / (number of bins)` of each bin's moving-average window.
     inv_width: [f32; NP],
     fine_ring: [[f32; NF]; STATIONARITY_LAG_LONG],
+    /// Sum and sum of squares of each `fine_ring` slot.
+    fine_sums: [(f32, f32); STATIONARITY_LAG_LONG],
     ring_pos: usize,
     context: [[f32; BASE_FEATURES]; CONTEXT_LEN],
     context_pos: usize,
@@ -415,6 +439,7 @@ impl Analysis {
             prefix: [0.0; NP + 1],
             inv_width,
             fine_ring: [[0.0; NF]; STATIONARITY_LAG_LONG],
+            fine_sums: [(0.0, 0.0); STATIONARITY_LAG_LONG],
             ring_pos: 0,
             context: [[0.0; BASE_FEATURES]; CONTEXT_LEN],
             context_pos: 0,
@@ -446,6 +471,7 @@ impl Analysis {
         self.smoothed.fill(0.0);
         self.floor.fill(0.0);
         self.fine_ring = [[0.0; NF]; STATIONARITY_LAG_LONG];
+        self.fine_sums = [(0.0, 0.0); STATIONARITY_LAG_LONG];
         self.ring_pos = 0;
         self.context = [[0.0; BASE_FEATURES]; CONTEXT_LEN];
         self.context_pos = 0;
@@ -666,25 +692,26 @@ impl Analysis {
             *xi = fast_ln(1.0 + s / f);
         }
         // The slot about to be overwritten holds the spectrum from 200 ms ago.
+        // Each slot's own sums were computed when it was written (the same
+        // lanes in the same order, so they equal what a fresh pass would give).
         let z = &self.fine_ring[self.ring_pos];
         let y = &self.fine_ring[short];
-        // Eight sums (x, x², y, y², xy, z, z², xz), each over eight lanes.
-        let mut acc = [[0.0f32; 8]; 8];
+        // Four sums (x, x², xy, xz), each over eight lanes.
+        let mut acc = [[0.0f32; 8]; 4];
         for ((xc, yc), zc) in x.chunks_exact(8).zip(y.chunks_exact(8)).zip(z.chunks_exact(8)) {
             for l in 0..8 {
                 let (xv, yv, zv) = (xc[l], yc[l], zc[l]);
                 acc[0][l] += xv;
                 acc[1][l] += xv * xv;
-                acc[2][l] += yv;
-                acc[3][l] += yv * yv;
-                acc[4][l] += xv * yv;
-                acc[5][l] += zv;
-                acc[6][l] += zv * zv;
-                acc[7][l] += xv * zv;
+                acc[2][l] += xv * yv;
+                acc[3][l] += xv * zv;
             }
         }
-        let [sx, sxx, sy, syy, sxy, sz, szz, sxz] = acc.map(|a| a.iter().sum::<f32>());
+        let [sx, sxx, sxy, sxz] = acc.map(|a| a.iter().sum::<f32>());
+        let (sy, syy) = self.fine_sums[short];
+        let (sz, szz) = self.fine_sums[self.ring_pos];
         self.fine_ring[self.ring_pos] = x;
+        self.fine_sums[self.ring_pos] = (sx, sxx);
         self.ring_pos = (self.ring_pos + 1) % slots;
         let n = NF as f32;
         let vx = sxx - sx * sx / n;

@@ -77,9 +77,12 @@ impl HalfComplexFft {
         }
         self.re[M] = self.re[0];
         self.im[M] = self.im[0];
-        for k in 0..=M {
-            self.re_mirror[k] = self.re[M - k];
-            self.im_mirror[k] = self.im[M - k];
+        // Reversed iterators, not `[M - k]` indexing: these copies then vectorise.
+        for (d, &s) in self.re_mirror.iter_mut().zip(self.re.iter().rev()) {
+            *d = s;
+        }
+        for (d, &s) in self.im_mirror.iter_mut().zip(self.im.iter().rev()) {
+            *d = s;
         }
         // X[k] = E[k] + e^{-iπk/M}·O[k], with E = (Z[k] + conj Z[M-k]) / 2 the
         // even samples' spectrum and O = (Z[k] - conj Z[M-k]) / 2i the odd ones'.
@@ -107,8 +110,8 @@ impl HalfComplexFft {
         debug_assert!(out.len() == LEN);
         // Z[k] = A + iB with A = v[k] + v[M-k] (even outputs) and
         // B = (v[k] - v[M-k])·e^{iπk/M} (odd outputs); IFFT(Z) = x[2m] + i·x[2m+1].
-        for k in 0..=M {
-            self.re_mirror[k] = v[M - k];
+        for (d, &s) in self.re_mirror.iter_mut().zip(v.iter().rev()) {
+            *d = s;
         }
         let parts = v[..M]
             .iter()
