@@ -24,7 +24,7 @@ NUM_FEATURES = 84
 HIDDEN = 32
 BOUNDARY_WEIGHT = 3.0
 L2 = 1e-3
-# Noise-only music is the hardest negative: its hops weigh this much more.
+# Music is the hardest negative: its non-speech hops (alone or between speech) weigh this much more.
 MUSIC_WEIGHT = 3.0
 
 
@@ -167,7 +167,9 @@ pub(crate) const B2: f32 = {f32_literal(model["b2"][0])};
 def main() -> None:
     binary = example_binary()
     x, y, conds, near = load_split("train", binary)
-    extra = np.where(np.asarray(conds) == "only_music", MUSIC_WEIGHT, 1.0)
+    conds_arr = np.asarray(conds)
+    music_negative = (conds_arr == "only_music") | ((conds_arr == "music") & (y < 0.5))
+    extra = np.where(music_negative, MUSIC_WEIGHT, 1.0)
     print(f"train: {len(x)} hops, {y.mean():.1%} speech")
     model = train(x, y, near, extra)
     p = predict(model, x)

@@ -20,7 +20,7 @@
 //! silence durations, hangover) into segments. In speech mode the edges are
 //! then fitted to the signal, because the classifier's context makes it a
 //! little late both ways: a segment's end is pulled back (by up to 150 ms)
-//! over trailing frames less than 8 dB above the noise floor, and its start
+//! over trailing frames less than 6 dB above the noise floor, and its start
 //! is moved back (by up to 60 ms) over the frames just before it that stand
 //! at least 3 dB above the floor. Every per-frame decision that
 //! is emitted is final and agrees with the segments, so decisions come out a
@@ -56,7 +56,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use features::FeatureExtractor;
-use segmenter::{PendingFrame, Segmenter};
+use segmenter::{EdgeFit, PendingFrame, Segmenter};
 
 /// Default frame duration in milliseconds.
 pub const DEFAULT_FRAME_DURATION_MS: u32 = 30;
@@ -78,7 +78,7 @@ pub const MAX_DURATION_MS: u32 = 10_000;
 /// Speech mode: longest tail of active frames that a segment end may be pulled back by.
 const TRIM_MS: u32 = 150;
 /// Speech mode: trailing active frames whose mean band SNR (dB) is below this are cut off a segment.
-const TRIM_SNR_DB: f32 = 8.0;
+const TRIM_SNR_DB: f32 = 6.0;
 /// Speech mode: longest run of inactive frames a segment start may be moved back over.
 const LEAD_MS: u32 = 60;
 /// Speech mode: inactive frames just before a segment whose mean band SNR (dB) reaches this join it.
@@ -256,6 +256,19 @@ impl VadConfig {
         ((u64::from(self.sample_rate) * u64::from(self.frame_duration_ms) + 500) / 1000) as usize
     }
 
+    /// How segment edges are fitted to the SNR: speech mode only.
+    fn edge_fit(&self) -> EdgeFit {
+        match self.mode {
+            VadMode::Speech => EdgeFit {
+                lead_frames: self.frames_for(LEAD_MS),
+                lead_snr_db: LEAD_SNR_DB,
+                trim_frames: self.frames_for(TRIM_MS),
+                trim_snr_db: TRIM_SNR_DB,
+            },
+            VadMode::Energy => EdgeFit::NONE,
+        }
+    }
+
     /// A duration in ms as a whole number of frames (rounded up).
     fn frames_for(&self, ms: u32) -> u64 {
         u64::from(ms).div_ceil(u64::from(self.frame_duration_ms))
@@ -356,22 +369,14 @@ impl Vad {
             VadMode::Speech => Some(Box::new(FeatureExtractor::new(config.sample_rate))),
             VadMode::Energy => None,
         };
-        let trim = match config.mode {
-            VadMode::Speech => (config.frames_for(TRIM_MS), TRIM_SNR_DB),
-            VadMode::Energy => (0, f32::NEG_INFINITY),
-        };
-        let lead = match config.mode {
-            VadMode::Speech => (config.frames_for(LEAD_MS), LEAD_SNR_DB),
-            VadMode::Energy => (0, f32::INFINITY),
-        };
+        let edges = config.edge_fit();
         let segmenter = Segmenter::new(
             frame_len,
             config.sample_rate,
             config.frames_for(config.min_speech_ms),
             config.frames_for(config.min_silence_ms),
             config.frames_for(config.hangover_ms),
-            trim,
-            lead,
+            edges,
         );
         Ok(Self {
             config,
@@ -401,13 +406,10 @@ impl Vad {
     /// mode), or the minimum silence duration plus the end-trimming window
     /// (150 ms, speech mode), whichever is longer.
     pub fn decision_delay_frames(&self) -> u64 {
-        let (trim, lead) = match self.config.mode {
-            VadMode::Speech => (self.config.frames_for(TRIM_MS), self.config.frames_for(LEAD_MS)),
-            VadMode::Energy => (0, 0),
-        };
         let c = &self.config;
-        (c.frames_for(c.min_speech_ms) + lead)
-            .max(c.frames_for(c.min_silence_ms).max(c.frames_for(c.hangover_ms)) + trim)
+        let edges = c.edge_fit();
+        (c.frames_for(c.min_speech_ms) + edges.lead_frames)
+            .max(c.frames_for(c.min_silence_ms).max(c.frames_for(c.hangover_ms)) + edges.trim_frames)
     }
 
     /// Whether speech is currently confirmed (a segment is open).

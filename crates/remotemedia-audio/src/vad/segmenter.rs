@@ -3,20 +3,43 @@
 //! A run of active frames becomes speech once it lasts `min_speech_frames`
 //! (the segment then starts at the run's first frame); a segment ends once
 //! `close_after` frames in a row are inactive, and its end is the last
-//! active frame plus `hangover_frames`. Before that, up to `trim_frames`
-//! trailing active frames whose SNR is below `trim_snr_db` are cut off: the
-//! classifier looks at the last few hundred milliseconds and stays "on" a
-//! little after speech ends, the instantaneous SNR does not. For the same
-//! reason it comes on a little late in heavy noise, so a confirmed segment's
-//! start is moved back over up to `lead_frames` inactive frames just before
-//! it whose SNR is at least `lead_snr_db` (speech rising out of the noise
-//! before the classifier is sure). Frames whose
+//! active frame plus `hangover_frames`. Both edges are first fitted to the
+//! signal's SNR ([`EdgeFit`]): the classifier looks at the last few hundred
+//! milliseconds, so it is a little late both ways, the instantaneous SNR is
+//! not. A confirmed segment's start is moved back over up to `lead_frames`
+//! inactive frames just before it whose SNR is at least `lead_snr_db` (speech
+//! rising out of the noise before the classifier is sure), and up to
+//! `trim_frames` trailing active frames whose SNR is below `trim_snr_db` are
+//! cut off its end. (Moving the end on over frames above the floor, the
+//! mirror image of the lead-in, was tried and dropped: the smoothed SNR
+//! stays high for a few hops after speech stops, so ends came out late in
+//! quiet conditions and no better in noise.) Frames whose
 //! fate is still open wait in a queue of fixed capacity, so every emitted
 //! decision is final and agrees with the segments.
 
 use std::collections::VecDeque;
 
 use super::{Segment, VadFrame};
+
+/// How segment edges are fitted to the per-frame SNR (see the module docs).
+/// Durations are in frames; [`EdgeFit::NONE`] leaves the edges alone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct EdgeFit {
+    pub lead_frames: u64,
+    pub lead_snr_db: f32,
+    pub trim_frames: u64,
+    pub trim_snr_db: f32,
+}
+
+impl EdgeFit {
+    /// Edges exactly where the activity puts them.
+    pub const NONE: Self = Self {
+        lead_frames: 0,
+        lead_snr_db: f32::INFINITY,
+        trim_frames: 0,
+        trim_snr_db: f32::NEG_INFINITY,
+    };
+}
 
 /// A frame waiting for its final decision.
 #[derive(Debug, Clone, Copy)]
@@ -36,10 +59,7 @@ pub(crate) struct Segmenter {
     min_speech_frames: u64,
     hangover_frames: u64,
     close_after: u64,
-    trim_frames: u64,
-    trim_snr_db: f32,
-    lead_frames: u64,
-    lead_snr_db: f32,
+    edges: EdgeFit,
     pending: VecDeque<PendingFrame>,
     in_segment: bool,
     run_len: u64,
@@ -52,29 +72,24 @@ pub(crate) struct Segmenter {
 }
 
 impl Segmenter {
-    /// Builds a segmenter; durations are in frames. `trim` is
-    /// `(trim_frames, trim_snr_db)`, `lead` is `(lead_frames, lead_snr_db)`.
+    /// Builds a segmenter; durations are in frames.
     pub fn new(
         frame_len: usize,
         sample_rate: u32,
         min_speech_frames: u64,
         min_silence_frames: u64,
         hangover_frames: u64,
-        (trim_frames, trim_snr_db): (u64, f32),
-        (lead_frames, lead_snr_db): (u64, f32),
+        edges: EdgeFit,
     ) -> Self {
         let close_after = min_silence_frames.max(hangover_frames).max(1);
-        let capacity = ((min_speech_frames + lead_frames).max(close_after + trim_frames) + 2) as usize;
+        let capacity = ((min_speech_frames + edges.lead_frames).max(close_after + edges.trim_frames) + 2) as usize;
         Self {
             frame_len: frame_len as u64,
             sample_rate: f64::from(sample_rate),
             min_speech_frames: min_speech_frames.max(1),
             hangover_frames,
             close_after,
-            trim_frames,
-            trim_snr_db,
-            lead_frames,
-            lead_snr_db,
+            edges,
             pending: VecDeque::with_capacity(capacity),
             in_segment: false,
             run_len: 0,
@@ -119,7 +134,7 @@ impl Segmenter {
         if self.in_segment {
             if frame.active {
                 self.last_active = frame.index;
-                let keep_from = frame.index.saturating_sub(self.trim_frames);
+                let keep_from = frame.index.saturating_sub(self.edges.trim_frames);
                 self.emit_while(|f| f.index <= keep_from, true, frames);
             } else if frame.index - self.last_active >= self.close_after {
                 let end = self.trimmed_last_active() + 1 + self.hangover_frames;
@@ -140,7 +155,7 @@ impl Segmenter {
         } else {
             self.run_len = 0;
             // Keep the last `lead_frames` inactive frames: a segment may yet start in them.
-            let lead = self.lead_frames;
+            let lead = self.edges.lead_frames;
             self.emit_while(|f| f.index + lead <= frame.index, false, frames);
         }
     }
@@ -154,8 +169,8 @@ impl Segmenter {
         };
         let mut start = run_start;
         while start > front.index
-            && run_start - start < self.lead_frames
-            && self.pending[(start - 1 - front.index) as usize].snr_db >= self.lead_snr_db
+            && run_start - start < self.edges.lead_frames
+            && self.pending[(start - 1 - front.index) as usize].snr_db >= self.edges.lead_snr_db
         {
             start -= 1;
         }
@@ -183,7 +198,7 @@ impl Segmenter {
         let mut last = self.last_active;
         while last >= first && last > 0 {
             let f = &self.pending[(last - front.index) as usize];
-            if f.snr_db >= self.trim_snr_db {
+            if f.snr_db >= self.edges.trim_snr_db {
                 break;
             }
             last -= 1;
