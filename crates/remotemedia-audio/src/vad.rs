@@ -22,7 +22,9 @@
 //! little late both ways: a segment's end is pulled back (by up to 150 ms)
 //! over trailing frames less than 6 dB above the noise floor, and its start
 //! is moved back (by up to 60 ms) over the frames just before it that stand
-//! at least 3 dB above the floor. Every per-frame decision that
+//! at least 3 dB above the floor, or further to the first of the shorter runs
+//! of activity just before it (less than the minimum silence apart).
+//! Every per-frame decision that
 //! is emitted is final and agrees with the segments, so decisions come out a
 //! few frames late (at most [`Vad::decision_delay_frames`]).
 //!
@@ -70,7 +72,7 @@ pub const DEFAULT_SPEECH_PROBABILITY: f32 = 0.5;
 /// classifier's context already keeps it on a little after speech ends).
 pub const DEFAULT_HANGOVER_MS: u32 = 0;
 /// Default shortest run of active frames that starts a segment, in milliseconds.
-pub const DEFAULT_MIN_SPEECH_MS: u32 = 90;
+pub const DEFAULT_MIN_SPEECH_MS: u32 = 150;
 /// Default shortest pause that ends a segment, in milliseconds.
 pub const DEFAULT_MIN_SILENCE_MS: u32 = 200;
 /// Longest accepted hangover / minimum speech / minimum silence duration, in milliseconds.
@@ -177,7 +179,10 @@ pub struct VadConfig {
     pub speech_probability: f32,
     /// Speech kept after the last active frame, in ms (rounded up to frames; default 0).
     pub hangover_ms: u32,
-    /// Shortest run of active frames that starts a segment, in ms (rounded up; default 60, energy 0).
+    /// Shortest run of active frames that starts a segment, in ms (rounded up;
+    /// default 150, energy 0). In speech mode the segment then also takes in
+    /// the shorter runs just before it that are separated by less than
+    /// `min_silence_ms`, so a short first syllable is not lost.
     pub min_speech_ms: u32,
     /// Shortest inactive stretch that ends a segment, in ms (rounded up; default 200, energy 0).
     pub min_silence_ms: u32,
@@ -264,6 +269,7 @@ impl VadConfig {
                 lead_snr_db: LEAD_SNR_DB,
                 trim_frames: self.frames_for(TRIM_MS),
                 trim_snr_db: TRIM_SNR_DB,
+                merge_runs: true,
             },
             VadMode::Energy => EdgeFit::NONE,
         }
@@ -401,15 +407,15 @@ impl Vad {
         self.frame_len
     }
 
-    /// Most frames a decision can wait for after its frame is complete: the
-    /// minimum speech duration plus the start lead-in window (60 ms, speech
-    /// mode), or the minimum silence duration plus the end-trimming window
-    /// (150 ms, speech mode), whichever is longer.
+    /// Most frames a decision can wait for after its frame is complete. Speech
+    /// frames are decided when their segment is confirmed (the minimum speech
+    /// duration after its first active run) or, at its end, after the minimum
+    /// silence plus the trimmed tail (150 ms); a non-speech frame outside a
+    /// segment waits up to the minimum silence plus twice the minimum speech
+    /// in speech mode (a segment confirmed later may still take it in), and
+    /// not at all in energy mode.
     pub fn decision_delay_frames(&self) -> u64 {
-        let c = &self.config;
-        let edges = c.edge_fit();
-        (c.frames_for(c.min_speech_ms) + edges.lead_frames)
-            .max(c.frames_for(c.min_silence_ms).max(c.frames_for(c.hangover_ms)) + edges.trim_frames)
+        self.segmenter.max_delay_frames()
     }
 
     /// Whether speech is currently confirmed (a segment is open).

@@ -16,9 +16,10 @@ energy mode, call by call as the native node reports them.
   is above ``threshold_db`` *and* at least 9 dB above the clip's noise floor
   (its 10th-percentile frame level). It finds speech in silence or light
   noise like the native one, but it calls any loud non-stationary sound
-  speech (music, crowd noise) and it misses speech in strong noise. The same
-  smoothing follows as natively: 90 ms minimum speech, 200 ms minimum
-  silence, 30 ms hangover.
+  speech (music, crowd noise) and it misses speech in strong noise. Its
+  smoothing uses the native defaults (150 ms minimum speech, 200 ms minimum
+  silence) with a 30 ms hangover, but not the native edge fitting (lead-in,
+  trimming, merging of short runs before a segment).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class VadSettings:
     mode: str = "speech"
     threshold_db: float = SPEECH_THRESHOLD_DB
     hangover_ms: int = 30
-    min_speech_ms: int = 90
+    min_speech_ms: int = 150
     min_silence_ms: int = 200
 
     @staticmethod

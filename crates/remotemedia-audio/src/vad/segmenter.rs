@@ -29,6 +29,9 @@ pub(crate) struct EdgeFit {
     pub lead_snr_db: f32,
     pub trim_frames: u64,
     pub trim_snr_db: f32,
+    /// Whether a confirmed segment also takes in the shorter runs of activity
+    /// just before it, separated by gaps shorter than the minimum silence.
+    pub merge_runs: bool,
 }
 
 impl EdgeFit {
@@ -38,6 +41,7 @@ impl EdgeFit {
         lead_snr_db: f32::INFINITY,
         trim_frames: 0,
         trim_snr_db: f32::NEG_INFINITY,
+        merge_runs: false,
     };
 }
 
@@ -60,6 +64,9 @@ pub(crate) struct Segmenter {
     hangover_frames: u64,
     close_after: u64,
     edges: EdgeFit,
+    /// Inactive frames kept pending outside a segment (for the lead-in and
+    /// for merging earlier runs).
+    hold_frames: u64,
     pending: VecDeque<PendingFrame>,
     in_segment: bool,
     run_len: u64,
@@ -82,7 +89,12 @@ impl Segmenter {
         edges: EdgeFit,
     ) -> Self {
         let close_after = min_silence_frames.max(hangover_frames).max(1);
-        let capacity = ((min_speech_frames + edges.lead_frames).max(close_after + edges.trim_frames) + 2) as usize;
+        let hold_frames = if edges.merge_runs {
+            edges.lead_frames.max(close_after + min_speech_frames)
+        } else {
+            edges.lead_frames
+        };
+        let capacity = ((min_speech_frames + hold_frames).max(close_after + edges.trim_frames) + 2) as usize;
         Self {
             frame_len: frame_len as u64,
             sample_rate: f64::from(sample_rate),
@@ -90,6 +102,7 @@ impl Segmenter {
             hangover_frames,
             close_after,
             edges,
+            hold_frames,
             pending: VecDeque::with_capacity(capacity),
             in_segment: false,
             run_len: 0,
@@ -100,6 +113,13 @@ impl Segmenter {
             speech_frames: 0,
             decided_frames: 0,
         }
+    }
+
+    /// Most frames a decision waits after its frame: held before a run plus
+    /// the run to confirm, or the silence that closes a segment plus the
+    /// trimmed tail.
+    pub fn max_delay_frames(&self) -> u64 {
+        (self.hold_frames + self.min_speech_frames).max(self.close_after + self.edges.trim_frames)
     }
 
     /// Forgets the stream.
@@ -144,7 +164,8 @@ impl Segmenter {
             self.run_len += 1;
             if self.run_len >= self.min_speech_frames {
                 self.in_segment = true;
-                self.seg_start = self.lead_in(frame.index + 1 - self.run_len);
+                let run_start = frame.index + 1 - self.run_len;
+                self.seg_start = self.lead_in(self.merged_start(run_start));
                 self.last_active = frame.index;
                 self.seg_energy = 0.0;
                 self.seg_frames = 0;
@@ -154,10 +175,35 @@ impl Segmenter {
             }
         } else {
             self.run_len = 0;
-            // Keep the last `lead_frames` inactive frames: a segment may yet start in them.
-            let lead = self.edges.lead_frames;
-            self.emit_while(|f| f.index + lead <= frame.index, false, frames);
+            // Keep the frames a segment confirmed later may still take in.
+            let hold = self.hold_frames;
+            self.emit_while(|f| f.index + hold <= frame.index, false, frames);
         }
+    }
+
+    /// With `merge_runs`, the first frame of the earliest pending run of
+    /// activity chained to `run_start` by gaps shorter than the minimum
+    /// silence (what would have been one segment had that run lasted).
+    fn merged_start(&self, run_start: u64) -> u64 {
+        let Some(front) = self.pending.front() else {
+            return run_start;
+        };
+        if !self.edges.merge_runs {
+            return run_start;
+        }
+        let mut start = run_start;
+        let mut gap = 0;
+        let mut i = run_start;
+        while i > front.index && gap < self.close_after {
+            i -= 1;
+            if self.pending[(i - front.index) as usize].active {
+                start = i;
+                gap = 0;
+            } else {
+                gap += 1;
+            }
+        }
+        start
     }
 
     /// The start of a segment whose first active frame is `run_start`, moved
