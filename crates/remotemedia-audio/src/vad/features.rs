@@ -111,7 +111,7 @@ const PITCH_DRIFT_CAP: f32 = 0.2;
 /// Pitch drift below which a voiced hop counts as holding its pitch (0.5 %, in octaves).
 const PITCH_HELD_OCTAVES: f32 = 0.0072;
 // The index arithmetic below relies on these.
-const _: () = assert!(HI < FFT_LEN / 2 + 1 && LAG_MAX + 1 < FFT_LEN / 2 && LAG_MIN > 0);
+const _: () = assert!(LO >= 1 && HI <= FFT_LEN / 2 && LAG_MAX + 1 < FFT_LEN / 2 && LAG_MIN > 0);
 const _: () = assert!(NF <= NB && NF % 8 == 0 && NP > 2 * ENVELOPE_HALF_WIDTH);
 
 /// Past per-hop vectors kept for stacking.
@@ -379,7 +379,6 @@ struct Analysis {
     window: [f32; FFT_LEN],
     history: [f32; FFT_LEN],
     fft: HalfComplexFft,
-    time_buf: [f32; FFT_LEN],
     /// The ripple spectrum handed to the inverse transform, and its output.
     cepstrum_in: [f32; fft::BINS],
     acf: [f32; FFT_LEN],
@@ -429,7 +428,6 @@ impl Analysis {
             window,
             history: [0.0; FFT_LEN],
             fft: HalfComplexFft::new(),
-            time_buf: [0.0; FFT_LEN],
             cepstrum_in: [0.0; fft::BINS],
             acf: [0.0; FFT_LEN],
             power: [0.0; NB],
@@ -507,10 +505,7 @@ impl Analysis {
     fn analyse(&mut self, hop: &[f32; HOP_LEN]) -> f32 {
         self.history.copy_within(HOP_LEN.., 0);
         self.history[FFT_LEN - HOP_LEN..].copy_from_slice(hop);
-        for ((t, &x), &w) in self.time_buf.iter_mut().zip(&self.history).zip(&self.window) {
-            *t = x * w;
-        }
-        self.fft.power(&self.time_buf, LO, &mut self.power);
+        self.fft.power(&self.history, &self.window, LO, &mut self.power);
         for p in &mut self.power {
             *p += 1e-12;
         }

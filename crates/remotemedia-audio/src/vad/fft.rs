@@ -33,11 +33,6 @@ pub(crate) struct HalfComplexFft {
     /// `cos(2πk/LEN)` and `sin(2πk/LEN)` for `k` in `0..=M`.
     cos: [f32; BINS],
     sin: [f32; BINS],
-    /// Split real and imaginary parts of the packed spectrum and their mirrors.
-    re: [f32; BINS],
-    im: [f32; BINS],
-    re_mirror: [f32; BINS],
-    im_mirror: [f32; BINS],
 }
 
 impl HalfComplexFft {
@@ -53,48 +48,33 @@ impl HalfComplexFft {
             scratch: vec![Complex::new(0.0, 0.0); scratch_len],
             cos: std::array::from_fn(|k| angle(k).cos() as f32),
             sin: std::array::from_fn(|k| angle(k).sin() as f32),
-            re: [0.0; BINS],
-            im: [0.0; BINS],
-            re_mirror: [0.0; BINS],
-            im_mirror: [0.0; BINS],
             forward,
             inverse,
         }
     }
 
-    /// Writes `|X[k]|²` for `k` in `lo..lo + out.len()` (at most `M + 1`) of the
-    /// real signal `x` ([`LEN`] samples).
+    /// Writes `|X[k]|²` for `k` in `lo..lo + out.len()` of the real signal
+    /// `x · window` (both [`LEN`] samples). DC and Nyquist are not offered:
+    /// `1 <= lo` and `lo + out.len() <= LEN / 2`.
     #[inline(always)]
-    pub(crate) fn power(&mut self, x: &[f32], lo: usize, out: &mut [f32]) {
-        debug_assert!(x.len() == LEN && lo + out.len() <= BINS);
-        for (c, pair) in self.buf.iter_mut().zip(x.chunks_exact(2)) {
-            *c = Complex::new(pair[0], pair[1]);
+    pub(crate) fn power(&mut self, x: &[f32], window: &[f32], lo: usize, out: &mut [f32]) {
+        let hi = lo + out.len();
+        debug_assert!(x.len() == LEN && window.len() == LEN && lo >= 1 && hi <= M);
+        for ((c, xs), ws) in self.buf.iter_mut().zip(x.chunks_exact(2)).zip(window.chunks_exact(2)) {
+            *c = Complex::new(xs[0] * ws[0], xs[1] * ws[1]);
         }
         self.forward.process_with_scratch(&mut self.buf, &mut self.scratch);
-        for (k, c) in self.buf.iter().enumerate() {
-            self.re[k] = c.re;
-            self.im[k] = c.im;
-        }
-        self.re[M] = self.re[0];
-        self.im[M] = self.im[0];
-        // Reversed iterators, not `[M - k]` indexing: these copies then vectorise.
-        for (d, &s) in self.re_mirror.iter_mut().zip(self.re.iter().rev()) {
-            *d = s;
-        }
-        for (d, &s) in self.im_mirror.iter_mut().zip(self.im.iter().rev()) {
-            *d = s;
-        }
         // X[k] = E[k] + e^{-iπk/M}·O[k], with E = (Z[k] + conj Z[M-k]) / 2 the
         // even samples' spectrum and O = (Z[k] - conj Z[M-k]) / 2i the odd ones'.
-        let range = lo..lo + out.len();
-        let parts = self.re[range.clone()]
+        // Z[M-k] is read through a reversed iterator (no wrap: 1 <= k < M).
+        let mirrored = self.buf[M + 1 - hi..=M - lo].iter().rev();
+        let parts = self.buf[lo..hi]
             .iter()
-            .zip(&self.im[range.clone()])
-            .zip(&self.re_mirror[range.clone()])
-            .zip(&self.im_mirror[range.clone()])
-            .zip(&self.cos[range.clone()])
-            .zip(&self.sin[range]);
-        for (o, (((((&a, &b), &c), &d), &cos), &sin)) in out.iter_mut().zip(parts) {
+            .zip(mirrored)
+            .zip(&self.cos[lo..hi])
+            .zip(&self.sin[lo..hi]);
+        for (o, (((z, zm), &cos), &sin)) in out.iter_mut().zip(parts) {
+            let (a, b, c, d) = (z.re, z.im, zm.re, zm.im);
             let (er, ei) = (0.5 * (a + c), 0.5 * (b - d));
             let (or, oi) = (0.5 * (b + d), 0.5 * (c - a));
             let xr = er + cos * or + sin * oi;
@@ -110,12 +90,9 @@ impl HalfComplexFft {
         debug_assert!(out.len() == LEN);
         // Z[k] = A + iB with A = v[k] + v[M-k] (even outputs) and
         // B = (v[k] - v[M-k])·e^{iπk/M} (odd outputs); IFFT(Z) = x[2m] + i·x[2m+1].
-        for (d, &s) in self.re_mirror.iter_mut().zip(v.iter().rev()) {
-            *d = s;
-        }
         let parts = v[..M]
             .iter()
-            .zip(&self.re_mirror[..M])
+            .zip(v[1..].iter().rev())
             .zip(&self.cos[..M])
             .zip(&self.sin[..M]);
         for (z, (((&a, &b), &cos), &sin)) in self.buf.iter_mut().zip(parts) {
@@ -144,19 +121,25 @@ mod tests {
     #[test]
     fn power_matches_realfft() {
         let x = signal();
-        let mut ours = [0.0f32; BINS];
-        HalfComplexFft::new().power(&x, 0, &mut ours);
+        let mut ours = [0.0f32; M - 1];
+        HalfComplexFft::new().power(&x, &[1.0; LEN], 1, &mut ours);
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(256);
         let mut input = x.clone();
         let mut spectrum = fft.make_output_vec();
         fft.process(&mut input, &mut spectrum).unwrap();
-        for (k, (o, c)) in ours.iter().zip(&spectrum).enumerate() {
+        for (k, (o, c)) in ours.iter().zip(&spectrum[1..]).enumerate() {
             let want = c.norm_sqr();
-            assert!((o - want).abs() <= 1e-4 * want.max(1.0), "bin {k}: {o} vs {want}");
+            assert!((o - want).abs() <= 1e-4 * want.max(1.0), "bin {}: {o} vs {want}", k + 1);
         }
         let mut band = [0.0f32; 10];
-        HalfComplexFft::new().power(&x, 100, &mut band);
-        assert_eq!(band, ours[100..110]);
+        HalfComplexFft::new().power(&x, &[1.0; LEN], 100, &mut band);
+        assert_eq!(band, ours[99..109]);
+        let window: Vec<f32> = (0..LEN).map(|i| i as f32 / LEN as f32).collect();
+        let windowed: Vec<f32> = x.iter().zip(&window).map(|(a, w)| a * w).collect();
+        let (mut direct, mut premultiplied) = ([0.0f32; 20], [0.0f32; 20]);
+        HalfComplexFft::new().power(&x, &window, 5, &mut direct);
+        HalfComplexFft::new().power(&windowed, &[1.0; LEN], 5, &mut premultiplied);
+        assert_eq!(direct, premultiplied);
     }
 
     #[test]
