@@ -298,7 +298,7 @@ fn view<T: bytemuck::Pod>(bytes: &[u8]) -> Result<&[T], ConvertError> {
         return Ok(&[]);
     }
     let size = std::mem::size_of::<T>();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(ConvertError::PartialSample {
             len: bytes.len(),
             sample_size: size,
@@ -354,7 +354,7 @@ pub fn bytes_as_f64(bytes: &[u8]) -> Result<&[f64], ConvertError> {
 /// [`ConvertError::LengthMismatch`] if `dst` has the wrong length.
 pub fn le_bytes_to_f32(src: &[u8], format: SampleFormat, dst: &mut [f32]) -> Result<usize, ConvertError> {
     let size = format.bytes_per_sample();
-    if src.len() % size != 0 {
+    if !src.len().is_multiple_of(size) {
         return Err(ConvertError::PartialSample {
             len: src.len(),
             sample_size: size,

@@ -783,7 +783,7 @@ impl Kernel {
     #[inline]
     fn dot4(self, coef: &[f32], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
         let k = coef.len();
-        assert!(k % TAP_BLOCK == 0 && offs.iter().all(|&o| o + k <= src.len()));
+        assert!(k.is_multiple_of(TAP_BLOCK) && offs.iter().all(|&o| o + k <= src.len()));
         match self {
             Kernel::Portable => dot4_portable(coef, src, offs),
             #[cfg(target_arch = "x86_64")]
@@ -867,7 +867,11 @@ unsafe fn dot4_avx2(coef: &[f32], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
 #[cfg(target_arch = "x86_64")]
 fn tile(poly: &[f32], m: usize, deint: &[f32], stride: usize, j0: usize) -> [f32; TILE] {
     let a_len = poly.len() / m;
-    assert!(a_len % TILE_TAPS == 0 && poly.len() == m * a_len && deint.len() >= (m - 1) * stride + j0 + a_len + TILE);
+    assert!(
+        a_len.is_multiple_of(TILE_TAPS)
+            && poly.len() == m * a_len
+            && deint.len() >= (m - 1) * stride + j0 + a_len + TILE
+    );
     // SAFETY: only reached when `Kernel::Avx2Fma` was detected (`Shape::tiled`), and the
     // bounds were checked above.
     unsafe { tile_avx2(poly, a_len, m, deint, stride, j0) }
@@ -1055,7 +1059,7 @@ impl Table {
         if taps > 0 {
             let table = &mut data[start..start + len];
             fill_table(spec, in_rate, out_rate, taps, table);
-            if up == 1 && taps % (TILE_TAPS * down) == 0 {
+            if up == 1 && taps.is_multiple_of(TILE_TAPS * down) {
                 let a_len = taps / down;
                 poly = (0..taps).map(|k| table[down * (k % a_len) + k / a_len]).collect();
             }

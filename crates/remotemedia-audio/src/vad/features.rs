@@ -112,7 +112,7 @@ const PITCH_DRIFT_CAP: f32 = 0.2;
 const PITCH_HELD_OCTAVES: f32 = 0.0072;
 // The index arithmetic below relies on these.
 const _: () = assert!(LO >= 1 && HI <= FFT_LEN / 2 && LAG_MAX + 1 < FFT_LEN / 2 && LAG_MIN > 0);
-const _: () = assert!(NF <= NB && NF % 8 == 0 && NP > 2 * ENVELOPE_HALF_WIDTH);
+const _: () = assert!(NF <= NB && NF.is_multiple_of(8) && NP > 2 * ENVELOPE_HALF_WIDTH);
 
 /// Past per-hop vectors kept for stacking.
 const CONTEXT_LEN: usize = 21;

@@ -62,7 +62,7 @@ fn hidden_portable(x: &[f32; NUM_FEATURES]) -> [f32; HIDDEN] {
 unsafe fn hidden_avx2(x: &[f32; NUM_FEATURES]) -> [f32; HIDDEN] {
     use std::arch::x86_64::{__m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_storeu_ps};
     const LANES: usize = 8;
-    const _: () = assert!(HIDDEN % LANES == 0);
+    const _: () = assert!(HIDDEN.is_multiple_of(LANES));
     // SAFETY (all loads and stores): every offset `j * LANES` with `j < HIDDEN / LANES`
     // leaves 8 floats inside a `[f32; HIDDEN]` row.
     unsafe {
