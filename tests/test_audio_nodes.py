@@ -12,6 +12,9 @@ Agreement measured (and asserted here):
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import weakref
 from typing import Any
 
 import numpy as np
@@ -286,6 +289,80 @@ def test_extra_info_keys_survive_native_nodes() -> None:
     p = Pipeline([VADNode(energy_threshold=0.02), note, FormatConverterNode(target_format="i16")])
     out = run(p.run((_energy_clip(), 16000)))
     assert out[0].dtype == np.int16 and out[2]["peak"] > 0.2 and out[2]["is_speech"]
+
+
+def test_extra_info_keys_survive_a_resampler_that_emits_a_tail() -> None:
+    # The resampler hands its flush tail on as plain audio; the clip's pieces
+    # are merged into one result, which keeps the annotation.
+    p = Pipeline([VADNode(energy_threshold=0.02), Annotate(), AudioResampleNode(target_sample_rate=8000)])
+    out = run(p.run((_energy_clip(), 16000)))
+    assert out[1] == 8000 and out[2]["is_speech"] and out[2]["peak"] > 0.2
+
+
+class Token:
+    """A value a Python node hangs on a VAD info dict."""
+
+
+class AttachToken(Node):
+    """Adds a fresh ``Token`` to the info and keeps only a weak reference to it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tokens: list[weakref.ref[Token]] = []
+
+    def process(self, data: Any) -> Any:
+        samples, rate, info = data
+        token = Token()
+        self.tokens.append(weakref.ref(token))
+        info["token"] = token
+        return samples, rate, info
+
+
+def test_extra_info_keys_are_freed_with_the_info() -> None:
+    # The extra keys belong to the data: once the last output holding them is
+    # gone, so are they (no table outside the data keeps them alive).
+    attach = AttachToken()
+    p = Pipeline([VADNode(energy_threshold=0.02), attach, FormatConverterNode(target_format="i16")])
+    out = run(p.run((_energy_clip(), 16000)))
+    assert isinstance(out[2]["token"], Token) and out[2]["token"] is attach.tokens[0]()
+    del out
+    gc.collect()
+    assert attach.tokens[0]() is None
+
+
+class TagBySession(Node):
+    """Adds a key named after the session, read from the chunk's constant value."""
+
+    def process(self, data: Any) -> Any:
+        samples, rate, info = data
+        session = round(float(samples[0]) * 100)
+        info[f"session_{session}"] = session
+        return samples, rate, info
+
+
+def test_concurrent_sessions_each_get_only_their_own_extra_info_keys() -> None:
+    p = Pipeline([VADNode(energy_threshold=0.02), TagBySession(), FormatConverterNode(target_format="i16")])
+    sessions, chunks = 8, 25
+    standard = {"is_speech", "speech_frames", "total_frames", "segments", "frame_decisions"}
+
+    async def one(session: int) -> list[str]:
+        chunk = np.full(320, session / 100, dtype=np.float32)
+        wrong = []
+        async with p.open_session() as s:
+            for _ in range(chunks):
+                await s.send((chunk, 16000))
+                _, _, info = await s.recv()
+                extras = {k: v for k, v in info.items() if k not in standard}
+                if extras != {f"session_{session}": session}:
+                    wrong.append(f"session {session} got {extras}")
+        return wrong
+
+    async def main() -> list[str]:
+        results = await asyncio.gather(*(one(i) for i in range(1, sessions + 1)))
+        return [w for r in results for w in r]
+
+    wrong = run(main())
+    assert not wrong, f"{len(wrong)} of {sessions * chunks} outputs wrong, e.g. {wrong[:3]}"
 
 
 @pytest.mark.parametrize("use_rust", [True, False], ids=["rust", "python"])

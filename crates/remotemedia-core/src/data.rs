@@ -283,7 +283,10 @@ pub struct SpeechSegment {
 }
 
 /// What a voice activity detector found in one buffer.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+///
+/// Two infos are equal when their results are and they carry the same
+/// [`extras`](Self::extras) (the same allocation) or none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VadInfo {
     /// True when any frame of this buffer is speech.
     pub is_speech: bool,
@@ -295,6 +298,38 @@ pub struct VadInfo {
     pub segments: Vec<SpeechSegment>,
     /// The decision for every frame judged, in order.
     pub frame_decisions: Vec<bool>,
+    /// What a foreign runtime added to these results, to be downcast by
+    /// whoever knows its type (the Python bindings keep here the keys a
+    /// Python node added to an info dict, and put them back when the info
+    /// reaches Python again). The engine never looks inside: a node handing
+    /// these results on unchanged (in the same [`Arc`]) keeps it, a node
+    /// making new results leaves it `None`. Clones share it; it is not
+    /// serialized.
+    #[serde(skip)]
+    pub extras: Option<OpaqueValue>,
+}
+
+impl PartialEq for VadInfo {
+    fn eq(&self, other: &Self) -> bool {
+        let Self {
+            is_speech,
+            speech_frames,
+            total_frames,
+            segments,
+            frame_decisions,
+            extras,
+        } = self;
+        *is_speech == other.is_speech
+            && *speech_frames == other.speech_frames
+            && *total_frames == other.total_frames
+            && *segments == other.segments
+            && *frame_decisions == other.frame_decisions
+            && match (extras, &other.extras) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
 }
 
 /// An opaque value owned by a foreign runtime (a Python object).
@@ -435,5 +470,34 @@ mod tests {
         assert_eq!(a.channels(), 2);
         assert!((a.duration_s() - 0.5).abs() < 1e-12);
         assert_eq!(a.format(), SampleFormat::I16);
+    }
+
+    #[test]
+    fn vad_extras_are_shared_by_clones_compared_by_identity_and_not_serialized() {
+        let plain = VadInfo {
+            is_speech: true,
+            total_frames: 1,
+            ..VadInfo::default()
+        };
+        let tagged = VadInfo {
+            extras: Some(Arc::new("peak")),
+            ..plain.clone()
+        };
+        let copy = tagged.clone();
+        assert!(Arc::ptr_eq(
+            tagged.extras.as_ref().unwrap(),
+            copy.extras.as_ref().unwrap()
+        ));
+        assert_eq!(copy, tagged);
+        assert_ne!(tagged, plain);
+        let lookalike = VadInfo {
+            extras: Some(Arc::new("peak")),
+            ..plain.clone()
+        };
+        assert_ne!(lookalike, tagged);
+        assert_eq!(copy.extras.unwrap().downcast_ref::<&str>(), Some(&"peak"));
+        let json = serde_json::to_value(&tagged).unwrap();
+        assert_eq!(json, serde_json::to_value(&plain).unwrap());
+        assert_eq!(serde_json::from_value::<VadInfo>(json).unwrap(), plain);
     }
 }

@@ -40,7 +40,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod resilience;
 
-pub use data::{AudioData, RuntimeData, SampleFormat, Samples, Shared, SpeechSegment, VadInfo};
+pub use data::{AudioData, OpaqueValue, RuntimeData, SampleFormat, Samples, Shared, SpeechSegment, VadInfo};
 pub use engine::{Engine, RunError};
 pub use error::{EngineError, ErrorClass, ManifestError, NodeError, Problem};
 pub use executor::{

@@ -13,18 +13,19 @@
 //! integer input stays `int`).
 //!
 //! A VAD info dict may carry keys of its own (a Python node annotating the
-//! results): they are kept beside the engine's [`VadInfo`] and put back
-//! whenever that very info reaches Python again, through any number of
-//! nodes that hand it on.
+//! results): they travel inside the engine's [`VadInfo`] (as its
+//! [`extras`](VadInfo::extras)) and are put back whenever that info reaches
+//! Python again, through any number of nodes that hand it on.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
 
 use numpy::PyUntypedArray;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use remotemedia_core::data::OpaqueValue;
 use remotemedia_core::{RuntimeData, SpeechSegment, VadInfo};
 use serde_json::{Map, Number, Value};
 
@@ -109,7 +110,6 @@ pub fn audio_from_tuple(t: &Bound<'_, PyTuple>) -> PyResult<DataIn> {
     let data = if t.len() == 3 {
         let dict = t.get_borrowed_item(2)?;
         let info = Arc::new(vad_info_from_py(&dict)?);
-        keep_extra_keys(&dict, &info)?;
         RuntimeData::Vad { audio, info }
     } else {
         RuntimeData::Audio(audio)
@@ -254,7 +254,6 @@ fn to_py<'py>(
             let samples = audio_to_py(py, audio, one_dimensional, same_as, readonly)?;
             let rate = audio.sample_rate().into_pyobject(py)?.into_any();
             let dict = vad_info_to_py(py, info)?;
-            restore_extra_keys(py, info, &dict)?;
             PyTuple::new(py, [samples, rate, dict.into_any()])?.into_any()
         }
         RuntimeData::Json(v) => json_to_py(py, v)?,
@@ -271,7 +270,8 @@ fn to_py<'py>(
     })
 }
 
-/// VAD results as the dict of the Python API.
+/// VAD results as the dict of the Python API, with the extra keys they
+/// carry from Python.
 pub fn vad_info_to_py<'py>(py: Python<'py>, info: &VadInfo) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item(intern!(py, "is_speech"), info.is_speech)?;
@@ -287,10 +287,14 @@ pub fn vad_info_to_py<'py>(py: Python<'py>, info: &VadInfo) -> PyResult<Bound<'p
     }
     d.set_item(intern!(py, "segments"), segments)?;
     d.set_item(intern!(py, "frame_decisions"), PyList::new(py, &info.frame_decisions)?)?;
+    if let Some(extras) = info.extras.as_ref().and_then(|e| e.downcast_ref::<VadExtras>()) {
+        d.update(extras.0.bind(py).as_mapping())?;
+    }
     Ok(d)
 }
 
-/// The dict of the Python API as VAD results (missing keys take defaults).
+/// The dict of the Python API as VAD results (missing keys take defaults;
+/// other keys are kept in [`VadInfo::extras`]).
 pub fn vad_info_from_py(obj: &Bound<'_, PyAny>) -> PyResult<VadInfo> {
     let d = obj
         .cast::<PyDict>()
@@ -318,6 +322,7 @@ pub fn vad_info_from_py(obj: &Bound<'_, PyAny>) -> PyResult<VadInfo> {
             });
         }
     }
+    info.extras = extra_keys(d)?;
     Ok(info)
 }
 
@@ -330,18 +335,19 @@ const VAD_KEYS: [&str; 5] = [
     "frame_decisions",
 ];
 
-/// Extra keys of VAD info dicts, by the info they belong to.
-static VAD_EXTRAS: Mutex<Vec<(Weak<VadInfo>, Py<PyDict>)>> = Mutex::new(Vec::new());
+/// The keys of a VAD info dict beyond [`VAD_KEYS`], as the
+/// [`VadInfo::extras`] of the results taken from it.
+struct VadExtras(Py<PyDict>);
 
-fn keep_extra_keys(dict: &Bound<'_, PyAny>, info: &Arc<VadInfo>) -> PyResult<()> {
-    let dict = dict.cast::<PyDict>()?;
+/// A copy of the keys of `dict` beyond [`VAD_KEYS`]; `None` when it has none.
+fn extra_keys(dict: &Bound<'_, PyDict>) -> PyResult<Option<OpaqueValue>> {
     if dict.len() <= VAD_KEYS.len()
         && dict
             .keys()
             .iter()
             .all(|k| k.extract::<&str>().is_ok_and(|k| VAD_KEYS.contains(&k)))
     {
-        return Ok(());
+        return Ok(None);
     }
     let extras = dict.copy()?;
     for key in VAD_KEYS {
@@ -349,19 +355,5 @@ fn keep_extra_keys(dict: &Bound<'_, PyAny>, info: &Arc<VadInfo>) -> PyResult<()>
             extras.del_item(key)?;
         }
     }
-    let mut table = VAD_EXTRAS.lock().unwrap_or_else(|p| p.into_inner());
-    table.retain(|(weak, _)| weak.strong_count() > 0);
-    table.push((Arc::downgrade(info), extras.unbind()));
-    Ok(())
-}
-
-fn restore_extra_keys(py: Python<'_>, info: &Arc<VadInfo>, dict: &Bound<'_, PyDict>) -> PyResult<()> {
-    let table = VAD_EXTRAS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, extras)) = table
-        .iter()
-        .find(|(weak, _)| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(info)))
-    {
-        dict.update(extras.bind(py).as_mapping())?;
-    }
-    Ok(())
+    Ok(Some(Arc::new(VadExtras(extras.unbind()))))
 }

@@ -3,7 +3,10 @@
 //! A node called on a whole clip may emit several pieces (a resampler emits
 //! its tail on flush; a VAD emits per call and on flush). The Python API
 //! returns one value per clip, so consecutive audio pieces are concatenated
-//! along time and their VAD results added up.
+//! along time and their VAD results added up. Extra info keys a Python node
+//! attached (`VadInfo::extras`) stay on the merged result: they are the first
+//! piece's that has any (the pieces of one clip through one annotating node
+//! normally share them).
 
 use std::sync::Arc;
 
@@ -42,6 +45,9 @@ pub fn merge_clip(mut outputs: Vec<RuntimeData>) -> Vec<RuntimeData> {
             acc.total_frames += i.total_frames;
             acc.segments.extend(i.segments.iter().cloned());
             acc.frame_decisions.extend_from_slice(&i.frame_decisions);
+            if acc.extras.is_none() {
+                acc.extras.clone_from(&i.extras);
+            }
         }
     }
     vec![match info {
@@ -94,7 +100,7 @@ fn join<T: Copy + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remotemedia_core::SpeechSegment;
+    use remotemedia_core::{OpaqueValue, SpeechSegment};
 
     #[test]
     fn joins_planar_audio_and_adds_vad_results() {
@@ -115,6 +121,7 @@ mod tests {
                     vec![]
                 },
                 frame_decisions: vec![speech],
+                extras: None,
             })
         };
         let merged = merge_clip(vec![
@@ -138,6 +145,25 @@ mod tests {
         assert!(info.is_speech);
         assert_eq!((info.speech_frames, info.total_frames), (1, 2));
         assert_eq!(info.frame_decisions, vec![false, true]);
+    }
+
+    #[test]
+    fn keeps_the_extra_info_of_the_first_piece_that_has_it() {
+        let extras: OpaqueValue = Arc::new("extra keys");
+        let vad = |frames: usize, extras: Option<OpaqueValue>| RuntimeData::Vad {
+            audio: AudioData::new(vec![0.0f32; frames], 1, 8000).unwrap(),
+            info: Arc::new(VadInfo {
+                extras,
+                ..VadInfo::default()
+            }),
+        };
+        let tail = RuntimeData::Audio(AudioData::new(vec![0.0f32; 2], 1, 8000).unwrap());
+        let merged = merge_clip(vec![vad(3, None), vad(4, Some(Arc::clone(&extras))), tail]);
+        let [RuntimeData::Vad { audio, info }] = merged.as_slice() else {
+            panic!("{merged:?}")
+        };
+        assert_eq!(audio.frames(), 9);
+        assert!(Arc::ptr_eq(info.extras.as_ref().unwrap(), &extras));
     }
 
     #[test]

@@ -158,6 +158,7 @@ impl VadNode {
                 })
                 .collect(),
             frame_decisions,
+            ..VadInfo::default()
         };
         self.found.clear();
         info
