@@ -8,7 +8,8 @@
 //! row times one input to all hidden units), so its inner loop runs over
 //! independent lanes. On x86-64 with AVX2 that loop is written with explicit
 //! 8-wide intrinsics: the auto-vectorised version kept the accumulators on the
-//! stack and cost 2.6x more (criterion, 30 ms frame). Both versions do the
+//! stack and took 2.7 µs of a 9.9 µs frame (perf, three hops per 30 ms frame),
+//! the intrinsics about 0.6 µs. Both versions do the
 //! same multiplies and adds in the same order (no fused multiply-add), so the
 //! probability is bit-identical on every CPU.
 
