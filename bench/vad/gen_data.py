@@ -261,7 +261,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(Path(__file__).parent / "data"))
     ap.add_argument("--test-files", type=int, default=8)
-    ap.add_argument("--train-files", type=int, default=80)
+    ap.add_argument("--train-files", type=int, default=200)
     args = ap.parse_args()
     out = Path(args.out)
     manifest: list[dict[str, object]] = []

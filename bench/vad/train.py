@@ -9,6 +9,7 @@ seed) and writes crates/remotemedia-audio/src/vad/weights.rs.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -22,6 +23,9 @@ DATA = Path(__file__).resolve().parent / "data"
 WEIGHTS = ROOT / "crates/remotemedia-audio/src/vad/weights.rs"
 NUM_FEATURES = 84
 HIDDEN = 32
+# Analysis hop of the Rust feature extractor (features.rs HOP_MS); labels come per 10 ms.
+HOP_MS = 20
+LABELS_PER_HOP = HOP_MS // 10
 BOUNDARY_WEIGHT = 3.0
 L2 = 1e-3
 # Music is the hardest negative: its non-speech hops (alone or between speech) weigh this much more.
@@ -48,21 +52,24 @@ def near_boundary(lab: np.ndarray, hops: int) -> np.ndarray:
     return near
 
 
-def load_split(split: str, binary: Path) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """Features (hops x NUM_FEATURES), hop labels, per-row condition names and boundary mask."""
+def load_split(split: str, binary: Path) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """Features (hops x NUM_FEATURES), hop labels, per-row condition names, boundary
+    mask and the index of the clip each row comes from."""
     items = [m for m in json.loads((DATA / "manifest.json").read_text()) if m["split"] == split]
     with tempfile.TemporaryDirectory() as td:
         subprocess.run([str(binary), "features", td, *[str(DATA / m["wav"]) for m in items]], check=True)
-        xs, ys, conds, near = [], [], [], []
+        xs, ys, conds, near, clips = [], [], [], [], []
         for i, m in enumerate(items):
             f = np.fromfile(Path(td) / f"{i}.f32", dtype="<f4").reshape(-1, NUM_FEATURES)
-            lab = np.asarray(m["labels"], dtype=np.float32)
+            # A hop's label is that of its newest 10 ms.
+            lab = np.asarray(m["labels"], dtype=np.float32)[LABELS_PER_HOP - 1 :: LABELS_PER_HOP]
             n = min(len(f), len(lab))
             xs.append(f[:n])
             ys.append(lab[:n])
             conds += [m["condition"]] * n
-            near.append(near_boundary(lab[:n], 10))
-    return np.concatenate(xs), np.concatenate(ys), conds, np.concatenate(near)
+            near.append(near_boundary(lab[:n], 100 // HOP_MS))
+            clips.append(np.full(n, i))
+    return np.concatenate(xs), np.concatenate(ys), conds, np.concatenate(near), np.concatenate(clips)
 
 
 def train(
@@ -164,25 +171,46 @@ pub(crate) const B2: f32 = {f32_literal(model["b2"][0])};
     )
 
 
-def main() -> None:
-    binary = example_binary()
-    x, y, conds, near = load_split("train", binary)
-    conds_arr = np.asarray(conds)
-    music_negative = (conds_arr == "only_music") | ((conds_arr == "music") & (y < 0.5))
-    extra = np.where(music_negative, MUSIC_WEIGHT, 1.0)
-    print(f"train: {len(x)} hops, {y.mean():.1%} speech")
-    model = train(x, y, near, extra)
-    p = predict(model, x)
-    print(f"train accuracy {np.mean((p > 0.5) == (y > 0.5)):.3f}")
-    xt, yt, ct, _ = load_split("test", binary)
-    pt = predict(model, xt) > 0.5
-    conds = np.asarray(ct)
-    for c in sorted(set(ct)):
+def hop_report(model: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, conds: np.ndarray) -> None:
+    """Hop-level recall and false alarms per condition."""
+    p = predict(model, x) > 0.5
+    for c in sorted(set(conds)):
         sel = conds == c
-        yy, pp = yt[sel] > 0.5, pt[sel]
+        yy, pp = y[sel] > 0.5, p[sel]
         rec = (pp & yy).sum() / max(yy.sum(), 1)
         fa = (pp & ~yy).sum() / max((~yy).sum(), 1)
         print(f"  hop-level {c:16s} recall {rec:.3f} false-alarm {fa:.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--validate",
+        action="store_true",
+        help="hold out every third training clip, report on it and write nothing (for choosing settings "
+        "without looking at the test split)",
+    )
+    ap.add_argument("--music-weight", type=float, default=MUSIC_WEIGHT)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    binary = example_binary()
+    x, y, conds_list, near, clips = load_split("train", binary)
+    conds = np.asarray(conds_list)
+    music_negative = (conds == "only_music") | ((conds == "music") & (y < 0.5))
+    extra = np.where(music_negative, args.music_weight, 1.0)
+    # Every third clip: the clip kinds cycle with periods 7 and 10, so each kind is held out.
+    fit = clips % 3 != 0 if args.validate else np.ones(len(x), dtype=bool)
+    print(f"train: {fit.sum()} hops, {y[fit].mean():.1%} speech")
+    model = train(x[fit], y[fit], near[fit], extra[fit], seed=args.seed)
+    p = predict(model, x[fit])
+    print(f"train accuracy {np.mean((p > 0.5) == (y[fit] > 0.5)):.3f}")
+    if args.validate:
+        print("validation (held-out training clips):")
+        hop_report(model, x[~fit], y[~fit], conds[~fit])
+        return
+    xt, yt, ct, _, _ = load_split("test", binary)
+    print("test:")
+    hop_report(model, xt, yt, np.asarray(ct))
     write_weights(model, len(x))
     print(f"wrote {WEIGHTS}")
 

@@ -3,15 +3,15 @@
 //! Two detectors, chosen by [`VadMode`]:
 //!
 //! - [`VadMode::Speech`] (default): the robust speech detector. The input is
-//!   converted to 8 kHz, and every 10 ms the last 32 ms are analysed (FFT,
+//!   converted to 8 kHz, and every 20 ms the last 32 ms are analysed (FFT,
 //!   per-bin adaptive noise floor, band SNRs, harmonicity, pitch continuity
 //!   and constancy, spectral flux, fine-spectrum stationarity, syllable-rate
 //!   modulation; see [`features`]); a tiny MLP trained offline on generated
 //!   data (weights compiled in, nothing loaded at run time) gives a speech
 //!   probability. A frame's probability is the mean over the hops completed
 //!   during it; frames quieter than [`VadConfig::threshold_db`] are never
-//!   speech. Steady noise and hum are rejected; tonal music mostly is (a few
-//!   per cent of music frames still pass, see `bench/vad/README.md`).
+//!   speech. Steady noise and hum are rejected; tonal music mostly is (0.2 %
+//!   of music-only frames still pass on our test set, see `bench/vad/README.md`).
 //! - [`VadMode::Energy`]: the older API's plain detector. A frame is active
 //!   when its RMS is above the threshold. It cannot tell speech from noise: any
 //!   loud enough sound, amplitude-modulated noise included, is "speech".
@@ -358,8 +358,8 @@ pub struct Vad {
     frame_index: u64,
     features: Option<Box<FeatureExtractor>>,
     /// Speech mode: probability and SNR of the last analysed hop, for a frame
-    /// that completes no hop (the rate converter's latency, or 10 ms frames at
-    /// rates where 10 ms is not a whole number of samples).
+    /// that completes no hop (10 ms frames complete one every other frame;
+    /// the rate converter's latency shifts hops across frame boundaries).
     last_hop: (f32, f32),
     /// Whether the CPU supports AVX2 (the classifier then runs 8 lanes wide).
     avx2: bool,

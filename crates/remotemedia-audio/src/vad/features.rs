@@ -1,10 +1,10 @@
-//! The speech detector's analysis front end: one feature vector per 10 ms hop.
+//! The speech detector's analysis front end: one feature vector per 20 ms hop.
 //!
 //! Input at any supported rate is first converted to 8 kHz (16 kHz by a
 //! dedicated half-band filter, other rates by our own [`Resampler`] at `Low`
 //! quality; 8 kHz input passes through untouched), so every rate is analysed
 //! identically and the transforms stay small. Each hop
-//! (80 samples), the last 32 ms (256 samples) are windowed (Hann) and
+//! (20 ms, 160 samples), the last 32 ms (256 samples) are windowed (Hann) and
 //! transformed: 31.25 Hz bins, of which 100 Hz to 4 kHz are used (the
 //! telephone band, present at every supported rate).
 //!
@@ -19,11 +19,11 @@
 //!   over pitch lags 2.5-14 ms (70-400 Hz), and the pitch jump between hops;
 //! - spectral flux between hops;
 //! - fine-spectrum stationarity: correlation of the floor-relative spectrum
-//!   (100 Hz-2.1 kHz) with the ones 50 ms and 200 ms earlier — high for held musical notes,
+//!   (100 Hz-2.1 kHz) with the ones 60 ms and 200 ms earlier — high for held musical notes,
 //!   low for speech whose harmonics glide and whose formants move;
 //! - slow averages (0.3 s and 1 s) of these and the modulation depth of the
 //!   band SNR, which carry the syllable rhythm;
-//! - pitch constancy: the drift of the (sub-sample) pitch over 30 ms and the
+//! - pitch constancy: the drift of the (sub-sample) pitch over 40 ms and the
 //!   share of voiced hops over 0.3 s whose pitch held within 0.5 %: a
 //!   played note holds its pitch exactly, a voice glides and wavers;
 //! - the share of low-energy hops over the last second (speech pauses between
@@ -35,9 +35,12 @@
 //!
 //! Speed: the per-bin loops are written over fixed-size arrays with several
 //! accumulators so that they vectorise (and are compiled for AVX2 when the CPU
-//! has it, with bit-identical results). A 30 ms frame at 16 kHz costs 4.0 µs
-//! against 18 µs for the first version (512-point transforms at 16 kHz,
-//! serial loops), same machine (`cargo bench -p remotemedia-audio --bench vad`).
+//! has it, with bit-identical results). The hop is 20 ms because a hop's
+//! analysis is most of the cost: with 10 ms hops a 30 ms frame at 16 kHz ran
+//! three of them and cost 4.0 µs, with 20 ms hops 2.1 µs, for the same
+//! accuracy once retrained (`bench/vad/README.md`); the first version
+//! (512-point transforms at 16 kHz, serial loops) took 18 µs. Same machine,
+//! `cargo bench -p remotemedia-audio --bench vad`.
 //!
 //! This type is public so that the offline training script can dump features
 //! (see `bench/vad/train.py`); the detector itself is [`super::Vad`].
@@ -49,11 +52,17 @@ use crate::resample::{Quality, Resampler};
 /// Values computed per hop.
 const BASE_FEATURES: usize = 28;
 /// How many hops back each stacked copy of the per-hop values comes from.
-const CONTEXT_HOPS: [usize; 3] = [0, 10, 20];
+const CONTEXT_HOPS: [usize; 3] = [0, hops(100), hops(200)];
 /// Number of values in one feature vector: the per-hop values now, 100 ms
 /// ago and 200 ms ago.
 pub const NUM_FEATURES: usize = BASE_FEATURES * CONTEXT_HOPS.len();
 
+/// Time constant (s) of the power spectrum's smoothing over hops.
+const SMOOTHING_S: f32 = 0.02;
+/// Time constant (s) with which the noise floor falls to a lower smoothed power.
+const FLOOR_FALL_S: f32 = 0.045;
+/// A hop whose mean band SNR falls faster than this (dB per second) counts as decaying.
+const DECAY_DB_PER_S: f32 = 20.0;
 /// How fast (dB per second) the noise floor may rise when the level goes up.
 pub const FLOOR_RISE_DB_PER_S: f32 = 4.0;
 
@@ -63,12 +72,18 @@ pub const FLOOR_RISE_DB_PER_S: f32 = 4.0;
 /// into the floor quickly instead of looking like a stream of onsets.
 const WARMUP_RISE_DB_PER_S: f32 = 12.0;
 /// Length of the warm-up, in hops (1 s).
-const WARMUP_HOPS: u64 = 100;
+const WARMUP_HOPS: u64 = hops(1_000) as u64;
 
 /// Sample rate the analysis runs at, in Hz.
 pub const ANALYSIS_RATE: u32 = 8_000;
-/// Analysis hop in samples at [`ANALYSIS_RATE`] (10 ms).
-pub const HOP_LEN: usize = 80;
+/// Analysis hop in milliseconds.
+pub const HOP_MS: usize = 20;
+/// Analysis hop in samples at [`ANALYSIS_RATE`].
+pub const HOP_LEN: usize = ANALYSIS_RATE as usize * HOP_MS / 1000;
+/// Whole hops in `ms` milliseconds (rounded to the nearest).
+const fn hops(ms: usize) -> usize {
+    (ms + HOP_MS / 2) / HOP_MS
+}
 /// Hops per second.
 const HOP_RATE: f32 = ANALYSIS_RATE as f32 / HOP_LEN as f32;
 /// Analysis window and transform length in samples (32 ms).
@@ -101,12 +116,12 @@ const NF: usize = 64;
 const LAG_MIN: usize = ANALYSIS_RATE as usize / 400;
 /// Longest pitch lag in samples (70 Hz).
 const LAG_MAX: usize = ANALYSIS_RATE as usize / 70;
-/// Hops between the two spectra compared for short-term stationarity (50 ms).
-const STATIONARITY_LAG: usize = 5;
+/// Hops between the two spectra compared for short-term stationarity (60 ms).
+const STATIONARITY_LAG: usize = hops(60);
 /// Hops between the two spectra compared for long-term stationarity (200 ms).
-const STATIONARITY_LAG_LONG: usize = 20;
-/// Hops over which the pitch drift is measured (30 ms).
-const PITCH_DRIFT_HOPS: usize = 3;
+const STATIONARITY_LAG_LONG: usize = hops(200);
+/// Hops over which the pitch drift is measured (40 ms).
+const PITCH_DRIFT_HOPS: usize = hops(40);
 /// Largest pitch drift reported, in octaves (also the value when either hop is unvoiced).
 const PITCH_DRIFT_CAP: f32 = 0.2;
 /// Pitch drift below which a voiced hop counts as holding its pitch (0.5 %, in octaves).
@@ -116,11 +131,11 @@ const _: () = assert!(LO >= 1 && HI <= FFT_LEN / 2 && LAG_MAX + 1 < FFT_LEN / 2 
 const _: () = assert!(NF <= NB && NF.is_multiple_of(8) && NP > 2 * ENVELOPE_HALF_WIDTH);
 
 /// Past per-hop vectors kept for stacking.
-const CONTEXT_LEN: usize = 21;
+const CONTEXT_LEN: usize = CONTEXT_HOPS[CONTEXT_HOPS.len() - 1] + 1;
 /// Input samples converted per resampler call (bounds the conversion buffer).
 const CONVERT_CHUNK: usize = 2_048;
 
-/// One-pole smoothing coefficient for a time constant in seconds at a 10 ms hop.
+/// One-pole smoothing coefficient per hop for a time constant in seconds.
 fn ema_coeff(tau_s: f32) -> f32 {
     1.0 - (-1.0 / (HOP_RATE * tau_s)).exp()
 }
@@ -328,7 +343,7 @@ impl HopSource {
     }
 }
 
-/// Computes one [`NUM_FEATURES`]-long feature vector per 10 ms hop of mono audio.
+/// Computes one [`NUM_FEATURES`]-long feature vector per [`HOP_MS`] hop of mono audio.
 ///
 /// State (rate conversion, window history, noise floor, slow averages)
 /// carries across calls; [`FeatureExtractor::reset`] forgets it. No
@@ -362,7 +377,7 @@ impl FeatureExtractor {
         self.analysis.reset();
     }
 
-    /// Feeds finite mono samples of any length. For every 10 ms hop completed,
+    /// Feeds finite mono samples of any length. For every hop completed,
     /// calls `each` with the hop's feature vector and its mean band SNR (dB
     /// above the noise floor). Hops come out a couple of milliseconds behind
     /// the input at rates other than 8 kHz (the rate converter's latency).
@@ -404,6 +419,9 @@ struct Analysis {
     pitch_ring: [f32; PITCH_DRIFT_HOPS + 1],
     pitch_pos: usize,
     prev_voiced: bool,
+    /// Per-hop coefficients: power smoothing, noise floor fall.
+    smooth_coeff: f32,
+    fall_coeff: f32,
     floor_rise: f32,
     warmup_rise: f32,
     hops: u64,
@@ -447,6 +465,8 @@ impl Analysis {
             pitch_ring: [0.0; PITCH_DRIFT_HOPS + 1],
             pitch_pos: 0,
             prev_voiced: false,
+            smooth_coeff: ema_coeff(SMOOTHING_S),
+            fall_coeff: ema_coeff(FLOOR_FALL_S),
             floor_rise: 10f32.powf(FLOOR_RISE_DB_PER_S / HOP_RATE / 10.0),
             warmup_rise: 10f32.powf(WARMUP_RISE_DB_PER_S / HOP_RATE / 10.0),
             hops: 0,
@@ -572,7 +592,9 @@ impl Analysis {
         let ml = avg.snr_mean_long.update(mean_snr);
         let sql = avg.snr_square_long.update(mean_snr * mean_snr);
         base[24] = (sql - ml * ml).max(0.0).sqrt() / 10.0;
-        base[25] = avg.decaying.update(f32::from(u8::from(mean_snr < prev_mean_snr - 0.2)));
+        base[25] = avg.decaying.update(f32::from(u8::from(
+            mean_snr < prev_mean_snr - DECAY_DB_PER_S / HOP_RATE,
+        )));
         base[26] = drift / PITCH_DRIFT_CAP;
         base[27] = avg.pitch_held.update(f32::from(u8::from(drift < PITCH_HELD_OCTAVES)));
 
@@ -599,8 +621,8 @@ impl Analysis {
             self.floor_rise
         };
         for ((s, f), &p) in self.smoothed.iter_mut().zip(self.floor.iter_mut()).zip(&self.power) {
-            *s += 0.4 * (p - *s);
-            let falling = *f + 0.2 * (*s - *f);
+            *s += self.smooth_coeff * (p - *s);
+            let falling = *f + self.fall_coeff * (*s - *f);
             let rising = (*f * rise).min(*s);
             *f = if *s < *f { falling } else { rising };
         }
@@ -634,7 +656,9 @@ impl Analysis {
         }
         // v = ripple minus its moving average; the window is clipped at both
         // ends of the band, so those bins are done apart and the middle runs
-        // on contiguous slices (it vectorises).
+        // on contiguous slices (it vectorises). A vectorised box sum (one
+        // shifted slice per offset) instead of the serial prefix sum measured
+        // 0.3 µs slower per hop.
         let hw = ENVELOPE_HALF_WIDTH;
         let v = &mut self.cepstrum_in[LO..PERIODICITY_HI];
         for i in (0..hw).chain(NP - hw..NP) {
@@ -677,7 +701,7 @@ impl Analysis {
         ((best / norm).clamp(0.0, 1.0), lag, lag as f32 + offset)
     }
 
-    /// Correlations between the fine floor-relative spectrum now and 50 ms
+    /// Correlations between the fine floor-relative spectrum now and 60 ms
     /// and 200 ms ago.
     #[inline(always)]
     fn stationarity(&mut self) -> (f32, f32) {
@@ -743,7 +767,7 @@ mod tests {
     }
 
     #[test]
-    fn every_rate_gives_one_hop_per_10_ms() {
+    fn every_rate_gives_one_hop_per_hop_ms() {
         for sr in [8_000u32, 11_025, 16_000, 22_050, 32_000, 44_100, 48_000] {
             let mut fe = FeatureExtractor::new(sr);
             let mut hops = 0;
@@ -752,7 +776,8 @@ mod tests {
                 fe.push(chunk, |_, _| hops += 1);
             }
             // The converter holds back a few milliseconds.
-            assert!((98..=100).contains(&hops), "{sr}: {hops}");
+            let expected = 1_000 / HOP_MS;
+            assert!((expected - 1..=expected).contains(&hops), "{sr}: {hops}");
         }
     }
 
@@ -770,7 +795,7 @@ mod tests {
         fe.push(&hiss, |f, _| noise_harmonicity.push(f[9]));
         // The best of 95 lags of a random ripple: about 0.25 on average,
         // single hops up to 0.36; a voiced hop sits clearly above.
-        let settled = &noise_harmonicity[50..];
+        let settled = &noise_harmonicity[hops(500)..];
         let noise_mean = settled.iter().sum::<f32>() / settled.len() as f32;
         assert!(noise_mean < 0.3, "noise harmonicity {noise_mean}");
         let voiced: Vec<f32> = (0..sr / 10)
@@ -781,10 +806,10 @@ mod tests {
             .collect();
         let mut voiced_features = Vec::new();
         fe.push(&voiced, |f, _| voiced_features.push(*f));
-        // Once the 32 ms window holds only the tone (from the fourth hop on).
+        // Once the 32 ms window holds only the tone (from the hop ending at 40 ms on).
         // A 150 Hz period is 53.3 samples, so the peak shares two lags and
         // the single-hop value wavers (0.38-0.51); its mean is steady.
-        let steady = &voiced_features[3..];
+        let steady = &voiced_features[hops(40) - 1..];
         let mean = steady.iter().map(|f| f[9]).sum::<f32>() / steady.len() as f32;
         assert!(mean > 0.4 && mean > noise_mean + 0.15, "harmonic harmonicity {mean}");
         assert!(steady.iter().all(|f| f[9] > 0.3), "a voiced hop was called unvoiced");
