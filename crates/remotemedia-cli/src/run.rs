@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use remotemedia_core::{AudioData, Engine, Manifest, RunOptions, RuntimeData, SessionConfig, SinkOutput};
+use remotemedia_core::{AudioData, Engine, Manifest, RunOptions, RuntimeData, SessionConfig, SinkOutput, VadInfo};
 use serde_json::{Value, json};
 
 use remotemedia_cli::wav::{WavChunks, WavSink};
@@ -141,10 +141,16 @@ fn progress_bar(frames: u64) -> ProgressBar {
 
 /// Where sink outputs go: audio of the output sink to the WAV file,
 /// everything else to stdout as JSON lines.
+///
+/// VAD results that decide no frame and close no segment (the detector holds
+/// its decisions back for a few frames) print no line. When stdout is closed
+/// early (`remotemedia run ... | head`), lines stop but the run goes on, so the
+/// WAV output and the metrics are still complete.
 struct Outputs {
     wav: Option<WavSink>,
     audio_node: Option<Arc<str>>,
     stdout: std::io::BufWriter<std::io::Stdout>,
+    stdout_closed: bool,
 }
 
 impl Outputs {
@@ -153,6 +159,21 @@ impl Outputs {
             wav: path.map(WavSink::new),
             audio_node: node.map(Arc::from),
             stdout: std::io::BufWriter::new(std::io::stdout()),
+            stdout_closed: false,
+        }
+    }
+
+    /// Prints one JSON line, unless stdout has been closed by its reader.
+    fn print(&mut self, line: &Value) -> Result<(), String> {
+        if self.stdout_closed {
+            return Ok(());
+        }
+        match writeln!(self.stdout, "{line}") {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.stdout_closed = true;
+                Ok(())
+            }
+            r => r.map_err(|e| format!("stdout: {e}")),
         }
     }
 
@@ -163,14 +184,17 @@ impl Outputs {
             if *chosen == o.node_id {
                 wav.write(audio).map_err(|e| e.to_string())?;
                 if let RuntimeData::Vad { info, .. } = &o.data {
-                    extend(&mut line, json!(info));
-                    writeln!(self.stdout, "{line}").map_err(|e| e.to_string())?;
+                    if !says_nothing(info) {
+                        extend(&mut line, json!(info));
+                        self.print(&line)?;
+                    }
                 }
                 return Ok(());
             }
         }
         match &o.data {
             RuntimeData::Audio(a) => extend(&mut line, json!({"audio": describe(a)})),
+            RuntimeData::Vad { info, .. } if says_nothing(info) => return Ok(()),
             RuntimeData::Vad { audio, info } => {
                 extend(&mut line, json!(info));
                 extend(&mut line, json!({"audio": describe(audio)}));
@@ -180,11 +204,14 @@ impl Outputs {
             RuntimeData::Bytes(b) => extend(&mut line, json!({"len": b.len()})),
             RuntimeData::Opaque(_) => {}
         }
-        writeln!(self.stdout, "{line}").map_err(|e| e.to_string())
+        self.print(&line)
     }
 
     fn finish(mut self) -> Result<(), String> {
-        self.stdout.flush().map_err(|e| e.to_string())?;
+        match self.stdout.flush() {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(format!("stdout: {e}")),
+            _ => {}
+        }
         if let Some(wav) = self.wav.take() {
             if !wav.finish().map_err(|e| e.to_string())? {
                 eprintln!("warning: no sink produced audio; no output file was written");
@@ -192,6 +219,11 @@ impl Outputs {
         }
         Ok(())
     }
+}
+
+/// Whether VAD results decide no frame and complete no segment.
+fn says_nothing(info: &VadInfo) -> bool {
+    info.frame_decisions.is_empty() && info.segments.is_empty()
 }
 
 fn describe(a: &AudioData) -> Value {

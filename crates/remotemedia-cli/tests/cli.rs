@@ -462,3 +462,78 @@ fn a_node_failure_exits_1_naming_the_node() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn vad_lines_carry_every_decision_and_nothing_empty() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let wav = examples.join("speech_48k.wav");
+    let o = run(&[
+        "run",
+        examples.join("speech_prep.json").to_str().unwrap(),
+        "--input",
+        wav.to_str().unwrap(),
+        "--chunk-ms",
+        "10",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let lines: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let decided: usize = lines
+        .iter()
+        .map(|l| l["frame_decisions"].as_array().unwrap().len())
+        .sum();
+    let segments: usize = lines.iter().map(|l| l["segments"].as_array().unwrap().len()).sum();
+    for l in &lines {
+        assert_eq!(l["kind"], "vad");
+        assert!(
+            !l["frame_decisions"].as_array().unwrap().is_empty() || !l["segments"].as_array().unwrap().is_empty(),
+            "a line with nothing in it: {l}"
+        );
+    }
+    // Every whole 30 ms frame of the resampled 16 kHz audio is decided once.
+    let frames = hound::WavReader::open(&wav).unwrap().duration();
+    let whole_frames = (u64::from(frames) * 16_000).div_ceil(48_000) as usize / 480;
+    assert_eq!(decided, whole_frames);
+    assert!(segments > 0, "the example speech has segments");
+}
+
+#[test]
+fn a_closed_stdout_stops_the_lines_but_not_the_run() {
+    use std::io::BufRead;
+    let d = Dir::new("epipe");
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [
+            {"id": "to_file", "node_type": "PassThroughNode"},
+            {"id": "to_stdout", "node_type": "PassThroughNode"}]}"#,
+    );
+    let input = d.path("in.wav");
+    let samples: Vec<i16> = (0..16_000 * 20).map(|i| (i % 100) as i16).collect();
+    write_wav(&input, spec(1, 16, false), &samples);
+    let out = d.path("out.wav");
+    // One line per 1 ms chunk: some 20 000 lines, far more than a pipe holds.
+    let mut child = bin()
+        .args(["run", m.to_str().unwrap(), "-i", input.to_str().unwrap()])
+        .args([
+            "-o",
+            out.to_str().unwrap(),
+            "--output-node",
+            "to_file",
+            "--chunk-ms",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("to_stdout"), "{first}");
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(read_all::<i16>(&out).1, samples);
+}
