@@ -121,6 +121,7 @@ def test_format_conversion_is_exact(src: str, dst: str) -> None:
     f = np.concatenate(
         [rng.uniform(-1.2, 1.2, 1000), [1.0, -1.0, 0.5 / 32768, 1.5 / 32768, -0.5 / 32768, np.nan, np.inf, -np.inf]]
     ).astype(np.float32)
+    x: np.ndarray
     if src == "f32":
         x = f.reshape(2, -1)
     elif src == "i16":

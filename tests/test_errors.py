@@ -284,7 +284,7 @@ def test_concurrent_sessions_each_get_their_own_python_exception() -> None:
         return f"{tag}: no error"
 
     async def main() -> list[str]:
-        wrong = []
+        wrong: list[str] = []
         for i in range(ROUNDS):
             results = await asyncio.gather(*(one(f"{kind}:{i}") for kind in KINDS))
             wrong.extend(r for r in results if r)

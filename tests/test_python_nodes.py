@@ -151,7 +151,7 @@ def test_initialize_cleanup_and_flush_are_honoured() -> None:
     assert node.init_loop is engine_loop()
 
 
-TRANSIENT = [TimeoutError, ConnectionError, RetryableError]
+TRANSIENT: list[type[Exception]] = [TimeoutError, ConnectionError, RetryableError]
 FATAL = [ValueError, KeyError, RuntimeError, ZeroDivisionError]
 
 

@@ -86,7 +86,7 @@ def test_concurrent_sessions_each_get_their_own_shape() -> None:
     p, check = _pipeline()
 
     async def main() -> list[str]:
-        wrong = []
+        wrong: list[str] = []
         async with p.open_session() as one_d, p.open_session() as two_d:
 
             async def step(session: Any, chunk: np.ndarray) -> str | None:

@@ -1,3 +1,2 @@
 from remotemedia._native import *  # noqa: F403
-
-__version__: str
+from remotemedia._native import __version__ as __version__
