@@ -122,6 +122,11 @@ pub struct VadNode {
     scratch: Vec<f32>,
     mono: Vec<f32>,
     found: VadOutput,
+    /// The results handed out last. Once nobody else holds them (called
+    /// directly from Python, the caller has converted and dropped them) the
+    /// next call refills them in place, which saves allocating the `Arc` and
+    /// the decision list on every call.
+    info: Arc<VadInfo>,
     /// Shape of the last audio seen, for the zero-frame audio of `flush`.
     last: Option<(usize, u32)>,
 }
@@ -136,32 +141,37 @@ impl VadNode {
             scratch: Vec::new(),
             mono: Vec::new(),
             found: VadOutput::new(),
+            info: Arc::default(),
             last: None,
         })
     }
 
-    fn info(&mut self) -> VadInfo {
-        let frame_decisions: Vec<bool> = self.found.frames.iter().map(|f| f.is_speech).collect();
-        let speech_frames = frame_decisions.iter().filter(|&&s| s).count();
-        let info = VadInfo {
-            is_speech: speech_frames > 0,
-            speech_frames,
-            total_frames: frame_decisions.len(),
-            segments: self
-                .found
-                .segments
-                .iter()
-                .map(|s| SpeechSegment {
-                    start: s.start_s,
-                    end: s.end_s,
-                    energy_db: s.energy_db,
-                })
-                .collect(),
-            frame_decisions,
-            ..VadInfo::default()
+    /// The results in `self.found` (which is then cleared), in the
+    /// allocation of the last results when nobody holds those any more
+    /// (else, e.g. still queued downstream in a pipeline, in a new one).
+    fn info(&mut self) -> Arc<VadInfo> {
+        let info = match Arc::get_mut(&mut self.info) {
+            Some(info) => info,
+            None => {
+                self.info = Arc::default();
+                Arc::get_mut(&mut self.info).expect("just made")
+            }
         };
+        info.frame_decisions.clear();
+        info.frame_decisions
+            .extend(self.found.frames.iter().map(|f| f.is_speech));
+        info.speech_frames = info.frame_decisions.iter().filter(|&&s| s).count();
+        info.is_speech = info.speech_frames > 0;
+        info.total_frames = info.frame_decisions.len();
+        info.segments.clear();
+        info.segments.extend(self.found.segments.iter().map(|s| SpeechSegment {
+            start: s.start_s,
+            end: s.end_s,
+            energy_db: s.energy_db,
+        }));
+        info.extras = None;
         self.found.clear();
-        info
+        Arc::clone(&self.info)
     }
 
     fn finish_stream(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
@@ -173,7 +183,7 @@ impl VadNode {
         if !self.found.frames.is_empty() || !self.found.segments.is_empty() {
             let empty =
                 AudioData::new(Vec::<f32>::new(), channels, rate).map_err(|e| NodeError::fatal(e.to_string()))?;
-            let info = Arc::new(self.info());
+            let info = self.info();
             out.push(RuntimeData::Vad { audio: empty, info });
         }
         Ok(())
@@ -182,8 +192,10 @@ impl VadNode {
 
 impl Node for VadNode {
     fn process(&mut self, input: RuntimeData, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
-        let Some(audio) = input.audio() else {
-            return Err(NodeError::invalid_input("VADNode", "audio", input.kind()));
+        // Taken out of `input` (not cloned): it is passed on as it is.
+        let audio = match input {
+            RuntimeData::Audio(audio) | RuntimeData::Vad { audio, .. } => audio,
+            other => return Err(NodeError::invalid_input("VADNode", "audio", other.kind())),
         };
         let rate = audio.sample_rate();
         if self.vad.as_ref().is_some_and(|v| v.config().sample_rate != rate) {
@@ -198,19 +210,18 @@ impl Node for VadNode {
             self.vad = Some(Vad::new(config).map_err(|e| NodeError::fatal(format!("VADNode: {e}")))?);
         }
         self.last = Some((audio.channels(), rate));
-        let frames = audio.frames();
-        let samples = planar::as_f32(audio, &mut self.scratch)?;
+        let samples = planar::as_f32(&audio, &mut self.scratch)?;
         let mono: &[f32] = if audio.channels() == 1 {
             samples
         } else {
+            let frames = audio.frames();
             self.mono.resize(frames, 0.0);
             mix_planar_to_mono(&planar::channels(samples, audio.channels(), frames), &mut self.mono)
                 .map_err(|e| NodeError::fatal(format!("VADNode: {e}")))?;
             &self.mono
         };
         self.vad.as_mut().expect("built above").process(mono, &mut self.found);
-        let info = Arc::new(self.info());
-        let audio = audio.clone();
+        let info = self.info();
         out.push(RuntimeData::Vad { audio, info });
         Ok(())
     }
@@ -224,5 +235,51 @@ impl Node for VadNode {
             v.reset();
         }
         self.found.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn energy_node() -> VadNode {
+        VadNode::new(VadParams {
+            mode: Some(VadNodeMode::Energy),
+            hangover_ms: Some(0),
+            ..VadParams::default()
+        })
+        .unwrap()
+    }
+
+    fn call(node: &mut VadNode, level: f32) -> Arc<VadInfo> {
+        let mut out = Vec::new();
+        let audio = AudioData::mono_f32(vec![level; 480], 16_000).unwrap();
+        node.process(RuntimeData::Audio(audio), &mut out).unwrap();
+        match out.pop() {
+            Some(RuntimeData::Vad { info, .. }) => info,
+            other => panic!("expected VAD results, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn results_still_held_are_never_refilled_and_released_ones_are() {
+        let mut node = energy_node();
+        let loud = call(&mut node, 0.5);
+        let quiet = call(&mut node, 0.0);
+        assert!(!Arc::ptr_eq(&loud, &quiet));
+        assert_eq!((loud.is_speech, loud.speech_frames, loud.total_frames), (true, 1, 1));
+        assert_eq!(loud.frame_decisions, [true]);
+        assert_eq!(
+            (quiet.is_speech, quiet.speech_frames, quiet.total_frames),
+            (false, 0, 1)
+        );
+        assert_eq!(quiet.frame_decisions, [false]);
+
+        let released = Arc::as_ptr(&quiet);
+        drop(quiet);
+        let next = call(&mut node, 0.5);
+        assert_eq!(Arc::as_ptr(&next), released);
+        assert_eq!((next.is_speech, next.frame_decisions.as_slice()), (true, &[true][..]));
+        assert!(next.segments.is_empty() && next.extras.is_none());
     }
 }
