@@ -52,12 +52,14 @@ def near_boundary(lab: np.ndarray, hops: int) -> np.ndarray:
     return near
 
 
-def load_split(split: str, binary: Path) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
+def load_split(
+    split: str, binary: Path, data: Path = DATA
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
     """Features (hops x NUM_FEATURES), hop labels, per-row condition names, boundary
     mask and the index of the clip each row comes from."""
-    items = [m for m in json.loads((DATA / "manifest.json").read_text()) if m["split"] == split]
+    items = [m for m in json.loads((data / "manifest.json").read_text()) if m["split"] == split]
     with tempfile.TemporaryDirectory() as td:
-        subprocess.run([str(binary), "features", td, *[str(DATA / m["wav"]) for m in items]], check=True)
+        subprocess.run([str(binary), "features", td, *[str(data / m["wav"]) for m in items]], check=True)
         xs, ys, conds, near, clips = [], [], [], [], []
         for i, m in enumerate(items):
             f = np.fromfile(Path(td) / f"{i}.f32", dtype="<f4").reshape(-1, NUM_FEATURES)
@@ -192,9 +194,10 @@ def main() -> None:
     )
     ap.add_argument("--music-weight", type=float, default=MUSIC_WEIGHT)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", type=Path, default=DATA, help="generated data (gen_data.py --out)")
     args = ap.parse_args()
     binary = example_binary()
-    x, y, conds_list, near, clips = load_split("train", binary)
+    x, y, conds_list, near, clips = load_split("train", binary, args.data)
     conds = np.asarray(conds_list)
     music_negative = (conds == "only_music") | ((conds == "music") & (y < 0.5))
     extra = np.where(music_negative, args.music_weight, 1.0)
@@ -208,7 +211,7 @@ def main() -> None:
         print("validation (held-out training clips):")
         hop_report(model, x[~fit], y[~fit], conds[~fit])
         return
-    xt, yt, ct, _, _ = load_split("test", binary)
+    xt, yt, ct, _, _ = load_split("test", binary, args.data)
     print("test:")
     hop_report(model, xt, yt, np.asarray(ct))
     write_weights(model, len(x))
