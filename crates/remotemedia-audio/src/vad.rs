@@ -440,12 +440,8 @@ impl Vad {
         let mut rest = mono;
         while !rest.is_empty() {
             let take = (self.frame_len - self.filled).min(rest.len());
-            for (d, &s) in self.frame_buf[self.filled..self.filled + take]
-                .iter_mut()
-                .zip(&rest[..take])
-            {
-                *d = if s.is_finite() { s } else { 0.0 };
-            }
+            let dst = &mut self.frame_buf[self.filled..self.filled + take];
+            copy_finite(&rest[..take], dst, self.avx2);
             self.filled += take;
             rest = &rest[take..];
             if self.filled == self.frame_len {
@@ -479,7 +475,7 @@ impl Vad {
 
     fn decide_frame(&mut self, out: &mut VadOutput) {
         let frame = &self.frame_buf[..];
-        let mean_square = sum_of_squares(frame) / frame.len() as f64;
+        let mean_square = sum_of_squares(frame, self.avx2) / frame.len() as f64;
         let level_db = 10.0 * (mean_square + 1e-20).log10();
         let above = level_db > f64::from(self.config.threshold_db);
         let (active, probability, snr_db) = match self.features.as_mut() {
@@ -512,9 +508,56 @@ impl Vad {
     }
 }
 
+/// Copies `src` into `dst` (same length), non-finite samples as 0.0.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn copy_finite(src: &[f32], dst: &mut [f32], avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: the caller checked that the CPU supports AVX2.
+        return unsafe { copy_finite_avx2(src, dst) };
+    }
+    copy_finite_portable(src, dst);
+}
+
+#[inline(always)]
+fn copy_finite_portable(src: &[f32], dst: &mut [f32]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = if s.is_finite() { s } else { 0.0 };
+    }
+}
+
+/// [`copy_finite_portable`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn copy_finite_avx2(src: &[f32], dst: &mut [f32]) {
+    copy_finite_portable(src, dst);
+}
+
+/// Sum of squares in `f64`. With AVX2 (four `f64` lanes per register instead
+/// of two) an energy-mode frame costs 16 % less (177 against 210 ns per 30 ms
+/// at 16 kHz, criterion, same run); both builds add in the same order, so the
+/// sums are identical.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn sum_of_squares(xs: &[f32], avx2: bool) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: the caller checked that the CPU supports AVX2.
+        return unsafe { sum_of_squares_avx2(xs) };
+    }
+    sum_of_squares_portable(xs)
+}
+
+/// [`sum_of_squares_portable`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sum_of_squares_avx2(xs: &[f32]) -> f64 {
+    sum_of_squares_portable(xs)
+}
+
 /// Sum of squares in `f64`, over four independent lanes (a single running sum
 /// is a serial chain of adds and cost more than the rest of an energy-mode frame).
-fn sum_of_squares(xs: &[f32]) -> f64 {
+#[inline(always)]
+fn sum_of_squares_portable(xs: &[f32]) -> f64 {
     let mut acc = [0.0f64; 4];
     let chunks = xs.chunks_exact(4);
     let tail: f64 = chunks.remainder().iter().map(|&x| f64::from(x) * f64::from(x)).sum();
