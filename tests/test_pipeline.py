@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,30 @@ def test_metrics_record_a_failed_node() -> None:
         run(p.run([1, 2]))
     m = p.get_metrics()
     assert m is not None and m["nodes"][1]["errors"] >= 1
+
+
+def test_concurrent_runs_each_get_their_own_metrics() -> None:
+    """Each run's metrics describe that run, while other runs of the same
+    compiled pipeline finish in between (they once shared one slot)."""
+    p = Pipeline([MultiplyNode(factor=2), AddNode(addend=1)], enable_metrics=True)
+    native = p._native_pipeline()
+    wrong: list[str] = []
+
+    def worker(items: int) -> None:
+        for _ in range(100):
+            metrics: list[dict[str, Any]] = []
+            out = native.run(list(range(items)), metrics)
+            # Each item is one clip: a process and a flush call per node.
+            seen = [metrics[0]["pipeline"]["inputs"], *(n["calls"] for n in metrics[0]["nodes"])] if metrics else None
+            if len(out) != items or len(metrics) != 1 or seen != [items, 2 * items, 2 * items]:
+                wrong.append(f"{items} items: {seen}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (1, 2, 5, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
 
 
 def test_audio_through_simple_nodes_on_both_paths() -> None:

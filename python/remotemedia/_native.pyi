@@ -25,16 +25,15 @@ class NativePipeline:
     """A manifest compiled by the engine, Python nodes bound in by id."""
 
     def __new__(cls, manifest: str, python_nodes: dict[str, Any] | None = None) -> NativePipeline: ...
-    def run(self, items: list[Any]) -> list[list[Any]]:
-        """Runs each item as its own clip; returns the outputs per item."""
+    def run(self, items: list[Any], metrics: list[dict[str, Any]] | None = None) -> list[list[Any]]:
+        """Runs each item as its own clip; returns the outputs per item. The
+        run's metrics are appended to ``metrics`` (also when it fails)."""
     def open_session(self, input_capacity: int = 16, output_capacity: int = 64) -> NativeSession:
         """A streaming session driven on the engine's runtime, polled from asyncio."""
     def node_ids(self) -> list[str]:
         """The node ids, in manifest order."""
     def runtimes(self) -> dict[str, str]:
         """``"rust"`` or ``"python"`` per node id."""
-    def metrics(self) -> dict[str, Any] | None:
-        """The engine's metrics of the last ``run``, or ``None`` before one."""
 
 @final
 class NativeSession:

@@ -534,6 +534,46 @@ async fn sessions_can_be_polled_without_waiting() {
     assert_eq!(got, sent);
 }
 
+/// Counts its wake-ups.
+struct CountingWaker(AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_polled_receiver_is_woken_by_each_output_and_the_end() {
+    use std::task::{Context, Poll, Waker};
+    let e = engine();
+    let p = compile(
+        &e,
+        json!({"version": "v1", "nodes": [{"id": "n", "node_type": "PassThroughNode"}]}),
+    );
+    let (tx, mut rx) = e.open_session(&p, SessionConfig::default()).unwrap().split();
+    let wakes = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&wakes));
+    let mut cx = Context::from_waker(&waker);
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    tx.send(RuntimeData::Json(json!(7))).await.unwrap();
+    // Poll only after a wake-up: the waker registered by `Pending` must fire.
+    while wakes.0.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    match rx.poll_recv(&mut cx) {
+        Poll::Ready(Some(Ok(o))) => assert_eq!(o.data, RuntimeData::Json(json!(7))),
+        other => panic!("expected the output, got {other:?}"),
+    }
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    let before = wakes.0.load(Ordering::SeqCst);
+    drop(tx);
+    while wakes.0.load(Ordering::SeqCst) == before {
+        tokio::task::yield_now().await;
+    }
+    assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(None)));
+}
+
 /// Emits the `String` its run lent it (`"none"` without one). The first
 /// instance ever built stalls its first call, to be cut off by a timeout.
 struct Lent {

@@ -1,7 +1,7 @@
 //! Compiled pipelines, run from Python as batches or streams.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
@@ -40,15 +40,14 @@ impl NodeParams for UncheckedParams {}
 /// node runs whole clips (see [`crate::clip`]).
 ///
 /// Runs and sessions share the compiled pipelines (and so the nodes'
-/// circuit breakers) and the metrics slot of the last run, nothing else. In
-/// particular the shape mono audio is handed over in belongs to each run and
-/// each session ([`MonoShape`]), so callers using one `NativePipeline` at the
-/// same time never get each other's.
+/// circuit breakers), nothing else. In particular the shape mono audio is
+/// handed over in and the metrics belong to each run and each session
+/// ([`MonoShape`]; `run`'s `metrics` list), so callers using one
+/// `NativePipeline` at the same time never get each other's.
 #[pyclass(frozen, module = "remotemedia._native")]
 pub struct NativePipeline {
     pipeline: Arc<Pipeline>,
     clips: Arc<Pipeline>,
-    metrics: Arc<Mutex<Option<Value>>>,
 }
 
 /// Outputs of one input item: every sink output, in the order produced.
@@ -112,11 +111,7 @@ impl NativePipeline {
             spec.runtime_hint = RuntimeHint::Rust;
         }
         let clips = Engine::new(registry).compile(manifest).map_err(refused)?;
-        Ok(Self {
-            pipeline,
-            clips,
-            metrics: Arc::default(),
-        })
+        Ok(Self { pipeline, clips })
     }
 
     /// Runs every item of `items` as one whole clip (native nodes fresh and
@@ -125,7 +120,16 @@ impl NativePipeline {
     /// audio pieces are joined into one value. Mono audio of an item given
     /// 1-D reaches Python nodes and comes back 1-D, whatever the other
     /// items, and other runs at the same time, give.
-    fn run<'py>(&self, py: Python<'py>, items: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyList>> {
+    ///
+    /// When `metrics` is a list, this run's metrics (the engine's metrics
+    /// JSON as a dict) are appended to it, also when the run fails.
+    #[pyo3(signature = (items, metrics = None))]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        items: &Bound<'py, PyList>,
+        metrics: Option<&Bound<'py, PyList>>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let inputs: Vec<DataIn> = items.iter().map(|i| data_from_py(&i)).collect::<PyResult<_>>()?;
         let flags: Vec<bool> = inputs.iter().map(|i| i.one_dimensional).collect();
         let arrays: Vec<Option<Py<PyAny>>> = inputs
@@ -134,12 +138,14 @@ impl NativePipeline {
             .collect();
         let data: Vec<(RuntimeData, bool)> = inputs.into_iter().map(|i| (i.data, i.one_dimensional)).collect();
         let pipeline = Arc::clone(&self.clips);
-        let metrics = Arc::clone(&self.metrics);
-        let result = py.detach(move || {
+        let (result, run_metrics) = py.detach(move || {
             runtime::block_on(async move {
                 let shape = Arc::new(MonoShape::default());
                 let context = RunContext::new(Arc::clone(&shape));
-                let mut run = GraphRun::with_context(pipeline, RunOptions::default(), context)?;
+                let mut run = match GraphRun::with_context(pipeline, RunOptions::default(), context) {
+                    Ok(run) => run,
+                    Err(e) => return (Err(Error::from(e)), None),
+                };
                 let mut all = Vec::with_capacity(data.len());
                 let mut result = Ok(());
                 for (input, one_dimensional) in data {
@@ -155,11 +161,13 @@ impl NativePipeline {
                     run.reset();
                     all.push(outputs);
                 }
-                store_metrics(&metrics, &run);
-                result?;
-                Ok::<_, Error>(all)
+                let run_metrics = serde_json::to_value(run.metrics()).ok();
+                (result.map(|()| all).map_err(Error::from), run_metrics)
             })
         });
+        if let (Some(list), Some(value)) = (metrics, run_metrics) {
+            list.append(json_to_py(py, &value)?)?;
+        }
         let all = result.map_err(|e| e.into_py(py))?;
         let out = PyList::empty(py);
         for ((outputs, one_dimensional), array) in all.into_iter().zip(flags).zip(arrays) {
@@ -188,16 +196,6 @@ impl NativePipeline {
             .map_err(|e| PyOSError::new_err(format!("cannot open the session's wake-up socket: {e}")))
     }
 
-    /// The engine's metrics of the last `run` (see the engine's metrics
-    /// JSON), or `None` before the first.
-    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
-        match metrics.as_ref() {
-            Some(v) => json_to_py(py, v),
-            None => Ok(py.None().into_bound(py)),
-        }
-    }
-
     /// The node ids, in manifest order.
     fn node_ids(&self) -> Vec<String> {
         self.pipeline.manifest().nodes.iter().map(|n| n.id.clone()).collect()
@@ -209,14 +207,6 @@ impl NativePipeline {
             .map(|i| (self.pipeline.spec(i).id.clone(), self.pipeline.runtime(i).to_string()))
             .collect()
     }
-}
-
-fn metrics_value(run: &GraphRun) -> Value {
-    serde_json::to_value(run.metrics()).unwrap_or(Value::Null)
-}
-
-fn store_metrics(slot: &Mutex<Option<Value>>, run: &GraphRun) {
-    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(metrics_value(run));
 }
 
 /// Groups one item's outputs by sink (in order of first appearance) and

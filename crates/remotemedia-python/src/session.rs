@@ -177,12 +177,7 @@ impl NativeSession {
         if state.ended {
             return Ok(Some(PyTuple::empty(py)));
         }
-        let polled = {
-            let fut = state.receiver.recv();
-            let mut fut = std::pin::pin!(fut);
-            fut.as_mut().poll(&mut Context::from_waker(&self.waker))
-        };
-        match polled {
+        match state.receiver.poll_recv(&mut Context::from_waker(&self.waker)) {
             Poll::Pending => Ok(None),
             Poll::Ready(None) => {
                 state.ended = true;

@@ -219,13 +219,22 @@ class Pipeline:
         native = self._native_pipeline() if use_rust else None
         if native is None and use_rust:
             _runtime.warn_fallback(f"pipeline {self.name!r}")
+        # The engine appends this run's own metrics here (also when it fails),
+        # so concurrent runs of this pipeline never record each other's.
+        native_metrics: list[dict[str, Any]] = []
         try:
             if native is not None:
-                per_item = await asyncio.to_thread(native.run, items)
+                wanted = native_metrics if self.enable_metrics else None
+                per_item = await asyncio.to_thread(native.run, items, wanted)
             else:
                 per_item = [await self._run_item_python(item) for item in items]
         finally:
-            self._record_metrics("rust" if native is not None else "python", started, len(items), native)
+            self._record_metrics(
+                "rust" if native is not None else "python",
+                started,
+                len(items),
+                native_metrics[0] if native_metrics else None,
+            )
         outputs = [o for item_outputs in per_item for o in item_outputs]
         if not outputs:
             return None
@@ -407,14 +416,15 @@ class Pipeline:
 
     # -- metrics -------------------------------------------------------------
 
-    def _record_metrics(self, runtime: str, started: float, items: int, native: Any) -> None:
-        """Keeps the last run's metrics: the engine's own for native runs, the
-        same JSON shape measured here for the pure-Python path."""
+    def _record_metrics(self, runtime: str, started: float, items: int, native: dict[str, Any] | None) -> None:
+        """Keeps the last run's metrics: the engine's own for native runs
+        (``native``, that run's metrics), the same JSON shape measured here for
+        the pure-Python path."""
         if not self.enable_metrics:
             return
         specs = self.to_manifest()["nodes"]
         if native is not None:
-            metrics = native.metrics()
+            metrics = native
             for entry, spec in zip(metrics["nodes"], specs, strict=True):
                 entry["node_type"] = spec["node_type"]
         else:

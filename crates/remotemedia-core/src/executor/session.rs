@@ -1,6 +1,7 @@
 //! Streaming sessions: push chunks in, receive outputs as they are produced.
 
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
 
@@ -192,6 +193,13 @@ impl SessionReceiver {
     /// (or has stopped after an error, which is delivered first).
     pub async fn recv(&mut self) -> Option<Result<SinkOutput, EngineError>> {
         self.rx.recv().await
+    }
+
+    /// [`Self::recv`] for callers that drive the session from their own
+    /// event loop: `Ready` with what `recv` would return, or `Pending`, in
+    /// which case `cx`'s waker is woken when an output (or the end) arrives.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<SinkOutput, EngineError>>> {
+        self.rx.poll_recv(cx)
     }
 }
 
