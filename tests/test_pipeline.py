@@ -269,6 +269,15 @@ def test_metrics_record_a_failed_node() -> None:
     assert m is not None and m["nodes"][1]["errors"] >= 1
 
 
+def test_a_run_refused_before_it_starts_keeps_the_last_metrics() -> None:
+    p = Pipeline([MultiplyNode(factor=2)], enable_metrics=True)
+    run(p.run(1.0))
+    before = p.get_metrics()
+    with pytest.raises(TypeError, match="complex64"):
+        run(p.run((np.zeros(4, dtype=np.complex64), 16000)))
+    assert p.get_metrics() is before
+
+
 def test_concurrent_runs_each_get_their_own_metrics() -> None:
     """Each run's metrics describe that run, while other runs of the same
     compiled pipeline finish in between (they once shared one slot)."""

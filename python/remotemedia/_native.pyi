@@ -27,7 +27,8 @@ class NativePipeline:
     def __new__(cls, manifest: str, python_nodes: dict[str, Any] | None = None) -> NativePipeline: ...
     def run(self, items: list[Any], metrics: list[dict[str, Any]] | None = None) -> list[list[Any]]:
         """Runs each item as its own clip; returns the outputs per item. The
-        run's metrics are appended to ``metrics`` (also when it fails)."""
+        run's metrics are appended to ``metrics`` once it has started (also
+        when a node fails)."""
     def open_session(self, input_capacity: int = 16, output_capacity: int = 64) -> NativeSession:
         """A streaming session driven on the engine's runtime, polled from asyncio."""
     def node_ids(self) -> list[str]:

@@ -122,7 +122,8 @@ impl NativePipeline {
     /// items, and other runs at the same time, give.
     ///
     /// When `metrics` is a list, this run's metrics (the engine's metrics
-    /// JSON as a dict) are appended to it, also when the run fails.
+    /// JSON as a dict) are appended to it once the run has started, also
+    /// when a node fails; an input that cannot be converted fails before.
     #[pyo3(signature = (items, metrics = None))]
     fn run<'py>(
         &self,

@@ -219,8 +219,9 @@ class Pipeline:
         native = self._native_pipeline() if use_rust else None
         if native is None and use_rust:
             _runtime.warn_fallback(f"pipeline {self.name!r}")
-        # The engine appends this run's own metrics here (also when it fails),
-        # so concurrent runs of this pipeline never record each other's.
+        # The engine appends this run's own metrics here once the run has
+        # started (also when a node fails), so concurrent runs of this
+        # pipeline never record each other's.
         native_metrics: list[dict[str, Any]] = []
         try:
             if native is not None:
@@ -229,12 +230,10 @@ class Pipeline:
             else:
                 per_item = [await self._run_item_python(item) for item in items]
         finally:
-            self._record_metrics(
-                "rust" if native is not None else "python",
-                started,
-                len(items),
-                native_metrics[0] if native_metrics else None,
-            )
+            if native is None:
+                self._record_metrics("python", started, len(items), None)
+            elif native_metrics:
+                self._record_metrics("rust", started, len(items), native_metrics[0])
         outputs = [o for item_outputs in per_item for o in item_outputs]
         if not outputs:
             return None
