@@ -61,10 +61,30 @@ SENTENCES_B = [
     ("es", "Mañana vamos a visitar a mis abuelos en el campo."),
     ("it", "La biblioteca chiude alle sei di sera il sabato."),
 ]
-# Voice variants per split: train and test never share a (language, variant) pair.
-VARIANTS_A = ["", "+m3", "+f2", "+klatt", "+f4", "+m7"]
-VARIANTS_B = ["+f3", "+m1", "+klatt2", "+f1", "+m5", "+croak"]
-EN_VOICES = {"A": ["en", "en-us", "en-gb-scotland"], "B": ["en-us", "en-gb", "en-gb-x-rp"]}
+SENTENCES_C = [
+    ("en", "A cold wind blew across the empty parking lot at night."),
+    ("en", "Bring your own lunch because the canteen is closed on Friday."),
+    ("en", "The painter mixed yellow and green to match the old wall."),
+    ("en", "Nobody noticed the small boat drifting away from the pier."),
+    ("en", "Turn left after the bakery and keep going until the bridge."),
+    ("de", "Kannst du mir bitte sagen, wann der Laden morgen öffnet?"),
+    ("fr", "Les enfants jouent au ballon dans la cour de l'école."),
+    ("es", "Mi hermano cocina una paella muy rica los domingos."),
+    ("it", "Il treno per Roma parte dal binario numero quattro."),
+]
+SENTENCES = {"A": SENTENCES_A, "B": SENTENCES_B, "C": SENTENCES_C}
+# Voice variants per set: training (A), test (B) and development (C) never share a
+# (language, variant) pair.
+VARIANTS = {
+    "A": ["", "+m3", "+f2", "+klatt", "+f4", "+m7"],
+    "B": ["+f3", "+m1", "+klatt2", "+f1", "+m5", "+croak"],
+    "C": ["+m2", "+f5", "+klatt3", "+m4", "+m6", "+m8"],
+}
+EN_VOICES = {
+    "A": ["en", "en-us", "en-gb-scotland"],
+    "B": ["en-us", "en-gb", "en-gb-x-rp"],
+    "C": ["en", "en-gb-x-rp", "en-us"],
+}
 
 
 def espeak(text: str, voice: str, speed: int, pitch: int, tmp: Path) -> np.ndarray:
@@ -116,8 +136,8 @@ def fill_gaps(lab: np.ndarray, max_gap: int) -> np.ndarray:
 
 def make_utterance(rng: np.random.Generator, split: str, tmp: Path) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate 3-5 spoken sentences with random pauses; return (clean, labels)."""
-    sentences = SENTENCES_A if split == "A" else SENTENCES_B
-    variants = VARIANTS_A if split == "A" else VARIANTS_B
+    sentences = SENTENCES[split]
+    variants = VARIANTS[split]
     parts = [np.zeros(int(rng.uniform(0.4, 1.0) * SR))]
     labels = [np.zeros(len(parts[0]) // HOP, dtype=np.int8)]
     for _ in range(int(rng.integers(3, 6))):
@@ -257,6 +277,30 @@ TEST_CONDITIONS: list[tuple[str, str | None, float, float]] = [
 NOISE_ONLY = ["white", "pink", "brown", "hum", "music", "babble"]
 
 
+def eval_split(
+    split: str, talkers: str, files: int, rng: np.random.Generator, pool: list[np.ndarray], out: Path, tmp: Path
+) -> list[dict[str, object]]:
+    """Write `files` utterances of the `talkers` set in every test condition, and as
+    many noise-only clips of each kind, under out/<split>/; return their manifest rows."""
+    rows: list[dict[str, object]] = []
+    for i in range(files):
+        clean, lab = make_utterance(rng, talkers, tmp)
+        for name, kind, snr, level in TEST_CONDITIONS:
+            noise = noise_of(kind, rng, len(clean), pool) if kind else np.zeros(len(clean))
+            x = mix(clean, lab, noise, snr, level)
+            rel = f"{split}/{name}/{i:02d}.wav"
+            write_wav(out / rel, x)
+            rows.append({"split": split, "condition": name, "wav": rel, "labels": lab.tolist()})
+    for i in range(files):
+        for kind in NOISE_ONLY:
+            n = int(rng.uniform(8, 14) * SR)
+            x = noise_of(kind, rng, n, pool) * 10 ** (rng.uniform(-45, -20) / 20)
+            rel = f"{split}/only_{kind}/{i:02d}.wav"
+            write_wav(out / rel, x)
+            rows.append({"split": split, "condition": f"only_{kind}", "wav": rel, "labels": [0] * (n // HOP)})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(Path(__file__).parent / "data"))
@@ -273,21 +317,7 @@ def main() -> None:
         pool_b = [make_utterance(rng, "B", tmp)[0] for _ in range(3)]
 
         rng = np.random.default_rng(2024)
-        for i in range(args.test_files):
-            clean, lab = make_utterance(rng, "B", tmp)
-            for name, kind, snr, level in TEST_CONDITIONS:
-                noise = noise_of(kind, rng, len(clean), pool_a) if kind else np.zeros(len(clean))
-                x = mix(clean, lab, noise, snr, level)
-                rel = f"test/{name}/{i:02d}.wav"
-                write_wav(out / rel, x)
-                manifest.append({"split": "test", "condition": name, "wav": rel, "labels": lab.tolist()})
-        for i in range(args.test_files):
-            for kind in NOISE_ONLY:
-                n = int(rng.uniform(8, 14) * SR)
-                x = noise_of(kind, rng, n, pool_a) * 10 ** (rng.uniform(-45, -20) / 20)
-                rel = f"test/only_{kind}/{i:02d}.wav"
-                write_wav(out / rel, x)
-                manifest.append({"split": "test", "condition": f"only_{kind}", "wav": rel, "labels": [0] * (n // HOP)})
+        manifest += eval_split("test", "B", args.test_files, rng, pool_a, out, tmp)
 
         rng = np.random.default_rng(1001)
         kinds = [None, "white", "pink", "brown", "hum", "music", "babble"]
@@ -310,6 +340,9 @@ def main() -> None:
             rel = f"train/noise/{i:03d}.wav"
             write_wav(out / rel, x)
             manifest.append({"split": "train", "condition": f"only_{kind}", "wav": rel, "labels": [0] * (n // HOP)})
+        # Development split (for choosing settings without looking at the test split):
+        # its own sentences and voices, its own seed, made last so the others stay as they were.
+        manifest += eval_split("dev", "C", args.test_files, np.random.default_rng(3003), pool_a, out, tmp)
     (out / "manifest.json").write_text(json.dumps(manifest))
     print(f"wrote {len(manifest)} files to {out}")
 

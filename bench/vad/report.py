@@ -162,8 +162,14 @@ def main() -> None:
     ap.add_argument("--frame-ms", type=int, default=30, help="our frame duration")
     ap.add_argument("--ours-args", default="", help="extra options for `vad_eval decide`")
     ap.add_argument("--only-ours", action="store_true", help="skip the other detectors")
+    ap.add_argument(
+        "--split",
+        choices=["test", "dev"],
+        default="test",
+        help="dev: the development split, for choosing settings without looking at the test split",
+    )
     args = ap.parse_args()
-    items = [m for m in json.loads((DATA / "manifest.json").read_text()) if m["split"] == "test"]
+    items = [m for m in json.loads((DATA / "manifest.json").read_text()) if m["split"] == args.split]
     wavs = [DATA / str(m["wav"]) for m in items]
     timers = {"webrtc3": Timer(), "webrtc2": Timer(), "silero": Timer()}
     ours = rust_decisions(["decide", "--frame-ms", str(args.frame_ms), *args.ours_args.split()], wavs)

@@ -23,9 +23,8 @@ DATA = Path(__file__).resolve().parent / "data"
 WEIGHTS = ROOT / "crates/remotemedia-audio/src/vad/weights.rs"
 NUM_FEATURES = 84
 HIDDEN = 32
-# Analysis hop of the Rust feature extractor (features.rs HOP_MS); labels come per 10 ms.
-HOP_MS = 20
-LABELS_PER_HOP = HOP_MS // 10
+# Labels come per 10 ms; the feature extractor's hop is read from `vad_eval features`.
+LABEL_MS = 10
 BOUNDARY_WEIGHT = 3.0
 L2 = 1e-3
 # Music is the hardest negative: its non-speech hops (alone or between speech) weigh this much more.
@@ -59,17 +58,24 @@ def load_split(
     mask and the index of the clip each row comes from."""
     items = [m for m in json.loads((data / "manifest.json").read_text()) if m["split"] == split]
     with tempfile.TemporaryDirectory() as td:
-        subprocess.run([str(binary), "features", td, *[str(data / m["wav"]) for m in items]], check=True)
+        said = subprocess.run(
+            [str(binary), "features", td, *[str(data / m["wav"]) for m in items]],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        hop_ms = int(said.split("hop_ms")[1].split()[0])
+        per_hop = hop_ms // LABEL_MS
         xs, ys, conds, near, clips = [], [], [], [], []
         for i, m in enumerate(items):
             f = np.fromfile(Path(td) / f"{i}.f32", dtype="<f4").reshape(-1, NUM_FEATURES)
             # A hop's label is that of its newest 10 ms.
-            lab = np.asarray(m["labels"], dtype=np.float32)[LABELS_PER_HOP - 1 :: LABELS_PER_HOP]
+            lab = np.asarray(m["labels"], dtype=np.float32)[per_hop - 1 :: per_hop]
             n = min(len(f), len(lab))
             xs.append(f[:n])
             ys.append(lab[:n])
             conds += [m["condition"]] * n
-            near.append(near_boundary(lab[:n], 100 // HOP_MS))
+            near.append(near_boundary(lab[:n], 100 // hop_ms))
             clips.append(np.full(n, i))
     return np.concatenate(xs), np.concatenate(ys), conds, np.concatenate(near), np.concatenate(clips)
 

@@ -5,7 +5,7 @@
 //!                 [--min-silence-ms N] [--hangover-ms N] [--probability P] WAV...
 //!                                                              # JSON line per file
 //! vad_eval earshot WAV...                                      # same, earshot 1.2 (16 kHz only)
-//! vad_eval features OUT_DIR WAV...                             # OUT_DIR/<i>.f32 per file
+//! vad_eval features OUT_DIR WAV...                             # OUT_DIR/<i>.f32 per file; prints hop_ms
 //! ```
 //!
 //! `decide` and `earshot` print one JSON object per file with the frame length
@@ -14,7 +14,7 @@
 use std::fs;
 use std::path::Path;
 
-use remotemedia_audio::vad::features::{FeatureExtractor, NUM_FEATURES};
+use remotemedia_audio::vad::features::{FeatureExtractor, HOP_MS, NUM_FEATURES};
 use remotemedia_audio::vad::{VadConfig, VadMode, detect, mix_interleaved_to_mono};
 
 type AnyError = Box<dyn std::error::Error>;
@@ -106,7 +106,8 @@ fn features(args: &[String]) -> Result<(), AnyError> {
     for (n, path) in args[1..].iter().enumerate() {
         let (mono, sr) = read_wav(path)?;
         let mut fe = FeatureExtractor::new(sr);
-        let mut bytes = Vec::with_capacity(mono.len() / (sr / 100) as usize * NUM_FEATURES * 4);
+        let hops = mono.len() / (sr as usize * HOP_MS / 1000);
+        let mut bytes = Vec::with_capacity(hops * NUM_FEATURES * 4);
         fe.push(&mono, |feats, _| {
             for v in feats {
                 bytes.extend_from_slice(&v.to_le_bytes());
@@ -114,6 +115,8 @@ fn features(args: &[String]) -> Result<(), AnyError> {
         });
         fs::write(out_dir.join(format!("{n}.f32")), bytes)?;
     }
+    // The training script reads the hop from here (one vector per hop).
+    println!("hop_ms {HOP_MS}");
     Ok(())
 }
 

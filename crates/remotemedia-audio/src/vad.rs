@@ -10,8 +10,8 @@
 //!   data (weights compiled in, nothing loaded at run time) gives a speech
 //!   probability. A frame's probability is the mean over the hops completed
 //!   during it; frames quieter than [`VadConfig::threshold_db`] are never
-//!   speech. Steady noise and hum are rejected; tonal music mostly is (0.2 %
-//!   of music-only frames still pass on our test set, see `bench/vad/README.md`).
+//!   speech. Steady noise, hum and tonal music are rejected (no false segment
+//!   in music alone on our test set, see `bench/vad/README.md`).
 //! - [`VadMode::Energy`]: the older API's plain detector. A frame is active
 //!   when its RMS is above the threshold. It cannot tell speech from noise: any
 //!   loud enough sound, amplitude-modulated noise included, is "speech".
@@ -20,9 +20,9 @@
 //! silence durations, hangover) into segments. In speech mode the edges are
 //! then fitted to the signal, because the classifier's context makes it a
 //! little late both ways: a segment's end is pulled back (by up to 150 ms)
-//! over trailing frames less than 6 dB above the noise floor, and its start
+//! over trailing frames less than 5 dB above the noise floor, and its start
 //! is moved back (by up to 60 ms) over the frames just before it that stand
-//! at least 3 dB above the floor, or further to the first of the shorter runs
+//! at least 4.5 dB above the floor, or further to the first of the shorter runs
 //! of activity just before it (less than the minimum silence apart).
 //! Every per-frame decision that
 //! is emitted is final and agrees with the segments, so decisions come out a
@@ -72,7 +72,7 @@ pub const DEFAULT_SPEECH_PROBABILITY: f32 = 0.5;
 /// classifier's context already keeps it on a little after speech ends).
 pub const DEFAULT_HANGOVER_MS: u32 = 0;
 /// Default shortest run of active frames that starts a segment, in milliseconds.
-pub const DEFAULT_MIN_SPEECH_MS: u32 = 150;
+pub const DEFAULT_MIN_SPEECH_MS: u32 = 180;
 /// Default shortest pause that ends a segment, in milliseconds.
 pub const DEFAULT_MIN_SILENCE_MS: u32 = 200;
 /// Longest accepted hangover / minimum speech / minimum silence duration, in milliseconds.
@@ -80,11 +80,11 @@ pub const MAX_DURATION_MS: u32 = 10_000;
 /// Speech mode: longest tail of active frames that a segment end may be pulled back by.
 const TRIM_MS: u32 = 150;
 /// Speech mode: trailing active frames whose mean band SNR (dB) is below this are cut off a segment.
-const TRIM_SNR_DB: f32 = 6.0;
+const TRIM_SNR_DB: f32 = 5.0;
 /// Speech mode: longest run of inactive frames a segment start may be moved back over.
 const LEAD_MS: u32 = 60;
 /// Speech mode: inactive frames just before a segment whose mean band SNR (dB) reaches this join it.
-const LEAD_SNR_DB: f32 = 3.0;
+const LEAD_SNR_DB: f32 = 4.5;
 /// Supported sample rates, in Hz (inclusive).
 pub const SAMPLE_RATE_RANGE: std::ops::RangeInclusive<u32> = 8_000..=48_000;
 
@@ -180,7 +180,7 @@ pub struct VadConfig {
     /// Speech kept after the last active frame, in ms (rounded up to frames; default 0).
     pub hangover_ms: u32,
     /// Shortest run of active frames that starts a segment, in ms (rounded up;
-    /// default 150, energy 0). In speech mode the segment then also takes in
+    /// default 180, energy 0). In speech mode the segment then also takes in
     /// the shorter runs just before it that are separated by less than
     /// `min_silence_ms`, so a short first syllable is not lost.
     pub min_speech_ms: u32,

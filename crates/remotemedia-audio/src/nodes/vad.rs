@@ -157,19 +157,28 @@ impl VadNode {
                 Arc::get_mut(&mut self.info).expect("just made")
             }
         };
-        info.frame_decisions.clear();
-        info.frame_decisions
-            .extend(self.found.frames.iter().map(|f| f.is_speech));
-        info.speech_frames = info.frame_decisions.iter().filter(|&&s| s).count();
-        info.is_speech = info.speech_frames > 0;
-        info.total_frames = info.frame_decisions.len();
-        info.segments.clear();
-        info.segments.extend(self.found.segments.iter().map(|s| SpeechSegment {
+        // Every field is named, so a field added to `VadInfo` cannot keep a
+        // stale value from the last results without this failing to compile.
+        let VadInfo {
+            is_speech,
+            speech_frames,
+            total_frames,
+            segments,
+            frame_decisions,
+            extras,
+        } = info;
+        frame_decisions.clear();
+        frame_decisions.extend(self.found.frames.iter().map(|f| f.is_speech));
+        *speech_frames = frame_decisions.iter().filter(|&&s| s).count();
+        *is_speech = *speech_frames > 0;
+        *total_frames = frame_decisions.len();
+        segments.clear();
+        segments.extend(self.found.segments.iter().map(|s| SpeechSegment {
             start: s.start_s,
             end: s.end_s,
             energy_db: s.energy_db,
         }));
-        info.extras = None;
+        *extras = None;
         self.found.clear();
         Arc::clone(&self.info)
     }

@@ -23,7 +23,7 @@
 //!   low for speech whose harmonics glide and whose formants move;
 //! - slow averages (0.3 s and 1 s) of these and the modulation depth of the
 //!   band SNR, which carry the syllable rhythm;
-//! - pitch constancy: the drift of the (sub-sample) pitch over 40 ms and the
+//! - pitch constancy: the drift of the (sub-sample) pitch over 60 ms and the
 //!   share of voiced hops over 0.3 s whose pitch held within 0.5 %: a
 //!   played note holds its pitch exactly, a voice glides and wavers;
 //! - the share of low-energy hops over the last second (speech pauses between
@@ -46,7 +46,7 @@
 //! (see `bench/vad/train.py`); the detector itself is [`super::Vad`].
 
 use super::fft::{self, HalfComplexFft};
-use super::halfband::HalfBand;
+use super::halfband::{self, HalfBand};
 use crate::resample::{Quality, Resampler};
 
 /// Values computed per hop.
@@ -120,8 +120,8 @@ const LAG_MAX: usize = ANALYSIS_RATE as usize / 70;
 const STATIONARITY_LAG: usize = hops(60);
 /// Hops between the two spectra compared for long-term stationarity (200 ms).
 const STATIONARITY_LAG_LONG: usize = hops(200);
-/// Hops over which the pitch drift is measured (40 ms).
-const PITCH_DRIFT_HOPS: usize = hops(40);
+/// Hops over which the pitch drift is measured (60 ms).
+const PITCH_DRIFT_HOPS: usize = hops(60);
 /// Largest pitch drift reported, in octaves (also the value when either hop is unvoiced).
 const PITCH_DRIFT_CAP: f32 = 0.2;
 /// Pitch drift below which a voiced hop counts as holding its pitch (0.5 %, in octaves).
@@ -261,11 +261,18 @@ impl Averages {
 }
 
 /// Converts the input to [`ANALYSIS_RATE`] and cuts it into hops.
+///
+/// The converter holds its newest outputs back for a little while (at most
+/// `lead` analysis samples). So that a hop ending on a frame boundary is
+/// complete when that frame is, every hop ends `lead` samples early: the
+/// first hop starts with `lead` samples of silence. Without this, a 20 ms
+/// frame at 16 or 48 kHz was scored by the hop that ended at its start.
 struct HopSource {
     converter: Converter,
     converted: Vec<f32>,
     hop: [f32; HOP_LEN],
     filled: usize,
+    lead: usize,
 }
 
 /// How the input reaches [`ANALYSIS_RATE`].
@@ -291,11 +298,21 @@ impl HopSource {
                 (Converter::Resampler(resampler), len)
             }
         };
+        let lead = match &converter {
+            Converter::Direct => 0,
+            Converter::HalfBand(_) => halfband::DELAY,
+            Converter::Resampler(r) => r.output_delay(),
+        };
+        assert!(
+            lead < HOP_LEN,
+            "a converter delay of {lead} samples is longer than a hop"
+        );
         Self {
             converter,
             converted: vec![0.0; converted_len],
             hop: [0.0; HOP_LEN],
-            filled: 0,
+            filled: lead,
+            lead,
         }
     }
 
@@ -305,7 +322,8 @@ impl HopSource {
             Converter::HalfBand(h) => h.reset(),
             Converter::Resampler(r) => r.reset(),
         }
-        self.filled = 0;
+        self.hop[..self.lead].fill(0.0);
+        self.filled = self.lead;
     }
 
     /// Feeds input samples; calls `each` with every hop completed.
@@ -416,7 +434,7 @@ struct Analysis {
     prev_band_snr: [f32; NUM_BANDS],
     prev_lag: usize,
     /// Sub-sample pitch lag of the last hops (0 when unvoiced), newest at `pitch_pos`.
-    pitch_ring: [f32; PITCH_DRIFT_HOPS + 1],
+    pitch_ring: [f32; PITCH_DRIFT_HOPS],
     pitch_pos: usize,
     prev_voiced: bool,
     /// Per-hop coefficients: power smoothing, noise floor fall.
@@ -462,7 +480,7 @@ impl Analysis {
             context_pos: 0,
             prev_band_snr: [0.0; NUM_BANDS],
             prev_lag: 0,
-            pitch_ring: [0.0; PITCH_DRIFT_HOPS + 1],
+            pitch_ring: [0.0; PITCH_DRIFT_HOPS],
             pitch_pos: 0,
             prev_voiced: false,
             smooth_coeff: ema_coeff(SMOOTHING_S),
@@ -496,7 +514,7 @@ impl Analysis {
         self.context_pos = 0;
         self.prev_band_snr = [0.0; NUM_BANDS];
         self.prev_lag = 0;
-        self.pitch_ring = [0.0; PITCH_DRIFT_HOPS + 1];
+        self.pitch_ring = [0.0; PITCH_DRIFT_HOPS];
         self.pitch_pos = 0;
         self.prev_voiced = false;
         self.hops = 0;
@@ -553,6 +571,7 @@ impl Analysis {
         };
         self.prev_voiced = voiced;
         self.prev_lag = lag;
+        // The slot about to be overwritten holds the pitch from PITCH_DRIFT_HOPS hops ago.
         self.pitch_pos = (self.pitch_pos + 1) % self.pitch_ring.len();
         let before = self.pitch_ring[self.pitch_pos];
         let now = if voiced { fine_lag } else { 0.0 };
@@ -782,6 +801,20 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_of_one_hop_completes_its_own_hop_at_every_rate() {
+        for sr in [8_000u32, 11_025, 16_000, 22_050, 32_000, 44_100, 48_000] {
+            let mut fe = FeatureExtractor::new(sr);
+            let frame = (sr as usize * HOP_MS).div_ceil(1_000);
+            let audio = vec![0.01f32; frame * 50];
+            for (i, chunk) in audio.chunks(frame).enumerate() {
+                let mut hops = 0;
+                fe.push(chunk, |_, _| hops += 1);
+                assert_eq!(hops, 1, "{sr} Hz, frame {i}");
+            }
+        }
+    }
+
+    #[test]
     fn harmonic_signal_is_periodic_and_noise_is_not() {
         let sr = 16_000;
         let mut fe = FeatureExtractor::new(sr);
@@ -806,10 +839,11 @@ mod tests {
             .collect();
         let mut voiced_features = Vec::new();
         fe.push(&voiced, |f, _| voiced_features.push(*f));
-        // Once the 32 ms window holds only the tone (from the hop ending at 40 ms on).
+        // Once the 32 ms window holds only the tone: from the second hop of the
+        // tone on, which ends 39 ms into it (hops end 1 ms early at 16 kHz, see HopSource).
         // A 150 Hz period is 53.3 samples, so the peak shares two lags and
         // the single-hop value wavers (0.38-0.51); its mean is steady.
-        let steady = &voiced_features[hops(40) - 1..];
+        let steady = &voiced_features[1..];
         let mean = steady.iter().map(|f| f[9]).sum::<f32>() / steady.len() as f32;
         assert!(mean > 0.4 && mean > noise_mean + 0.15, "harmonic harmonicity {mean}");
         assert!(steady.iter().all(|f| f[9] > 0.3), "a voiced hop was called unvoiced");

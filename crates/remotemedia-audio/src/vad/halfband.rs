@@ -3,11 +3,12 @@
 //!
 //! The general [`crate::resample::Resampler`] at `Low` quality spends 64 taps
 //! per output on this ratio and took 15 % of a 30 ms frame's analysis (about
-//! 0.8 µs). The detector needs less: it only measures levels against a noise
-//! floor and the harmonic pattern below 3.5 kHz, so aliases may land in its
-//! top band (3-4 kHz). A half-band filter with that transition (flat to
-//! 3 kHz, -0.4 dB at 3.4 kHz, below -58 dB from 5 kHz; 31 taps, Kaiser window
-//! for 60 dB) has every other tap zero and is symmetric: 8 multiplies per
+//! 0.8 µs). The detector needs less: its bands stop at 4 kHz and it measures
+//! levels against a noise floor, so some aliasing above 3 kHz is tolerable:
+//! input at 4-5 kHz folds to 3-4 kHz, attenuated by 10 to 58 dB. A half-band
+//! filter with that transition (flat to 3 kHz, -0.4 dB at 3.4 kHz, -57.8 dB
+//! at 5.03 kHz and below that further up; 31 taps, Kaiser window for 60 dB)
+//! has every other tap zero and is symmetric: 8 multiplies per
 //! output, over contiguous even/odd streams, eight outputs at a time in
 //! registers. The first version had 47 taps (transition 3.4-4.6 kHz); the
 //! shorter filter takes 120 ns (5.5 %) off a 30 ms frame at 16 kHz
@@ -22,6 +23,9 @@ use crate::resample::{KaiserWindow, kaiser_beta};
 
 /// Non-zero odd taps on each side of the centre.
 const PAIRS: usize = 8;
+/// Most outputs held back after a call: output `m` waits for input
+/// `2m + 2·PAIRS - 1`, i.e. `PAIRS - 1/2` outputs' worth, rounded up.
+pub(crate) const DELAY: usize = PAIRS;
 /// Stop-band attenuation the window is designed for, in dB.
 const ATTEN_DB: f64 = 60.0;
 
