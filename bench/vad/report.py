@@ -157,6 +157,15 @@ def silero_decide(timer: Timer) -> Callable[[bytes, int], tuple[np.ndarray, floa
     return run
 
 
+def at_rate(wav: Path, rate: int) -> Path:
+    """A copy of `wav` resampled to `rate` Hz (made once, under data/rate_<rate>/)."""
+    copy = DATA / f"rate_{rate}" / wav.relative_to(DATA)
+    if not copy.exists():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["sox", str(wav), "-r", str(rate), str(copy)], check=True)
+    return copy
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frame-ms", type=int, default=30, help="our frame duration")
@@ -168,9 +177,18 @@ def main() -> None:
         default="test",
         help="dev: the development split, for choosing settings without looking at the test split",
     )
+    ap.add_argument(
+        "--rate",
+        type=int,
+        default=16_000,
+        help="score our detector on copies of the clips at this rate (sox; implies --only-ours)",
+    )
     args = ap.parse_args()
     items = [m for m in json.loads((DATA / "manifest.json").read_text()) if m["split"] == args.split]
     wavs = [DATA / str(m["wav"]) for m in items]
+    if args.rate != 16_000:
+        args.only_ours = True
+        wavs = [at_rate(w, args.rate) for w in wavs]
     timers = {"webrtc3": Timer(), "webrtc2": Timer(), "silero": Timer()}
     ours = rust_decisions(["decide", "--frame-ms", str(args.frame_ms), *args.ours_args.split()], wavs)
     earshot = {} if args.only_ours else rust_decisions(["earshot"], wavs)
