@@ -269,6 +269,26 @@ def test_metrics_record_a_failed_node() -> None:
     assert m is not None and m["nodes"][1]["errors"] >= 1
 
 
+def test_overlapping_pure_python_runs_time_only_their_own_calls() -> None:
+    class Sleep(Node):
+        async def process(self, data: Any) -> Any:
+            await asyncio.sleep(data / 1000)
+            return data
+
+    p = Pipeline([Sleep()], enable_metrics=True)
+
+    async def both() -> None:
+        # The one-item run ends at 10 ms, amid the five 4 ms items of the
+        # other, which ends last and so holds the metrics.
+        await asyncio.gather(p.run([10], use_rust=False), p.run([4, 4, 4, 4, 4], use_rust=False))
+
+    run(both())
+    m = p.get_metrics()
+    assert m is not None and m["pipeline"]["inputs"] == 5
+    # Five items: a process and a flush call each.
+    assert m["nodes"][0]["calls"] == 10
+
+
 def test_a_run_refused_before_it_starts_keeps_the_last_metrics() -> None:
     p = Pipeline([MultiplyNode(factor=2)], enable_metrics=True)
     run(p.run(1.0))

@@ -41,7 +41,6 @@ class Pipeline:
         self._connections: list[dict[str, str]] | None = None
         self._ids: list[str] | None = None
         self._compiled: tuple[str, Any, list[EngineAdapter]] | None = None
-        self._times: dict[str, list[float]] = {}
         self._metrics: dict[str, Any] | None = None
         self.is_initialized = False
         for node in nodes or []:
@@ -222,18 +221,21 @@ class Pipeline:
         # The engine appends this run's own metrics here once the run has
         # started (also when a node fails), so concurrent runs of this
         # pipeline never record each other's.
+        # The pure-Python path times its node calls into a dict of its own
+        # for the same reason.
         native_metrics: list[dict[str, Any]] = []
+        times: dict[str, list[float]] | None = {} if self.enable_metrics else None
         try:
             if native is not None:
                 wanted = native_metrics if self.enable_metrics else None
                 per_item = await asyncio.to_thread(native.run, items, wanted)
             else:
-                per_item = [await self._run_item_python(item) for item in items]
+                per_item = [await self._run_item_python(item, times) for item in items]
         finally:
             if native is None:
-                self._record_metrics("python", started, len(items), None)
+                self._record_metrics("python", started, len(items), None, times or {})
             elif native_metrics:
-                self._record_metrics("rust", started, len(items), native_metrics[0])
+                self._record_metrics("rust", started, len(items), native_metrics[0], {})
         outputs = [o for item_outputs in per_item for o in item_outputs]
         if not outputs:
             return None
@@ -349,16 +351,17 @@ class Pipeline:
             raise PipelineError("the pure-Python path runs linear pipelines only; use the Rust engine")
         return order
 
-    async def _run_item_python(self, item: Any) -> list[Any]:
+    async def _run_item_python(self, item: Any, times: dict[str, list[float]] | None) -> list[Any]:
         """One item as a whole clip: process down the chain, then flush each
-        node in order (what it releases flows on), as the engine does."""
+        node in order (what it releases flows on), as the engine does. Node
+        call times (µs) go to ``times`` by node id when it is given."""
         order = [self._nodes[i] for i in self._python_order()]
         ids = self._ids_in(order)
-        sink_outputs = await self._push_python(order, ids, 0, [item], clip=True)
+        sink_outputs = await self._push_python(order, ids, 0, [item], clip=True, times=times)
         for start in range(len(order)):
-            flushed = await self._call(order[start], ids[start], order[start].flush_python)
+            flushed = await self._call(order[start], ids[start], order[start].flush_python, times=times)
             released = [] if flushed is None else [flushed]
-            sink_outputs += await self._push_python(order, ids, start + 1, released, clip=True)
+            sink_outputs += await self._push_python(order, ids, start + 1, released, clip=True, times=times)
         for node in order:
             node.reset()
         return merge_clip(sink_outputs)
@@ -376,14 +379,20 @@ class Pipeline:
                 yield out
 
     async def _push_python(
-        self, order: list[Node], ids: list[str], start: int, values: list[Any], clip: bool
+        self,
+        order: list[Node],
+        ids: list[str],
+        start: int,
+        values: list[Any],
+        clip: bool,
+        times: dict[str, list[float]] | None = None,
     ) -> list[Any]:
         for i in range(start, len(order)):
             node = order[i]
             step = node.process_python if clip else getattr(node, "process_stream_python", node.process_python)
             nxt: list[Any] = []
             for value in values:
-                out = await self._call(node, ids[i], step, value)
+                out = await self._call(node, ids[i], step, value, times=times)
                 if out is not None:
                     nxt.append(out)
             values = nxt
@@ -395,7 +404,9 @@ class Pipeline:
         by_node = {id(n): self._node_id(i) for i, n in enumerate(self._nodes)}
         return [by_node[id(n)] for n in order]
 
-    async def _call(self, node: Node, node_id: str, fn: Any, *args: Any) -> Any:
+    async def _call(
+        self, node: Node, node_id: str, fn: Any, *args: Any, times: dict[str, list[float]] | None = None
+    ) -> Any:
         started = time.perf_counter_ns()
         try:
             result = await maybe_await(fn(*args))
@@ -409,13 +420,15 @@ class Pipeline:
             transient = isinstance(exc, (TimeoutError, ConnectionError))
             raise _node_error(node_id, exc, "transient" if transient else "fatal") from exc
         finally:
-            if self.enable_metrics:
-                self._times.setdefault(node_id, []).append((time.perf_counter_ns() - started) / 1000.0)
+            if times is not None:
+                times.setdefault(node_id, []).append((time.perf_counter_ns() - started) / 1000.0)
         return result
 
     # -- metrics -------------------------------------------------------------
 
-    def _record_metrics(self, runtime: str, started: float, items: int, native: dict[str, Any] | None) -> None:
+    def _record_metrics(
+        self, runtime: str, started: float, items: int, native: dict[str, Any] | None, times: dict[str, list[float]]
+    ) -> None:
         """Keeps the last run's metrics: the engine's own for native runs
         (``native``, that run's metrics), the same JSON shape measured here for
         the pure-Python path."""
@@ -429,18 +442,18 @@ class Pipeline:
         else:
             nodes = []
             for spec in specs:
-                times = sorted(self._times.pop(spec["id"], []))
+                node_times = sorted(times.get(spec["id"], []))
                 nodes.append(
                     {
                         "id": spec["id"],
                         "node_type": spec["node_type"],
                         "runtime": "python",
                         "status": "ok",
-                        "calls": len(times),
+                        "calls": len(node_times),
                         "errors": 0,
                         "retries": 0,
                         "skipped": 0,
-                        "time_us": _summary(times),
+                        "time_us": _summary(node_times),
                         "peak_memory_bytes": 0,
                     }
                 )
