@@ -94,6 +94,15 @@ pub enum VadError {
     /// The sample rate is outside 8 000..=48 000 Hz.
     #[error("unsupported sample rate {0} Hz (supported: 8000 to 48000 Hz)")]
     UnsupportedSampleRate(u32),
+    /// Speech mode: the rate is in range but cannot be converted to the 8 kHz
+    /// analysis rate (its ratio to 8000 reduces to too many resampler phases,
+    /// as for 8001 Hz). Every common rate converts.
+    #[error(
+        "sample rate {0} Hz cannot be converted to the speech detector's 8 kHz analysis rate \
+         (its ratio to 8000 Hz needs too many resampler phases); use a common rate such as \
+         8000, 11025, 16000, 22050, 24000, 32000, 44100 or 48000 Hz, or mode \"energy\""
+    )]
+    UnsupportedRateRatio(u32),
     /// The frame duration is not 10, 20 or 30 ms.
     #[error("unsupported frame duration {0} ms (supported: 10, 20, 30)")]
     UnsupportedFrameDuration(u32),
@@ -165,7 +174,9 @@ pub fn energy_threshold_to_db(rms: f32) -> Result<f32, VadError> {
 /// Detector settings. Build with [`VadConfig::new`] (speech) or [`VadConfig::energy`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VadConfig {
-    /// Input sample rate in Hz (8 000 to 48 000).
+    /// Input sample rate in Hz (8 000 to 48 000; in speech mode also one our
+    /// resampler converts to 8 kHz, which every common rate is, but not e.g.
+    /// 8001: see [`VadError::UnsupportedRateRatio`]).
     pub sample_rate: u32,
     /// Frame duration in milliseconds: 10, 20 or 30 (default 30).
     pub frame_duration_ms: u32,
@@ -234,6 +245,9 @@ impl VadConfig {
     pub fn validate(&self) -> Result<(), VadError> {
         if !SAMPLE_RATE_RANGE.contains(&self.sample_rate) {
             return Err(VadError::UnsupportedSampleRate(self.sample_rate));
+        }
+        if self.mode == VadMode::Speech && !features::converts_to_analysis_rate(self.sample_rate) {
+            return Err(VadError::UnsupportedRateRatio(self.sample_rate));
         }
         if ![10, 20, 30].contains(&self.frame_duration_ms) {
             return Err(VadError::UnsupportedFrameDuration(self.frame_duration_ms));

@@ -169,6 +169,15 @@ fn config_validation_rejects_bad_values() {
         let c = VadConfig::new(sr);
         assert_eq!(Vad::new(c).err(), Some(VadError::UnsupportedSampleRate(sr)));
     }
+    // In range, but no resampler converts them to 8 kHz: refused in speech
+    // mode (with a clear error, never a panic), fine in energy mode.
+    for sr in [8_001, 9_973, 47_999] {
+        assert_eq!(
+            Vad::new(VadConfig::new(sr)).err(),
+            Some(VadError::UnsupportedRateRatio(sr))
+        );
+        assert!(Vad::new(VadConfig::energy(sr)).is_ok());
+    }
     for ms in [0, 5, 15, 25, 40] {
         let c = VadConfig {
             frame_duration_ms: ms,

@@ -260,6 +260,16 @@ impl Averages {
     }
 }
 
+/// Whether input at `sample_rate` Hz can be converted to [`ANALYSIS_RATE`]:
+/// true for every common rate, false for rates whose ratio to it reduces to
+/// too many resampler phases (8001 Hz, or any rate sharing no factor above 3
+/// with 8000).
+pub fn converts_to_analysis_rate(sample_rate: u32) -> bool {
+    sample_rate == ANALYSIS_RATE
+        || sample_rate == 2 * ANALYSIS_RATE
+        || Resampler::new(sample_rate, ANALYSIS_RATE, 1, Quality::Low).is_ok()
+}
+
 /// Converts the input to [`ANALYSIS_RATE`] and cuts it into hops.
 ///
 /// The converter holds its newest outputs back for a little while (at most
@@ -291,9 +301,8 @@ impl HopSource {
             ANALYSIS_RATE => (Converter::Direct, 0),
             r if r == 2 * ANALYSIS_RATE => (Converter::HalfBand(HalfBand::new(CONVERT_CHUNK)), CONVERT_CHUNK / 2 + 1),
             r => {
-                // Rates are validated by `VadConfig::validate`; 8-48 kHz to 8 kHz is always supported.
-                let resampler =
-                    Resampler::new(r, ANALYSIS_RATE, 1, Quality::Low).expect("8-48 kHz to 8 kHz is supported");
+                let resampler = Resampler::new(r, ANALYSIS_RATE, 1, Quality::Low)
+                    .unwrap_or_else(|e| panic!("FeatureExtractor::new({r}): {e}"));
                 let len = resampler.output_frames_max(CONVERT_CHUNK);
                 (Converter::Resampler(resampler), len)
             }
@@ -381,7 +390,10 @@ impl std::fmt::Debug for FeatureExtractor {
 
 impl FeatureExtractor {
     /// Builds an extractor for mono input at `sample_rate` Hz (8 000 to
-    /// 48 000; not checked here, [`super::VadConfig::validate`] does).
+    /// 48 000; [`super::VadConfig::validate`] checks it).
+    ///
+    /// # Panics
+    /// When [`converts_to_analysis_rate`] refuses `sample_rate`.
     pub fn new(sample_rate: u32) -> Self {
         Self {
             source: HopSource::new(sample_rate),
@@ -802,7 +814,9 @@ mod tests {
 
     #[test]
     fn a_frame_of_one_hop_completes_its_own_hop_at_every_rate() {
-        for sr in [8_000u32, 11_025, 16_000, 22_050, 32_000, 44_100, 48_000] {
+        for sr in [
+            8_000u32, 8_010, 9_600, 11_025, 16_000, 22_050, 23_456, 32_000, 44_100, 47_996, 48_000,
+        ] {
             let mut fe = FeatureExtractor::new(sr);
             let frame = (sr as usize * HOP_MS).div_ceil(1_000);
             let audio = vec![0.01f32; frame * 50];
