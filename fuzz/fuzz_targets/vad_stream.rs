@@ -83,7 +83,11 @@ fuzz_target!(|input: Input| {
     let mut rest = &x[..];
     let mut i = 0;
     while !rest.is_empty() {
-        let take = sizes.get(i % sizes.len().max(1)).copied().unwrap_or(rest.len()).min(rest.len());
+        let take = sizes
+            .get(i % sizes.len().max(1))
+            .copied()
+            .unwrap_or(rest.len())
+            .min(rest.len());
         chunked.process(&rest[..take], &mut streamed);
         rest = &rest[take..];
         i += 1;
@@ -101,7 +105,10 @@ fuzz_target!(|input: Input| {
     let end_s = (total as usize * frame_len) as f64 / f64::from(rate);
     let mut last_end = 0.0;
     for s in &at_once.segments {
-        assert!(s.start_s >= last_end && s.end_s > s.start_s && s.end_s <= end_s + 1e-9, "{s:?}");
+        assert!(
+            s.start_s >= last_end && s.end_s > s.start_s && s.end_s <= end_s + 1e-9,
+            "{s:?}"
+        );
         assert!(s.energy_db.is_finite(), "{s:?}");
         last_end = s.end_s;
         let first = (s.start_s * f64::from(rate) / frame_len as f64).round() as usize;
