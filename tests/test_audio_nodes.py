@@ -336,6 +336,8 @@ class TagBySession(Node):
 
     def process(self, data: Any) -> Any:
         samples, rate, info = data
+        if samples.size == 0:  # the detector's last results, at the end
+            return data
         session = round(float(samples[0]) * 100)
         info[f"session_{session}"] = session
         return samples, rate, info

@@ -6,7 +6,9 @@ import asyncio
 import inspect
 import itertools
 import json
+import math
 import os
+import threading
 import time
 import traceback
 import tracemalloc
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from remotemedia import _runtime
-from remotemedia.core.adapter import EngineAdapter, await_on_engine_loop
+from remotemedia.core.adapter import EngineAdapter, await_on_node_loop
 from remotemedia.core.merge import merge_clip
 from remotemedia.core.node import NODE_CLASSES, Node, maybe_await
 from remotemedia.core.session import StreamSession
@@ -113,11 +115,10 @@ class Pipeline:
         return {"version": "v1", "metadata": {"name": self.name}, "nodes": nodes, "connections": connections}
 
     def serialize(self) -> str:
-        """The v1 manifest JSON, with every node's params."""
-        try:
-            return json.dumps(self.to_manifest())
-        except TypeError as exc:
-            raise PipelineError(f"a node param cannot be written to a manifest: {exc}") from exc
+        """The v1 manifest JSON, with every node's params. A value JSON
+        cannot hold (a NaN or infinity, an object of another type) is a
+        ``PipelineError`` naming the node and the param."""
+        return _manifest_json(self.to_manifest())
 
     @classmethod
     def from_manifest(cls, manifest: str | os.PathLike[str] | dict[str, Any]) -> Pipeline:
@@ -161,8 +162,8 @@ class Pipeline:
         """Initializes every node (sync or async ``initialize``).
 
         With the native runtime, the async ``initialize`` of a node the
-        engine runs through CPython is awaited on the engine loop, where its
-        ``process`` coroutines run: what it binds to a loop (sessions,
+        engine runs through CPython is awaited on that node's own loop, where
+        its ``process`` coroutines run: what it binds to a loop (sessions,
         queues) belongs to that loop."""
         for node in self._nodes:
             await self._hook(node, node.initialize())
@@ -171,7 +172,7 @@ class Pipeline:
 
     async def cleanup(self) -> None:
         """Cleans up every node (sync or async ``cleanup``), in reverse order
-        (async ones of CPython-run nodes on the engine loop, as ``initialize``)."""
+        (async ones of CPython-run nodes on their own loop, as ``initialize``)."""
         errors: list[BaseException] = []
         for node in reversed(self._nodes):
             try:
@@ -188,7 +189,7 @@ class Pipeline:
         if not inspect.isawaitable(value):
             return value
         if _runtime.native is not None and not node.runs_natively():
-            return await await_on_engine_loop(_as_coroutine(value))
+            return await await_on_node_loop(node, _as_coroutine(value))
         return await value
 
     @asynccontextmanager
@@ -228,7 +229,7 @@ class Pipeline:
         try:
             if native is not None:
                 wanted = native_metrics if self.enable_metrics else None
-                per_item = await asyncio.to_thread(native.run, items, wanted)
+                per_item = await _run_cancellable(native, items, wanted)
             else:
                 per_item = [await self._run_item_python(item, times) for item in items]
         finally:
@@ -312,7 +313,7 @@ class Pipeline:
             if node.runtime_hint == "rust" and not node.runs_natively():
                 _runtime.require_native(node.node_type)
         manifest = self.to_manifest()
-        text = json.dumps(manifest)
+        text = _manifest_json(manifest)
         key = f"{text}|" + ",".join(str(id(n)) for n in self._nodes)
         if self._compiled is not None and self._compiled[0] == key:
             return self._compiled[1]
@@ -473,6 +474,50 @@ class Pipeline:
         self._metrics = metrics
 
 
+def _manifest_json(manifest: dict[str, Any]) -> str:
+    """``manifest`` as JSON text; a value JSON cannot hold is a
+    ``PipelineError`` with its path and node id."""
+    try:
+        return json.dumps(manifest, allow_nan=False)
+    except (TypeError, ValueError):
+        pass
+    for i, spec in enumerate(manifest["nodes"]):
+        for field, value in spec.items():
+            problem = _unwritable(value, f"nodes[{i}].{field}")
+            if problem is not None:
+                path, message = problem
+                node_id = spec.get("id")
+                raise PipelineError(
+                    f"{path}: {message} (node {node_id!r})",
+                    [{"path": path, "node_id": node_id, "message": message}],
+                )
+    raise PipelineError("the manifest cannot be written as JSON")
+
+
+def _unwritable(value: Any, path: str) -> tuple[str, str] | None:
+    """The path of the first value in ``value`` that JSON cannot hold, and
+    why; ``None`` when everything can be written."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, f"{value} is not a JSON number; give a finite value")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                return path, f"key {key!r} cannot be a JSON key"
+            problem = _unwritable(item, f"{path}.{key}")
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, (list, tuple)):
+        for j, item in enumerate(value):
+            problem = _unwritable(item, f"{path}[{j}]")
+            if problem is not None:
+                return problem
+        return None
+    return path, f"a {type(value).__name__} cannot be written to a manifest (use numbers, strings, lists and dicts)"
+
+
 def _node_error(node_id: str, exc: BaseException, error_class: str) -> NodeError:
     """The ``NodeError`` reporting a Python node's exception, as the engine
     builds it."""
@@ -480,6 +525,43 @@ def _node_error(node_id: str, exc: BaseException, error_class: str) -> NodeError
     error.exception_type = type(exc).__qualname__
     error.traceback = "".join(traceback.format_exception(exc))
     return error
+
+
+async def _run_cancellable(native: Any, items: list[Any], metrics: list[dict[str, Any]] | None) -> Any:
+    """``native.run(items, metrics)`` on a thread of its own; cancelling the
+    awaiting task cancels the run (its Python node calls are interrupted) and
+    returns at once, without waiting for the thread."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+    token = _runtime.native_module().RunToken()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    def work() -> None:
+        try:
+            result, error = native.run(items, metrics, token), None
+        except BaseException as exc:  # handed to the awaiting task
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the caller's loop is closed: nobody waits
+            pass
+
+    # A daemon thread, not the loop's default executor: a run stuck in a
+    # Python node that cannot be interrupted (a long C call) must not keep
+    # ``asyncio.run`` or the interpreter from ending.
+    threading.Thread(target=work, name="remotemedia-run", daemon=True).start()
+    try:
+        return await done
+    except asyncio.CancelledError:
+        token.cancel()
+        raise
 
 
 async def _feed(session: StreamSession, stream: AsyncIterable[Any]) -> None:
