@@ -29,7 +29,9 @@ thread of that call (see ``crates/remotemedia-python/src/interrupt.rs``):
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import contextlib
 import inspect
 import os
 import threading
@@ -154,10 +156,23 @@ async def await_on_node_loop(node: Node, coro: Coroutine[Any, Any, T]) -> T:
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
 
+def is_streaming(node: Node) -> bool:
+    """True for a streaming node: ``is_streaming = True`` on it (class or
+    instance), or a ``process`` that is an async generator function (it takes
+    the stream of inputs)."""
+    return bool(getattr(node, "is_streaming", False)) or inspect.isasyncgenfunction(type(node).process)
+
+
 class EngineAdapter:
     """Adapts a ``Node`` to the engine's node contract."""
 
     __slots__ = ("_waiting", "node", "timeout")
+
+    def for_run(self) -> EngineAdapter | StreamAdapter:
+        """What the engine calls for one run or session: this adapter, or for
+        a streaming node, a :class:`StreamAdapter` of its own (each run and
+        session is its own stream)."""
+        return StreamAdapter(self.node, self.timeout) if is_streaming(self.node) else self
 
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -219,6 +234,135 @@ class EngineAdapter:
 
 async def _as_coroutine(awaitable: Any) -> Any:
     return await awaitable
+
+
+class _Inputs:
+    """The stream of inputs a streaming node's ``process`` iterates over, fed
+    by the engine one input at a time (lives on the node's loop)."""
+
+    def __init__(self, stream: StreamAdapter) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> _Inputs:
+        return self
+
+    async def __anext__(self) -> Any:
+        stream = self._stream
+        while not stream.pending:
+            if stream.closed:
+                raise StopAsyncIteration
+            stream.starved.set()  # the engine's call may return now
+            stream.arrived.clear()
+            await stream.arrived.wait()
+        return stream.pending.popleft()
+
+
+class StreamAdapter:
+    """One run's (or session's) stream through a streaming node.
+
+    The node's ``process(data_stream)`` async generator runs on the node's
+    loop. Each engine call hands it one input and returns what it yields
+    until it asks for the next input; ``flush`` ends the input and returns
+    what it yields until it finishes. Each run and session has its own, so
+    concurrent streams never share a generator."""
+
+    def __init__(self, node: Node, timeout: float | None) -> None:
+        self.node = node
+        self.timeout = timeout
+        self._generator: Any = None
+        self._pump: asyncio.Task[None] | None = None
+        self._outputs: list[Any] = []
+        self._error: BaseException | None = None
+        self._finished = False
+        self._calls = EngineAdapter(node)
+        self.pending: collections.deque[Any] = collections.deque()
+        self.closed = False
+        self.starved = asyncio.Event()
+        self.arrived = asyncio.Event()
+
+    def process(self, data: Any) -> list[Any]:
+        """One input in; the outputs it led to (any number) out."""
+        return self._calls._run_async(self._step(data, close=False))
+
+    def flush(self) -> list[Any]:
+        """Ends the input: what the node yields until it finishes; the next
+        input starts a new stream."""
+        try:
+            return self._calls._run_async(self._step(None, close=True))
+        finally:
+            self._restart()
+
+    def reset(self) -> None:
+        """Forgets the stream (its generator is closed)."""
+        self._restart()
+        self.node.reset()
+
+    def interrupt(self, thread_id: int) -> None:
+        """Stops the call on ``thread_id`` (see :meth:`EngineAdapter.interrupt`)."""
+        self._calls.interrupt(thread_id)
+
+    async def _step(self, data: Any, close: bool) -> list[Any]:
+        if close:
+            self.closed = True
+        else:
+            self.pending.append(data)
+        if self._pump is None and not self._finished:
+            self._generator = self.node.process(_Inputs(self))
+            if not hasattr(self._generator, "__anext__"):
+                raise TypeError(
+                    f"{type(self.node).__name__}.process of a streaming node must be an async generator "
+                    f"taking the input stream, got {type(self._generator).__name__}"
+                )
+            self._pump = asyncio.get_running_loop().create_task(self._run())
+        self.starved.clear()
+        self.arrived.set()
+        if not self._finished:
+            await self._wait(close)
+        outputs, self._outputs = self._outputs, []
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return outputs
+
+    async def _wait(self, until_finished: bool) -> None:
+        """Until the generator wants an input it was not given (or, at the
+        end of the input, until it finishes)."""
+        assert self._pump is not None
+        if until_finished:
+            await asyncio.wait({self._pump})
+            return
+        starved = asyncio.ensure_future(self.starved.wait())
+        try:
+            await asyncio.wait({self._pump, starved}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            starved.cancel()
+
+    async def _run(self) -> None:
+        try:
+            async for value in self._generator:
+                if value is not None:
+                    self._outputs.append(value)
+        except Exception as exc:
+            self._error = exc
+        finally:
+            self._finished = True
+
+    def _restart(self) -> None:
+        pump, generator = self._pump, self._generator
+        self._pump = self._generator = None
+        self._outputs, self._error, self._finished = [], None, False
+        self.pending.clear()
+        self.closed = False
+        if pump is not None and not pump.done():
+            loop = pump.get_loop()
+
+            async def stop() -> None:
+                pump.cancel()
+                if generator is not None:
+                    await generator.aclose()
+
+            with contextlib.suppress(RuntimeError):
+                asyncio.run_coroutine_threadsafe(stop(), loop)
 
 
 def _after_fork_in_child() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from remotemedia import _runtime
-from remotemedia.core.adapter import EngineAdapter, await_on_node_loop
+from remotemedia.core.adapter import EngineAdapter, await_on_node_loop, is_streaming
 from remotemedia.core.merge import merge_clip
 from remotemedia.core.node import NODE_CLASSES, Node, maybe_await
 from remotemedia.core.session import StreamSession
@@ -216,6 +216,8 @@ class Pipeline:
             raise PipelineError("the pipeline has no nodes")
         items = [] if input_data is None else list(input_data) if isinstance(input_data, list) else [input_data]
         started = time.perf_counter()
+        if not use_rust:
+            self._refuse_streaming_nodes_in_python()
         native = self._native_pipeline() if use_rust else None
         if native is None and use_rust:
             _runtime.warn_fallback(f"pipeline {self.name!r}")
@@ -242,16 +244,26 @@ class Pipeline:
             return None
         return outputs[0] if len(outputs) == 1 else outputs
 
-    async def process(self, stream: AsyncIterable[Any], use_rust: bool = True) -> AsyncIterator[Any]:
+    async def process(self, stream: AsyncIterable[Any] | None = None, use_rust: bool = True) -> AsyncIterator[Any]:
         """Streams: every item of ``stream`` is the next chunk of one
         continuous stream (stateful nodes keep their state); outputs are
         yielded as they are produced, and the nodes are flushed at the end.
+
+        Without ``stream``, the first node is the source: its
+        ``process(None)`` returns an async iterator (e.g. ``MediaReaderNode``)
+        whose items stream through the rest of the pipeline.
 
         On the Rust engine this is a :class:`StreamSession` (see
         :meth:`open_session`): a task reads ``stream`` into the session while
         the outputs are yielded. The session's queues are bounded, so a
         consumer that reads slowly slows the reading of ``stream`` (memory
         stays flat). Leaving the loop early cancels the stream."""
+        if stream is None:
+            async for out in self._process_from_source(use_rust):
+                yield out
+            return
+        if not use_rust:
+            self._refuse_streaming_nodes_in_python()
         native = self._native_pipeline() if use_rust else None
         if native is None:
             if use_rust:
@@ -269,6 +281,33 @@ class Pipeline:
                 if not feeder.done():
                     feeder.cancel()
                     await asyncio.gather(feeder, return_exceptions=True)
+
+    async def _process_from_source(self, use_rust: bool) -> AsyncIterator[Any]:
+        if not self._nodes:
+            raise PipelineError("the pipeline has no nodes")
+        if self._connections is not None and self._python_order()[0] != 0:
+            raise PipelineError("pipeline.process() without a stream: the first node must be the source")
+        first = self._nodes[0]
+        wanted = (
+            f"pipeline.process() without a stream: the first node ({first.name!r}) "
+            "must return an async iterator from process(None)"
+        )
+        try:
+            source = first.process(None)
+            if inspect.isawaitable(source) and not hasattr(source, "__anext__"):
+                source = await source
+        except Exception as exc:
+            raise PipelineError(f"{wanted}; it raised {type(exc).__name__}: {exc}") from exc
+        if not hasattr(source, "__anext__"):
+            raise PipelineError(f"{wanted}, got {type(source).__name__}")
+        if len(self._nodes) == 1:
+            async for item in source:
+                yield item
+            return
+        rest = Pipeline(self._nodes[1:], name=self.name, enable_metrics=self.enable_metrics)
+        async for out in rest.process(source, use_rust=use_rust):
+            yield out
+        self._metrics = rest._metrics
 
     def open_session(self, input_capacity: int = 16, output_capacity: int = 64) -> StreamSession:
         """A streaming session on the Rust engine, for push/pull use from a
@@ -327,6 +366,13 @@ class Pipeline:
         return compiled
 
     # -- the pure-Python path ------------------------------------------------
+
+    def _refuse_streaming_nodes_in_python(self) -> None:
+        for node in self._nodes:
+            if is_streaming(node):
+                raise PipelineError(
+                    f"node {node.name!r} is a streaming node: streaming nodes run on the engine only (use_rust=True)"
+                )
 
     def _python_order(self) -> list[int]:
         """Node indices in data-flow order; the pure-Python path runs chains."""
