@@ -42,6 +42,10 @@ pub struct VadParams {
     pub min_speech_ms: Option<u32>,
     /// Shortest pause that ends a segment, in ms.
     pub min_silence_ms: Option<u32>,
+    /// The sample rate (Hz) the audio is expected at, as older scripts state
+    /// it: audio at another rate is refused with an error naming both
+    /// (unset: any rate from 8 to 48 kHz).
+    pub sample_rate: Option<u32>,
 }
 
 impl VadParams {
@@ -84,9 +88,17 @@ impl VadParams {
 
 impl NodeParams for VadParams {
     fn validate(&self) -> Result<(), ParamError> {
-        // Check against a supported rate; the rate of real audio is checked
-        // when it arrives.
-        let config = self.config(16_000)?;
+        // Check against the stated rate, or a supported one; the rate of
+        // real audio is checked when it arrives.
+        if let Some(rate) = self.sample_rate
+            && !(8_000..=48_000).contains(&rate)
+        {
+            return Err(ParamError::new(
+                "sample_rate",
+                format!("must be 8000 to 48000 Hz, got {rate}"),
+            ));
+        }
+        let config = self.config(self.sample_rate.unwrap_or(16_000))?;
         config.validate().map_err(|e| {
             let text = e.to_string();
             let field = [
@@ -207,6 +219,13 @@ impl Node for VadNode {
             other => return Err(NodeError::invalid_input("VADNode", "audio", other.kind())),
         };
         let rate = audio.sample_rate();
+        if let Some(expected) = self.params.sample_rate
+            && expected != rate
+        {
+            return Err(NodeError::fatal(format!(
+                "VADNode: audio at {rate} Hz, but the node was built for sample_rate={expected} Hz"
+            )));
+        }
         if self.vad.as_ref().is_some_and(|v| v.config().sample_rate != rate) {
             self.finish_stream(out)?;
             self.vad = None;
