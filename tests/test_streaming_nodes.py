@@ -161,3 +161,12 @@ def test_process_without_a_stream_runs_the_first_node_as_the_source() -> None:
 def test_streaming_nodes_need_the_engine() -> None:
     with pytest.raises(PipelineError, match="streaming nodes run on the engine"):
         run(Pipeline([Twice()]).run([1], use_rust=False))
+
+
+def test_metadata_helpers_of_the_older_sdk() -> None:
+    node = Twice()
+    audio = (np.zeros(4, dtype=np.float32), 16000)
+    assert node.split_data_metadata((audio, {"k": 1})) == (audio, {"k": 1})
+    assert node.split_data_metadata(audio) == (audio, None)
+    assert node.merge_data_metadata(audio, None) is audio
+    assert node.merge_data_metadata(audio, {"k": 1}) == (audio, {"k": 1})

@@ -153,6 +153,18 @@ class Node:
             and _native_available(self.node_type)
         )
 
+    def split_data_metadata(self, data: Any) -> tuple[Any, dict[str, Any] | None]:
+        """``(payload, metadata)`` for data that carries metadata as
+        ``(payload, metadata_dict)``; ``(data, None)`` for anything else."""
+        if isinstance(data, tuple) and len(data) == 2 and isinstance(data[1], dict):
+            return data[0], data[1]
+        return data, None
+
+    def merge_data_metadata(self, data: Any, metadata: dict[str, Any] | None) -> Any:
+        """The inverse of :meth:`split_data_metadata`: ``(data, metadata)``,
+        or ``data`` alone when there is no metadata."""
+        return data if metadata is None else (data, metadata)
+
     def process_python(self, data: Any) -> Any:
         """The pure-Python implementation (``use_rust=False``); defaults to
         ``process``."""
