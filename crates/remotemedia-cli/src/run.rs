@@ -19,7 +19,7 @@ use remotemedia_core::{
 use serde_json::{Value, json};
 
 use remotemedia_cli::files::{Role, check_distinct};
-use remotemedia_cli::wav::{WavChunks, WavSink};
+use remotemedia_cli::wav::{WavChunks, WavInfo, WavSink};
 
 /// Arguments of `remotemedia run`.
 #[derive(Debug, Args)]
@@ -167,7 +167,7 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<Ended, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let ended = runtime.block_on(stream(graph_run, chunks, probe.frames, args));
+    let ended = runtime.block_on(stream(graph_run, chunks, args));
     // A second signal may leave the session's task inside a node call:
     // do not wait for it.
     runtime.shutdown_background();
@@ -176,7 +176,12 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<Ended, String> {
 
 /// Streams the input through the session, writes its outputs, then the
 /// metrics; see [`run`] for what ends it.
-async fn stream(graph_run: GraphRun, mut chunks: WavChunks, frames: u64, args: &RunArgs) -> Result<Ended, String> {
+async fn stream(graph_run: GraphRun, mut chunks: WavChunks, args: &RunArgs) -> Result<Ended, String> {
+    let WavInfo {
+        frames,
+        sample_rate: rate,
+        ..
+    } = chunks.info();
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch SIGINT: {e}"))?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
@@ -200,6 +205,7 @@ async fn stream(graph_run: GraphRun, mut chunks: WavChunks, frames: u64, args: &
         Ok::<(), String>(())
     });
     let mut out = Outputs::new(args.output.as_deref(), args.output_node.clone());
+    out.input = Some((frames, rate));
     let mut failure: Option<String> = None;
     let mut interrupted: Option<u8> = None;
     loop {
@@ -297,6 +303,12 @@ struct Outputs {
     stdout_closed: bool,
     /// Whether writing the WAV file failed (the run then stops).
     wav_failed: bool,
+    /// Whether audio reached the WAV sink.
+    wav_started: bool,
+    /// Frames and rate of the input: the output is expected to last as
+    /// long (every node we ship keeps the duration), which lets a stream
+    /// too long for a WAV file be refused before it is written.
+    input: Option<(u64, u32)>,
 }
 
 impl Outputs {
@@ -307,6 +319,8 @@ impl Outputs {
             stdout: std::io::BufWriter::new(std::io::stdout()),
             stdout_closed: false,
             wav_failed: false,
+            wav_started: false,
+            input: None,
         }
     }
 
@@ -329,7 +343,16 @@ impl Outputs {
         if let (Some(wav), Some(audio)) = (self.wav.as_mut(), o.data.audio()) {
             let chosen = self.audio_node.get_or_insert_with(|| Arc::clone(&o.node_id));
             if *chosen == o.node_id {
-                if let Err(e) = wav.write(audio) {
+                let first = !self.wav_started;
+                self.wav_started = true;
+                let expected = self.input.map(|(frames, rate)| {
+                    (u128::from(frames) * u128::from(audio.sample_rate())).div_ceil(u128::from(rate.max(1))) as u64
+                });
+                let checked = match expected {
+                    Some(frames) if first => wav.check_fits(audio, frames),
+                    _ => Ok(()),
+                };
+                if let Err(e) = checked.and_then(|()| wav.write(audio)) {
                     self.wav_failed = true;
                     return Err(e.to_string());
                 }

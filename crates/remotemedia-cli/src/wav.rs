@@ -9,9 +9,10 @@
 //! A WAV file counts its sizes in 32 bits, so it holds at most 4 GiB of
 //! samples, and its frame size (channels × bytes per sample, "block align")
 //! and byte rate must fit 16 and 32 bits. [`WavSink`] refuses a shape WAV
-//! cannot describe before it creates the file, and stops with
-//! [`WavError::TooLong`] at the last whole frame that fits, leaving a valid
-//! file of the audio up to there (RF64, the 64-bit variant, is not written:
+//! cannot describe before it creates the file; told how long the stream
+//! will be ([`WavSink::check_fits`]), it refuses one too long before writing;
+//! and whatever it was told, it stops with [`WavError::TooLong`] at the last
+//! whole frame that fits, leaving a valid file of the audio up to there (RF64, the 64-bit variant, is not written:
 //! hound, our WAV library, has no writer for it and few readers take it).
 
 use std::fs::File;
@@ -61,6 +62,22 @@ pub enum WavError {
         path: PathBuf,
         /// Frames written.
         frames: u64,
+        /// The data size limit, bytes.
+        limit: u64,
+    },
+    /// The audio announced will not fit in a WAV file; nothing was written.
+    #[error(
+        "{path}: the output would be {frames} frames, {bytes} bytes of samples, more than the WAV format holds \
+         ({limit} bytes, 4 GiB); refusing before writing (split the input, or output fewer channels, a lower rate \
+         or 16-bit samples)"
+    )]
+    WouldNotFit {
+        /// The file.
+        path: PathBuf,
+        /// Frames announced.
+        frames: u64,
+        /// Bytes they take.
+        bytes: u64,
         /// The data size limit, bytes.
         limit: u64,
     },
@@ -260,6 +277,28 @@ impl WavSink {
             limit: limit.min(WAV_DATA_LIMIT),
             written: 0,
         }
+    }
+
+    /// Refuses, before anything is written, a stream of `frames` frames
+    /// shaped like `audio` that the file could not hold (or a shape WAV
+    /// cannot describe).
+    pub fn check_fits(&self, audio: &AudioData, frames: u64) -> Result<(), WavError> {
+        let spec = wav_spec(AudioShape {
+            channels: audio.channels(),
+            sample_rate: audio.sample_rate(),
+            format: audio.format(),
+        })
+        .map_err(|m| self.write_error(m))?;
+        let bytes = frames.saturating_mul(u64::from(spec.channels) * u64::from(spec.bits_per_sample / 8));
+        if bytes > self.limit {
+            return Err(WavError::WouldNotFit {
+                path: self.path.clone(),
+                frames,
+                bytes,
+                limit: self.limit,
+            });
+        }
+        Ok(())
     }
 
     /// Frames written so far.

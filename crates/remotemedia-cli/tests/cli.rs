@@ -1004,3 +1004,49 @@ fn validate_lists_every_problem_and_prints_ids_safely() {
     assert!(err.lines().all(|l| !l.starts_with("forged")), "{err}");
     assert!(err.contains("2000000 bytes long; at most 256"), "{err}");
 }
+
+#[test]
+fn an_output_too_long_for_wav_is_refused_before_writing() {
+    let d = Dir::new("toolong");
+    let m = d.write("m.json", PASS_CHAIN);
+    // A sparse 8-bit mono file of 3 GB (no disk space used): read as 16-bit
+    // audio, its output would need 6 GB, past WAV's 4 GiB.
+    let input = d.path("in.wav");
+    let frames: u32 = 3_000_000_000;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + frames).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&48_000u32.to_le_bytes());
+    b.extend_from_slice(&48_000u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&8u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&frames.to_le_bytes());
+    std::fs::write(&input, &b).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&input).unwrap();
+    f.set_len(44 + u64::from(frames)).unwrap();
+    drop(f);
+    let (out, metrics) = (d.path("out.wav"), d.path("m.out.json"));
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--metrics",
+        metrics.to_str().unwrap(),
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the output would be 3000000000 frames, 6000000000 bytes") && err.contains("4 GiB"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert!(json_file(&metrics)["pipeline"]["inputs"].as_u64().unwrap() < 100);
+}
