@@ -1050,3 +1050,89 @@ fn an_output_too_long_for_wav_is_refused_before_writing() {
     assert!(!out.exists());
     assert!(json_file(&metrics)["pipeline"]["inputs"].as_u64().unwrap() < 100);
 }
+
+#[test]
+fn a_second_sigint_stops_at_once_with_a_valid_wav() {
+    let d = Dir::new("twosignals");
+    // Two sources: "pass" writes the file, "slow" takes 1 s a chunk, so
+    // after the first signal the 16 chunks already queued would take 16 s.
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [
+            {"id": "pass", "node_type": "PassThroughNode"},
+            {"id": "slow", "node_type": "FaultInjectionNode", "params": {"sleep_ms": 1000}}]}"#,
+    );
+    let input = d.path("in.wav");
+    let samples: Vec<i16> = (0..16_000 * 60).map(|i| (i % 1000) as i16).collect();
+    write_wav(&input, spec(1, 16, false), &samples);
+    let (out, metrics) = (d.path("out.wav"), d.path("m.out.json"));
+    let mut child = bin()
+        .args(["run", m.to_str().unwrap(), "-i", input.to_str().unwrap()])
+        .args([
+            "-o",
+            out.to_str().unwrap(),
+            "--output-node",
+            "pass",
+            "--chunk-ms",
+            "200",
+        ])
+        .args(["--metrics", metrics.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&out).map_or(0, |m| m.len()) <= 44 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before the signal");
+        assert!(started.elapsed().as_secs() < 30, "no output after 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for _ in 0..2 {
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(10));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted again: metrics and trace not written"),
+        "{err}"
+    );
+    let (_, written) = read_all::<i16>(&out);
+    assert!(!written.is_empty());
+    assert_eq!(written[..], samples[..written.len()]);
+    assert!(!metrics.exists());
+}
+
+#[test]
+fn a_trace_or_metrics_that_cannot_be_written_fails_the_run_but_not_the_audio() {
+    let d = Dir::new("badtrace");
+    let m = d.write("m.json", PASS_CHAIN);
+    let input = d.path("in.wav");
+    let samples: Vec<i16> = (0..16_000).map(|i| i as i16).collect();
+    write_wav(&input, spec(1, 16, false), &samples);
+    let out = d.path("out.wav");
+    // A full disk for the trace; a directory for the metrics.
+    for extra in [["--trace", "/dev/full"], ["--metrics", d.0.to_str().unwrap()]] {
+        let o = run(&[
+            "run",
+            m.to_str().unwrap(),
+            "-i",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            extra[0],
+            extra[1],
+        ]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(err.contains(extra[1]), "{extra:?}: {err}");
+        assert_eq!(read_all::<i16>(&out).1, samples, "{extra:?}");
+        std::fs::remove_file(&out).unwrap();
+    }
+}

@@ -10,7 +10,7 @@ use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::printable::{escaped, quoted};
+use crate::printable::{cut_at, escaped, quoted, short};
 
 /// Whether a node error is worth retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,11 +131,13 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let message = escaped(&self.message);
+        // A message quotes user strings (an unknown param's name...): cut
+        // long enough for any message of ours, short enough not to flood.
+        let message = cut_at(&self.message, 2000);
         if self.path.is_empty() {
             f.write_str(&message)?;
         } else {
-            write!(f, "{}: {message}", escaped(&self.path))?;
+            write!(f, "{}: {message}", short(&self.path))?;
         }
         if let Some(id) = &self.node_id {
             write!(f, " (node {})", quoted(id))?;

@@ -46,17 +46,26 @@ pub fn quoted(s: &str) -> String {
 /// `s` escaped, cut after [`QUOTE_LIMIT`] characters with a note of its
 /// full length; for names printed without quotes.
 pub fn short(s: &str) -> String {
-    let (head, cut) = head(s);
-    if cut {
-        format!("{}... ({} bytes)", escaped(head), s.len())
-    } else {
-        escaped(head).into_owned()
+    cut_at(s, QUOTE_LIMIT)
+}
+
+/// `s` escaped, cut after `limit` characters with a note of its full
+/// length.
+pub fn cut_at(s: &str, limit: usize) -> String {
+    match head_at(s, limit) {
+        (head, true) => format!("{}... ({} bytes)", escaped(head), s.len()),
+        (head, false) => escaped(head).into_owned(),
     }
 }
 
 /// The first [`QUOTE_LIMIT`] characters of `s`, and whether that cut any.
 fn head(s: &str) -> (&str, bool) {
-    match s.char_indices().nth(QUOTE_LIMIT) {
+    head_at(s, QUOTE_LIMIT)
+}
+
+/// The first `limit` characters of `s`, and whether that cut any.
+fn head_at(s: &str, limit: usize) -> (&str, bool) {
+    match s.char_indices().nth(limit) {
         None => (s, false),
         Some((cut, _)) => (&s[..cut], true),
     }

@@ -148,6 +148,9 @@ impl Implementation {
     /// again, until they pass or a problem names no single param.
     pub fn check_all(&self, params: &Value) -> Vec<ParamProblem> {
         let mut problems = Vec::new();
+        if self.check(params).is_ok() {
+            return problems;
+        }
         let mut rest = params.clone();
         while let Err(p) = self.check(&rest) {
             let key = p.path.split(['.', '[']).next().unwrap_or_default().to_owned();

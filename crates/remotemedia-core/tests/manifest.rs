@@ -404,3 +404,12 @@ fn every_shape_problem_of_the_manifest_is_listed() {
         ]
     );
 }
+
+#[test]
+fn a_huge_param_name_is_cut_short_where_it_is_printed() {
+    let key = "k".repeat(1_000_000);
+    let p = one_problem(chain(json!([{"id": "m", "node_type": "AddNode", "params": {key: 1}}])));
+    let shown = p.to_string();
+    assert!(shown.len() < 3000, "{} bytes", shown.len());
+    assert!(shown.contains("bytes)"), "{shown}");
+}
