@@ -1,4 +1,6 @@
 //! Library side of the `remotemedia` command: the WAV reader and writer,
-//! exposed so that the fuzz targets (and tests) can drive them directly.
+//! and the check that a run's files are distinct, exposed so that the fuzz
+//! targets (and tests) can drive them directly.
 
+pub mod files;
 pub mod wav;

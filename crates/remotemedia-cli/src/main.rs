@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use remotemedia_core::metrics::alloc::TrackingAllocator;
+use remotemedia_core::printable::escaped;
 use remotemedia_core::{Engine, Manifest, ManifestError, Registry};
 
 /// Counts heap bytes so node metrics can report peak memory.
@@ -53,6 +54,9 @@ fn registry() -> Registry {
 }
 
 fn main() -> ExitCode {
+    // A panic inside a node call is caught and reported as that node's
+    // error; only panics outside them (real crashes) print.
+    remotemedia_core::panic::install_quiet_hook();
     let cli = Cli::parse();
     let engine = Engine::new(registry());
     match cli.command {
@@ -78,7 +82,7 @@ fn validate(engine: &Engine, path: &std::path::Path) -> ExitCode {
             let order: Vec<&str> = g.order().iter().map(|&i| g.id(i)).collect();
             println!(
                 "{}: valid ({} nodes, {} connections; order: {})",
-                path.display(),
+                escaped(&path.display().to_string()),
                 g.len(),
                 pipeline.manifest().connections.len(),
                 order.join(" -> ")
@@ -94,7 +98,7 @@ fn validate(engine: &Engine, path: &std::path::Path) -> ExitCode {
 
 /// Prints every problem of a refused manifest on stderr, one a line.
 fn report_manifest_error(path: &std::path::Path, e: &ManifestError) {
-    eprintln!("{}: invalid manifest", path.display());
+    eprintln!("{}: invalid manifest", escaped(&path.display().to_string()));
     for p in e.problems() {
         eprintln!("  {p}");
     }
