@@ -19,18 +19,27 @@ from remotemedia.exceptions import (
 )
 from remotemedia.nodes import (
     AddNode,
+    AudioBuffer,
     AudioResampleNode,
+    AudioResampler,
+    AudioTransform,
+    ExtractAudioDataNode,
     FormatConverterNode,
     MultiplyNode,
     PassThroughNode,
     VADNode,
+    VoiceActivityDetector,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AddNode",
+    "AudioBuffer",
     "AudioResampleNode",
+    "AudioResampler",
+    "AudioTransform",
+    "ExtractAudioDataNode",
     "FormatConverterNode",
     "Interrupted",
     "MultiplyNode",
@@ -44,6 +53,7 @@ __all__ = [
     "RetryableError",
     "StreamSession",
     "VADNode",
+    "VoiceActivityDetector",
     "__version__",
     "is_rust_runtime_available",
 ]
