@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ManifestError, Problem};
-use crate::printable::{quoted, short};
+use crate::printable::{is_unsafe, quoted, short};
 use crate::registry::Registry;
 
 /// The only manifest version this engine reads.
@@ -77,7 +77,8 @@ pub struct Metadata {
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
     /// Unique, non-empty id, used by connections, errors and metrics; at
-    /// most 256 bytes, without control characters.
+    /// most 256 bytes, without control characters or bidirectional text
+    /// controls.
     pub id: String,
     /// The node type: a registered name such as `AudioResampleNode`.
     pub node_type: String,
@@ -287,11 +288,13 @@ impl Manifest {
                     id,
                     format!("node id is {} bytes long; at most {MAX_ID_BYTES}", node.id.len()),
                 );
-            } else if node.id.chars().any(char::is_control) {
+            } else if node.id.chars().any(is_unsafe) {
                 push(
                     at("id"),
                     id,
-                    "node id must not contain control characters (newline, tab, ESC...)".into(),
+                    "node id must not contain control characters (newline, tab, ESC...) or bidirectional text \
+                     controls"
+                        .into(),
                 );
             } else if let Some(first) = first_index.insert(&node.id, i) {
                 first_index.insert(&node.id, first);

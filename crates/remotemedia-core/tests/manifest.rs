@@ -320,12 +320,20 @@ fn node_ids_are_bounded_and_printable() {
     // The id is cut short where the problem prints it.
     assert!(p.to_string().len() < 300, "{p}");
     compile(chain(json!([{"id": "y".repeat(256), "node_type": "AddNode"}]))).unwrap();
-    for id in ["a\u{1b}[2Jb", "a\nb", "tab\there", "del\u{7f}", "c1\u{9b}"] {
+    for id in [
+        "a\u{1b}[2Jb",
+        "a\nb",
+        "tab\there",
+        "del\u{7f}",
+        "c1\u{9b}",
+        "rlo\u{202e}txt.exe",
+        "iso\u{2066}x",
+    ] {
         let p = one_problem(chain(json!([{"id": id, "node_type": "AddNode"}])));
         assert_eq!(p.path, "nodes[0].id", "{id:?}");
         assert!(p.message.contains("control characters"), "{p}");
         let shown = p.to_string();
-        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(!shown.chars().any(remotemedia_core::printable::is_unsafe), "{shown:?}");
     }
     // Non-ASCII ids are fine.
     compile(chain(json!([{"id": "Überprüfung-音声", "node_type": "AddNode"}]))).unwrap();
