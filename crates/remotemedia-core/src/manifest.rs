@@ -457,9 +457,7 @@ impl Manifest {
 
 /// Every shape problem (stage 3) of a manifest that does not deserialize:
 /// each node and connection is checked on its own, then the rest of the
-/// document. Within each, after a problem the field it is about is set
-/// aside and the rest checked again, until it passes or a problem names no
-/// single field (a missing required field, a value of the wrong type).
+/// document, each listing every problem it has (see [`crate::set_aside`]).
 fn shape_problems(value: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut top = value.as_object().cloned().unwrap_or_default();
@@ -488,25 +486,26 @@ fn shape_problems(value: &Value) -> Vec<Problem> {
 }
 
 /// The shape problems of `value` as a `T`, as (path, message), the paths
-/// under `prefix`.
+/// under `prefix` (see [`crate::set_aside`]).
 fn field_problems<T: serde::de::DeserializeOwned>(value: &Value, prefix: &str) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
-    let mut rest = value.clone();
-    while let Err(e) = serde_path_to_error::deserialize::<_, T>(&rest) {
-        let inner = e.path().to_string();
-        let inner = if inner == "." { String::new() } else { inner };
-        let key = inner.split(['.', '[']).next().unwrap_or_default().to_owned();
-        let path = match (prefix.is_empty(), inner.is_empty()) {
-            (_, true) => prefix.to_owned(),
-            (true, false) => inner,
-            (false, false) => format!("{prefix}.{inner}"),
-        };
-        problems.push((path, e.into_inner().to_string()));
-        if rest.as_object_mut().and_then(|o| o.remove(&key)).is_none() {
-            break;
-        }
-    }
-    problems
+    let check = |v: &Value| {
+        serde_path_to_error::deserialize::<_, T>(v).map(drop).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            (path, e.into_inner().to_string())
+        })
+    };
+    crate::set_aside::every_problem(value, check, |(path, message)| (path.as_str(), message.clone()))
+        .into_iter()
+        .map(|(inner, message)| {
+            let path = match (prefix.is_empty(), inner.is_empty()) {
+                (_, true) => prefix.to_owned(),
+                (true, false) => inner,
+                (false, false) => format!("{prefix}.{inner}"),
+            };
+            (path, message)
+        })
+        .collect()
 }
 
 /// The id of the node a JSON path such as `nodes[2].params.x` points into.

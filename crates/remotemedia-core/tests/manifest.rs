@@ -421,3 +421,17 @@ fn a_huge_param_name_is_cut_short_where_it_is_printed() {
     assert!(shown.len() < 3000, "{} bytes", shown.len());
     assert!(shown.contains("bytes)"), "{shown}");
 }
+
+#[test]
+fn a_required_field_of_the_wrong_type_is_one_problem_not_two() {
+    // Set aside to go on checking, the id goes missing: that is not a
+    // second problem.
+    let found: Vec<String> = problems(chain(json!([{"id": 5, "node_type": "AddNode", "timeout_ms": "x"}])))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found[0].starts_with("nodes[0].id: invalid type"), "{found:#?}");
+    assert!(found[1].starts_with("nodes[0].timeout_ms: invalid type"), "{found:#?}");
+    assert!(!found.iter().any(|p| p.contains("missing field")), "{found:#?}");
+}
