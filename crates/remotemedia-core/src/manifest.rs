@@ -79,6 +79,7 @@ pub struct NodeSpec {
     /// Unique, non-empty id, used by connections, errors and metrics; at
     /// most 256 bytes, without control characters or bidirectional text
     /// controls.
+    #[schemars(length(min = 1, max = 256))]
     pub id: String,
     /// The node type: a registered name such as `AudioResampleNode`.
     pub node_type: String,
@@ -91,8 +92,10 @@ pub struct NodeSpec {
     /// Retry policy for transient errors (default: 3 retries, 100 ms, x2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryConfig>,
-    /// Longest a single call may take, in milliseconds.
+    /// Longest a single call may take, in milliseconds (1 to 86400000,
+    /// 24 h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 86_400_000))]
     pub timeout_ms: Option<u64>,
     /// What downstream gets once the node's circuit breaker is open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,13 +145,17 @@ impl fmt::Display for RuntimeHint {
 #[serde(default, deny_unknown_fields)]
 pub struct RetryConfig {
     /// Retries after the first attempt (0 disables retrying; at most 100).
+    #[schemars(range(max = 100))]
     pub max_retries: u32,
     /// Delay before the first retry, in milliseconds (at most 3600000, 1 h).
+    #[schemars(range(max = 3_600_000))]
     pub initial_delay_ms: u64,
     /// Factor applied to the delay after each retry (1 to 1000).
+    #[schemars(range(min = 1, max = 1000))]
     pub multiplier: f64,
     /// Upper bound on one delay, in milliseconds (at least
     /// initial_delay_ms, at most 3600000, 1 h).
+    #[schemars(range(max = 3_600_000))]
     pub max_delay_ms: u64,
 }
 
@@ -184,6 +191,7 @@ pub struct BreakerConfig {
     pub failure_threshold: u32,
     /// How long the breaker stays open before one trial call, in ms (at
     /// most 86400000, 24 h).
+    #[schemars(range(max = 86_400_000))]
     pub cooldown_ms: u64,
 }
 

@@ -435,3 +435,37 @@ fn a_required_field_of_the_wrong_type_is_one_problem_not_two() {
     assert!(found[1].starts_with("nodes[0].timeout_ms: invalid type"), "{found:#?}");
     assert!(!found.iter().any(|p| p.contains("missing field")), "{found:#?}");
 }
+
+#[test]
+fn the_schema_states_the_bounds_validation_enforces() {
+    use remotemedia_core::manifest::{
+        MAX_COOLDOWN_MS, MAX_ID_BYTES, MAX_MULTIPLIER, MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_TIMEOUT_MS,
+    };
+    let schema = Manifest::json_schema(Engine::default().registry());
+    let at = |p: &str| schema.pointer(p).unwrap_or_else(|| panic!("{p} missing")).clone();
+    assert_eq!(at("/$defs/NodeSpec/properties/id/maxLength"), json!(MAX_ID_BYTES));
+    assert_eq!(
+        at("/$defs/NodeSpec/properties/timeout_ms/maximum"),
+        json!(MAX_TIMEOUT_MS)
+    );
+    assert_eq!(
+        at("/$defs/RetryConfig/properties/max_retries/maximum"),
+        json!(MAX_RETRIES)
+    );
+    assert_eq!(
+        at("/$defs/RetryConfig/properties/initial_delay_ms/maximum"),
+        json!(MAX_RETRY_DELAY_MS)
+    );
+    assert_eq!(
+        at("/$defs/RetryConfig/properties/max_delay_ms/maximum"),
+        json!(MAX_RETRY_DELAY_MS)
+    );
+    assert_eq!(
+        at("/$defs/RetryConfig/properties/multiplier/maximum").as_f64(),
+        Some(MAX_MULTIPLIER)
+    );
+    assert_eq!(
+        at("/$defs/BreakerConfig/properties/cooldown_ms/maximum"),
+        json!(MAX_COOLDOWN_MS)
+    );
+}
