@@ -351,3 +351,37 @@ def test_an_array_lent_twice_unlocks_after_the_last_borrower() -> None:
     # by engine threads are released at the next call into the extension).
     run(Pipeline([PassThroughNode()]).run(1))
     a[0] = 2.0
+
+
+def test_a_direct_call_that_releases_the_gil_locks_its_input() -> None:
+    """A direct node call on a large array releases the GIL: the array is
+    locked for the call (small calls keep the GIL and skip the lock)."""
+    a = np.random.default_rng(3).standard_normal(48000 * 60).astype(np.float32)
+    node = FormatConverterNode(target_format="i16")
+    expected = node.process((a.copy(), 48000))[0]
+    refused = 0
+    stop = threading.Event()
+
+    def vandal() -> None:
+        nonlocal refused
+        while a.flags.writeable and not stop.is_set():
+            time.sleep(0.0001)
+        while not stop.is_set():
+            try:
+                a[::997] = 0.0
+            except ValueError:
+                refused += 1
+            time.sleep(0.0002)
+
+    worker = threading.Thread(target=vandal)
+    worker.start()
+    try:
+        out = node.process((a, 48000))[0]
+    finally:
+        stop.set()
+        worker.join()
+    assert refused > 0
+    np.testing.assert_array_equal(out, expected)
+    assert a.flags.writeable
+    small = np.ones(480, dtype=np.float32)
+    assert node.process((small, 16000))[0].dtype == np.int16 and small.flags.writeable

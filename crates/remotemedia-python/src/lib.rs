@@ -72,6 +72,9 @@ fn after_fork_in_child(py: Python<'_>) {
 /// The extension module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // A panic caught inside a node call is reported as that node's error,
+    // not also printed with a backtrace on stderr.
+    remotemedia_core::panic::install_quiet_hook();
     m.add("__version__", VERSION)?;
     m.add_function(wrap_pyfunction!(node_types, m)?)?;
     m.add_function(wrap_pyfunction!(has_native, m)?)?;
