@@ -385,3 +385,32 @@ def test_a_direct_call_that_releases_the_gil_locks_its_input() -> None:
     assert a.flags.writeable
     small = np.ones(480, dtype=np.float32)
     assert node.process((small, 48000))[0].shape == (160,) and small.flags.writeable
+
+
+def test_sweep_of_array_kinds_never_corrupts_and_counts_copies(tmp_path: Any) -> None:
+    """Issue 14 sweep: foreign memory (a memory map, a ctypes buffer), Fortran
+    order, strides and an empty array: each runs, the result equals the
+    input, copies are counted, and the caller's array is writeable after."""
+    import ctypes
+
+    mapped = np.memmap(tmp_path / "m.f32", dtype=np.float32, mode="w+", shape=(480,))
+    mapped[:] = 0.25
+    raw = (ctypes.c_float * 480)(*([0.5] * 480))
+    cases = {
+        "memmap": (mapped, 1),
+        "ctypes": (np.ctypeslib.as_array(raw), 1),
+        "fortran": (np.asfortranarray(np.ones((2, 480), dtype=np.float32)), 1),
+        "strided": (np.ones(960, dtype=np.float32)[::2], 1),
+        "empty": (np.zeros(0, dtype=np.float32), 0),
+        "owned": (np.full(480, 3.0, dtype=np.float32), 0),
+    }
+    p = Pipeline([MultiplyNode(factor=1.0)], enable_metrics=True)
+    for name, (array, copies) in cases.items():
+        before = np.array(array, copy=True)
+        out, _ = run(p.run((array, 16000)))
+        np.testing.assert_array_equal(out, before, err_msg=name)
+        metrics = p.get_metrics()
+        assert metrics is not None and metrics["pipeline"]["copied_inputs"] == copies, name
+        del out
+        run(Pipeline([PassThroughNode()]).run(1))  # releases locks dropped elsewhere
+        assert array.flags.writeable, name
