@@ -8,8 +8,12 @@ __all__ = [
     "NativeSession",
     "SampleOwner",
     "__version__",
+    "cli_main",
     "has_native",
     "node_types",
+    "parse_manifest_text",
+    "set_worker_threads",
+    "worker_threads",
 ]
 
 __version__: str
@@ -19,6 +23,21 @@ def node_types() -> list[str]:
 
 def has_native(node_type: str) -> bool:
     """True when ``node_type`` has a native implementation."""
+
+def cli_main(args: list[str]) -> int:
+    """Runs the ``remotemedia`` command with ``args`` (no program name);
+    returns its exit status."""
+
+def set_worker_threads(n: int) -> None:
+    """Sets the engine runtime's worker count, before its first use."""
+
+def worker_threads() -> int:
+    """The engine runtime's worker count (the one it will have, before its first use)."""
+
+def parse_manifest_text(text: str, format: str) -> str:
+    """Reads JSON or YAML (``format``: ``"json"``/``"yaml"``) manifest text
+    strictly, as the CLI does; returns the document as JSON text. Raises
+    ``PipelineError`` naming the path of what was refused."""
 
 @final
 class NativePipeline:

@@ -183,11 +183,11 @@ impl Outputs {
             let chosen = self.audio_node.get_or_insert_with(|| Arc::clone(&o.node_id));
             if *chosen == o.node_id {
                 wav.write(audio).map_err(|e| e.to_string())?;
-                if let RuntimeData::Vad { info, .. } = &o.data {
-                    if !says_nothing(info) {
-                        extend(&mut line, json!(info));
-                        self.print(&line)?;
-                    }
+                if let RuntimeData::Vad { info, .. } = &o.data
+                    && !says_nothing(info)
+                {
+                    extend(&mut line, json!(info));
+                    self.print(&line)?;
                 }
                 return Ok(());
             }
@@ -212,10 +212,10 @@ impl Outputs {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(format!("stdout: {e}")),
             _ => {}
         }
-        if let Some(wav) = self.wav.take() {
-            if !wav.finish().map_err(|e| e.to_string())? {
-                eprintln!("warning: no sink produced audio; no output file was written");
-            }
+        if let Some(wav) = self.wav.take()
+            && !wav.finish().map_err(|e| e.to_string())?
+        {
+            eprintln!("warning: no sink produced audio; no output file was written");
         }
         Ok(())
     }

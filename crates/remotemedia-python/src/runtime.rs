@@ -4,20 +4,37 @@
 //! [`block_on`] from the calling Python thread, with the GIL released, so a
 //! run costs no thread hand-off; the runtime provides the timers and the
 //! worker threads the engine needs (retry back-off, sessions).
+//!
+//! Its worker count is, in order: what [`set_worker_threads`] set before the
+//! first use, else the `REMOTEMEDIA_WORKER_THREADS` environment variable
+//! (read when the module is imported: a bad value fails the import), else
+//! the machine's available parallelism.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use std::thread::available_parallelism;
 
 use tokio::runtime::{Builder, Runtime};
 
+/// The environment variable that sets the worker count.
+pub const WORKERS_ENV: &str = "REMOTEMEDIA_WORKER_THREADS";
+
+/// The most workers one may ask for (far beyond any use; bounds a typo).
+pub const MAX_WORKERS: usize = 1024;
+
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
-/// The global runtime (two worker threads: the machine has few cores, and
-/// the heavy work runs on the calling thread anyway).
+/// The worker count chosen so far (`None`: the machine's parallelism). Held
+/// while the runtime is built, so that a count set concurrently with the
+/// first use is either used or refused, never lost.
+static WORKERS: Mutex<Option<usize>> = Mutex::new(None);
+
+/// The global runtime.
 pub fn get() -> &'static Runtime {
     RUNTIME.get_or_init(|| {
+        let workers = WORKERS.lock().unwrap_or_else(|e| e.into_inner());
         Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(workers.unwrap_or_else(machine_parallelism))
             .thread_name("remotemedia-py")
             .enable_all()
             .build()
@@ -29,4 +46,51 @@ pub fn get() -> &'static Runtime {
 /// runtime's context.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     get().block_on(future)
+}
+
+/// Sets the worker count; refused once the runtime runs, or out of
+/// `1..=MAX_WORKERS`.
+pub fn set_worker_threads(n: usize) -> Result<(), String> {
+    if !(1..=MAX_WORKERS).contains(&n) {
+        return Err(format!("worker threads: expected 1 to {MAX_WORKERS}, got {n}"));
+    }
+    let mut workers = WORKERS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(runtime) = RUNTIME.get() {
+        return Err(format!(
+            "worker threads: the runtime already runs with {} workers; set the count before the first pipeline runs",
+            runtime.metrics().num_workers()
+        ));
+    }
+    *workers = Some(n);
+    Ok(())
+}
+
+/// The worker count the runtime has, or will have when first used.
+pub fn worker_threads() -> usize {
+    match RUNTIME.get() {
+        Some(runtime) => runtime.metrics().num_workers(),
+        None => WORKERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(machine_parallelism),
+    }
+}
+
+/// Applies `REMOTEMEDIA_WORKER_THREADS` when it is set (and not empty).
+pub fn configure_from_env() -> Result<(), String> {
+    let Ok(text) = std::env::var(WORKERS_ENV) else {
+        return Ok(());
+    };
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    let n = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{WORKERS_ENV}={text:?}: expected a whole number from 1 to {MAX_WORKERS}"))?;
+    set_worker_threads(n).map_err(|e| format!("{WORKERS_ENV}: {e}"))
+}
+
+fn machine_parallelism() -> usize {
+    available_parallelism().map_or(1, |n| n.get())
 }

@@ -1,9 +1,11 @@
 //! Streaming sessions: push chunks in, receive outputs as they are produced.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::queue::{InputQueue, TryPush};
 use super::run::{GraphRun, RunOptions, SinkOutput};
@@ -218,12 +220,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts a session for `run` on the current tokio runtime.
+    /// Starts a session for `run` on the current tokio runtime. Its log
+    /// events (opened, closed, and those of its nodes) are in a `session`
+    /// span whose `id` numbers the sessions of the process.
     pub fn spawn(run: GraphRun, config: SessionConfig) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let queue = Arc::new(InputQueue::new(config.input_capacity));
         let (out_tx, out_rx) = mpsc::channel(config.output_capacity.max(1));
         let summary = Arc::new(Mutex::new(Summary::default()));
-        tokio::spawn(drive(run, Arc::clone(&queue), out_tx, Arc::clone(&summary), config.run));
+        let span = tracing::info_span!("session", id = NEXT_ID.fetch_add(1, Ordering::Relaxed));
+        tokio::spawn(drive(run, Arc::clone(&queue), out_tx, Arc::clone(&summary), config.run).instrument(span));
         Self {
             sender: Some(SessionSender { queue }),
             receiver: SessionReceiver { rx: out_rx, summary },
@@ -267,7 +273,19 @@ async fn drive(
     summary: Arc<Mutex<Summary>>,
     options: RunOptions,
 ) {
-    drive_run(&mut run, &queue, &out).await;
+    tracing::info!(
+        input_capacity = queue.capacity(),
+        output_capacity = out.max_capacity(),
+        "session opened"
+    );
+    let counts = drive_run(&mut run, &queue, &out).await;
+    tracing::info!(
+        chunks_in = counts.chunks_in,
+        chunks_out = counts.chunks_out,
+        dropped = queue.dropped(),
+        error = counts.error.as_deref(),
+        "session closed"
+    );
     // Senders still pushing learn at once that nobody will read.
     queue.close_reader();
     let mut s = summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -283,28 +301,43 @@ async fn drive(
     drop(out);
 }
 
+/// What a session's run went through, for its closing log line.
+#[derive(Default)]
+struct Counts {
+    chunks_in: u64,
+    chunks_out: u64,
+    error: Option<String>,
+}
+
 async fn drive_run(
     run: &mut GraphRun,
     queue: &InputQueue<Command>,
     out: &mpsc::Sender<Result<SinkOutput, EngineError>>,
-) {
+) -> Counts {
     let mut emitted = Vec::new();
+    let mut counts = Counts::default();
     loop {
-        let result = match queue.pop().await {
-            Some(Command::Push(input)) => run.push(input, &mut emitted).await,
-            Some(Command::PushTo(id, input)) => run.push_to(&id, input, &mut emitted).await,
+        let (result, last) = match queue.pop().await {
+            Some(Command::Push(input)) => {
+                counts.chunks_in += 1;
+                (run.push(input, &mut emitted).await, false)
+            }
+            Some(Command::PushTo(id, input)) => {
+                counts.chunks_in += 1;
+                (run.push_to(&id, input, &mut emitted).await, false)
+            }
             Some(Command::Reset) => {
                 run.reset();
-                Ok(())
+                (Ok(()), false)
             }
-            None => {
-                let result = run.flush(&mut emitted).await;
-                deliver(out, &mut emitted, result).await;
-                return;
-            }
+            None => (run.flush(&mut emitted).await, true),
         };
-        if !deliver(out, &mut emitted, result).await {
-            return;
+        counts.chunks_out += emitted.len() as u64;
+        if let Err(e) = &result {
+            counts.error = Some(e.to_string());
+        }
+        if !deliver(out, &mut emitted, result).await || last {
+            return counts;
         }
     }
 }

@@ -62,25 +62,32 @@ impl Breaker {
         }
     }
 
-    /// Records a successful execution: closes the breaker.
-    pub fn record_success(&self) {
-        if self.failures.load(Ordering::Acquire) != 0 {
-            let mut open = self.lock();
-            self.failures.store(0, Ordering::Release);
-            *open = Open::default();
+    /// Records a successful execution: closes the breaker. Returns true when
+    /// this closed a breaker that was open.
+    pub fn record_success(&self) -> bool {
+        if self.failures.load(Ordering::Acquire) == 0 {
+            return false;
         }
+        let mut open = self.lock();
+        let was_open = self.failures.load(Ordering::Acquire) >= self.threshold;
+        self.failures.store(0, Ordering::Release);
+        *open = Open::default();
+        was_open
     }
 
     /// Records a failed execution; opens the breaker at the threshold (or
-    /// re-opens it after a failed trial).
-    pub fn record_failure(&self) {
+    /// re-opens it after a failed trial). Returns true when this failure
+    /// opened (or re-opened) it.
+    pub fn record_failure(&self) -> bool {
         let mut open = self.lock();
         let failures = self.failures.load(Ordering::Acquire).saturating_add(1);
         self.failures.store(failures, Ordering::Release);
         if failures >= self.threshold {
             open.since = Some(Instant::now());
             open.trial_in_flight = false;
+            return true;
         }
+        false
     }
 
     /// True while the breaker is open (including during a trial call).
