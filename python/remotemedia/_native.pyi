@@ -76,6 +76,8 @@ class NativeSession:
         """The wake-up socket, for ``loop.add_reader``."""
     def clear_wake(self) -> None:
         """Empties the wake-up socket."""
+    def metrics_snapshot(self) -> dict[str, Any] | None:
+        """The session's metrics now: live while it runs, final once ended."""
     def metrics(self) -> dict[str, Any] | None:
         """The engine's metrics once the session has ended."""
 

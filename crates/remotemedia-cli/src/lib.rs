@@ -11,6 +11,7 @@ mod cli;
 mod describe;
 mod loadtest;
 mod logging;
+mod metrics_server;
 mod run;
 pub mod wav;
 

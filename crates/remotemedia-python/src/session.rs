@@ -238,4 +238,16 @@ impl NativeSession {
             None => Ok(py.None().into_bound(py)),
         }
     }
+
+    /// The engine's metrics of the session now: live while it runs (the
+    /// session publishes them at its next step; waited for with the GIL
+    /// released), final once it has ended.
+    fn metrics_snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let live = self.lock().receiver.live();
+        let metrics = py.detach(|| live.snapshot());
+        match metrics.and_then(|m| serde_json::to_value(m).ok()) {
+            Some(v) => json_to_py(py, &v),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
 }

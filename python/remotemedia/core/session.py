@@ -106,9 +106,14 @@ class StreamSession:
         return bool(self._native.ended)
 
     def metrics(self) -> dict[str, Any] | None:
-        """The engine's metrics of this session, once it has ended."""
-        metrics: dict[str, Any] | None = self._native.metrics()
-        return metrics
+        """The engine's metrics of this session: a live snapshot while it is
+        open (what it has processed so far; it waits for the session's
+        current step, at most 2 s), the final figures once it has ended."""
+        if self._native.ended:
+            final: dict[str, Any] | None = self._native.metrics()
+            return final
+        live: dict[str, Any] | None = self._native.metrics_snapshot()
+        return live
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._outputs()

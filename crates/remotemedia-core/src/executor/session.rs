@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use super::live::{LiveSession, Publication};
 use super::queue::{InputQueue, TryPush};
 use super::run::{GraphRun, RunOptions, SinkOutput};
 use crate::data::RuntimeData;
@@ -142,6 +143,7 @@ impl SessionSender {
 pub struct SessionReceiver {
     rx: mpsc::Receiver<Result<SinkOutput, EngineError>>,
     summary: Arc<Mutex<Summary>>,
+    live: LiveSession,
 }
 
 /// Why [`SessionSender::try_send`] did not take a chunk; the chunk is
@@ -173,6 +175,18 @@ impl SessionReceiver {
             Err(mpsc::error::TryRecvError::Empty) => TryRecv::Empty,
             Err(mpsc::error::TryRecvError::Disconnected) => TryRecv::Ended,
         }
+    }
+
+    /// The session's metrics now, while it runs or after it ended: see
+    /// [`LiveSession::snapshot`] (blocks up to [`super::SNAPSHOT_WAIT`]; call
+    /// it off the session's runtime thread).
+    pub fn metrics_snapshot(&self) -> Option<PipelineMetrics> {
+        self.live.snapshot()
+    }
+
+    /// A handle on the session's live metrics, for another thread.
+    pub fn live(&self) -> LiveSession {
+        self.live.clone()
     }
 
     /// The session's metrics, once it has ended (after [`Self::recv`]
@@ -229,10 +243,23 @@ impl Session {
         let (out_tx, out_rx) = mpsc::channel(config.output_capacity.max(1));
         let summary = Arc::new(Mutex::new(Summary::default()));
         let span = tracing::info_span!("session", id = NEXT_ID.fetch_add(1, Ordering::Relaxed));
-        tokio::spawn(drive(run, Arc::clone(&queue), out_tx, Arc::clone(&summary), config.run).instrument(span));
+        let live = LiveSession::open(Arc::clone(run.pipeline()));
+        let task = drive(
+            run,
+            Arc::clone(&queue),
+            out_tx,
+            Arc::clone(&summary),
+            config.run,
+            live.clone(),
+        );
+        tokio::spawn(task.instrument(span));
         Self {
             sender: Some(SessionSender { queue }),
-            receiver: SessionReceiver { rx: out_rx, summary },
+            receiver: SessionReceiver {
+                rx: out_rx,
+                summary,
+                live,
+            },
         }
     }
 
@@ -272,13 +299,15 @@ async fn drive(
     out: mpsc::Sender<Result<SinkOutput, EngineError>>,
     summary: Arc<Mutex<Summary>>,
     options: RunOptions,
+    live: LiveSession,
 ) {
     tracing::info!(
         input_capacity = queue.capacity(),
         output_capacity = out.max_capacity(),
         "session opened"
     );
-    let counts = drive_run(&mut run, &queue, &out).await;
+    let counts = drive_run(&mut run, &queue, &out, &live).await;
+    live.close(publication(&run, &queue, &counts));
     tracing::info!(
         chunks_in = counts.chunks_in,
         chunks_out = counts.chunks_out,
@@ -313,11 +342,20 @@ async fn drive_run(
     run: &mut GraphRun,
     queue: &InputQueue<Command>,
     out: &mpsc::Sender<Result<SinkOutput, EngineError>>,
+    live: &LiveSession,
 ) -> Counts {
     let mut emitted = Vec::new();
     let mut counts = Counts::default();
     loop {
-        let (result, last) = match queue.pop().await {
+        let command = tokio::select! {
+            biased;
+            () = live.requested() => {
+                live.publish(publication(run, queue, &counts));
+                continue;
+            }
+            command = queue.pop() => command,
+        };
+        let (result, last) = match command {
             Some(Command::Push(input)) => {
                 counts.chunks_in += 1;
                 (run.push(input, &mut emitted).await, false)
@@ -339,6 +377,19 @@ async fn drive_run(
         if !deliver(out, &mut emitted, result).await || last {
             return counts;
         }
+    }
+}
+
+/// What the session has measured so far.
+fn publication(run: &GraphRun, queue: &InputQueue<Command>, counts: &Counts) -> Publication {
+    let mut report = run.metrics();
+    report.pipeline.dropped_inputs = queue.dropped();
+    Publication {
+        report: Some(report),
+        nodes: run.node_metrics(),
+        chunks_in: counts.chunks_in,
+        chunks_out: counts.chunks_out,
+        dropped: queue.dropped(),
     }
 }
 

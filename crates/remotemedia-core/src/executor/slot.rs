@@ -343,6 +343,7 @@ impl NodeSlot {
             caught_panic(pipeline, self.index, &result);
             node.reset();
         }
+        self.count_class(&result);
         result
     }
 
@@ -405,7 +406,15 @@ impl NodeSlot {
         } else if result.is_err() {
             self.metrics.errors += 1;
         }
+        self.count_class(&result);
         result
+    }
+
+    /// Counts a transient failure (`errors` counts them all).
+    fn count_class(&mut self, result: &Result<(), NodeError>) {
+        if result.as_ref().is_err_and(NodeError::is_transient) {
+            self.metrics.transient_errors += 1;
+        }
     }
 }
 

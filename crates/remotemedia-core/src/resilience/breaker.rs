@@ -18,6 +18,28 @@ use tokio::time::Instant;
 
 use crate::manifest::BreakerConfig;
 
+/// Where a breaker stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    /// Calls go through.
+    Closed,
+    /// Calls are refused until the cool-down ends.
+    Open,
+    /// The cool-down ended: one trial call may go (or is going) through.
+    HalfOpen,
+}
+
+impl BreakerState {
+    /// 0 closed, 1 open, 2 half-open (the value of the Prometheus gauge).
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Closed => 0,
+            Self::Open => 1,
+            Self::HalfOpen => 2,
+        }
+    }
+}
+
 /// A circuit breaker (see the module docs).
 #[derive(Debug)]
 pub struct Breaker {
@@ -88,6 +110,19 @@ impl Breaker {
             return true;
         }
         false
+    }
+
+    /// Where the breaker stands now.
+    pub fn state(&self) -> BreakerState {
+        if !self.is_open() {
+            return BreakerState::Closed;
+        }
+        let open = self.lock();
+        match open.since {
+            Some(since) if open.trial_in_flight || since.elapsed() >= self.cooldown => BreakerState::HalfOpen,
+            Some(_) => BreakerState::Open,
+            None => BreakerState::Closed,
+        }
     }
 
     /// True while the breaker is open (including during a trial call).
