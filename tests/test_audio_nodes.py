@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import run, speechlike, tone
-from remotemedia import AudioResampleNode, FormatConverterNode, Node, Pipeline, VADNode
+from remotemedia import AudioResampleNode, FormatConverterNode, MultiplyNode, Node, NodeError, Pipeline, VADNode
 from remotemedia.exceptions import NativeRuntimeUnavailableError
 
 PAIRS = [(48000, 16000), (16000, 48000), (44100, 48000), (48000, 44100), (8000, 16000), (22050, 16000)]
@@ -336,6 +336,8 @@ class TagBySession(Node):
 
     def process(self, data: Any) -> Any:
         samples, rate, info = data
+        if samples.size == 0:  # the detector's last results, at the end
+            return data
         session = round(float(samples[0]) * 100)
         info[f"session_{session}"] = session
         return samples, rate, info
@@ -400,3 +402,40 @@ def test_vad_numpy_stream_matches_native_stream_in_energy_mode(frames: int) -> N
         assert b is None
     else:
         assert a[2] == b[2] and a[0].shape == b[0].shape == (0,) and a[0].dtype == b[0].dtype
+
+
+def test_older_kwargs_are_kept_warned_once_and_left_out_of_the_manifest() -> None:
+    """Issue 15.5: `VADNode(sample_rate=16000, frame_duration_ms=30,
+    aggressiveness=3)`, as older scripts write it, constructs with one warning
+    per unknown name, keeps it in `config`, and runs."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        node = VADNode(sample_rate=16000, frame_duration_ms=30, aggressiveness=3)
+        again = VADNode(sample_rate=16000, aggressiveness=2)
+    messages = [str(w.message) for w in caught if "aggressiveness" in str(w.message)]
+    assert len(messages) == 1 and "no effect" in messages[0]
+    assert node.config["aggressiveness"] == 3 and again.config["aggressiveness"] == 2
+    entry = node.to_manifest("vad")
+    assert "aggressiveness" not in entry["params"] and entry["params"]["sample_rate"] == 16000
+    x = speechlike(16000)
+    _samples, rate, info = node.process((x, 16000))
+    assert rate == 16000 and info["is_speech"]
+    for use_rust in (True, False):
+        out = run(Pipeline([VADNode(sample_rate=16000, aggressiveness=3)]).run((x, 16000), use_rust=use_rust))
+        assert out[2]["is_speech"]
+    with pytest.warns(UserWarning, match="extra_knob"):
+        MultiplyNode(factor=2, extra_knob=True)
+
+
+@pytest.mark.parametrize("use_rust", [True, False], ids=["rust", "python"])
+def test_vad_sample_rate_must_agree_with_the_audio(use_rust: bool) -> None:
+    node = VADNode(sample_rate=16000)
+    with pytest.raises((ValueError, NodeError), match="sample_rate=16000"):
+        run(Pipeline([node]).run((speechlike(8000), 8000), use_rust=use_rust))
+    if use_rust:
+        with pytest.raises(NodeError, match="8000 Hz, but the node was built for sample_rate=16000"):
+            node.process((speechlike(8000), 8000))
+    with pytest.raises(ValueError, match="sample_rate"):
+        VADNode(sample_rate=0)

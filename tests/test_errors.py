@@ -292,3 +292,31 @@ def test_concurrent_sessions_each_get_their_own_python_exception() -> None:
 
     wrong = run(main())
     assert not wrong, f"{len(wrong)} of {2 * ROUNDS} errors misattributed, e.g. {wrong[:3]}"
+
+
+class Custom(Node):
+    def process(self, data: Any) -> Any:
+        return data
+
+
+@pytest.mark.parametrize(
+    ("params", "path", "why"),
+    [
+        ({"gain": float("nan")}, "nodes[0].params.gain", "not a JSON number"),
+        ({"levels": [1.0, float("inf")]}, "nodes[0].params.levels[1]", "not a JSON number"),
+        ({"model": {"path": object()}}, "nodes[0].params.model.path", "cannot be written"),
+        ({"when": {("a", 1): "x"}}, "nodes[0].params.when", "cannot be a JSON key"),
+    ],
+)
+def test_unwritable_params_name_the_node_and_the_param(params: dict[str, Any], path: str, why: str) -> None:
+    """Issue 14.15: a NaN or an object JSON cannot hold, in a Python node's
+    params, is a PipelineError with its path and node id (it was a JSON syntax
+    error at a column, or a bare TypeError)."""
+    p = Pipeline([Custom(name="mine", **params)])
+    for attempt in (p.serialize, lambda: run(p.run(1))):
+        with pytest.raises(PipelineError) as info:
+            attempt()
+        assert str(info.value).startswith(f"{path}: ") and why in str(info.value)
+        assert "'mine_0'" in str(info.value)
+        [problem] = info.value.problems
+        assert problem["path"] == path and problem["node_id"] == "mine_0" and why in problem["message"]

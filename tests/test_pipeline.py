@@ -22,7 +22,7 @@ from remotemedia import (
     Pipeline,
     PipelineError,
 )
-from remotemedia.core.adapter import engine_loop
+from remotemedia.core.adapter import node_loop
 
 BOTH = pytest.mark.parametrize("use_rust", [True, False], ids=["rust", "python"])
 
@@ -331,9 +331,10 @@ def test_audio_through_simple_nodes_on_both_paths() -> None:
     np.testing.assert_array_equal(rust[0], py[0])
 
 
-def test_async_node_runs_on_the_engine_loop_across_runs() -> None:
-    """Issue 6: async nodes run on the engine-managed loop (one loop thread
-    for all runs), not on the caller's loop, which keeps running meanwhile."""
+def test_async_node_runs_on_its_engine_loop_across_runs() -> None:
+    """Issue 6: async nodes run on an engine-managed loop (the node's own
+    loop thread, the same for all runs), not on the caller's loop, which keeps
+    running meanwhile."""
 
     class LoopSpy(Node):
         def __init__(self) -> None:
@@ -352,7 +353,7 @@ def test_async_node_runs_on_the_engine_loop_across_runs() -> None:
 
     for _ in range(2):
         out, loop = run(once())
-        assert out == 2 and spy.loops[-1] is engine_loop() and spy.loops[-1] is not loop
+        assert out == 2 and spy.loops[-1] is node_loop(spy).loop and spy.loops[-1] is not loop
     assert spy.loops[0] is spy.loops[1]
 
 

@@ -26,7 +26,7 @@ from remotemedia import (
     Pipeline,
     RetryableError,
 )
-from remotemedia.core.adapter import engine_loop
+from remotemedia.core.adapter import node_loop
 
 FAST_RETRY = {"max_retries": 2, "initial_delay_ms": 1, "multiplier": 1.0}
 
@@ -83,7 +83,7 @@ def test_sync_and_async_nodes_on_run_and_stream() -> None:
     p = Pipeline([SyncAdd(), double, MultiplyNode(factor=10)])
     assert run(p.run([1, 2, 3])) == [40, 60, 80]
     assert run(collect(p, [1, 2, 3])) == [40, 60, 80]
-    assert double.threads == {"remotemedia-engine-loop"}
+    assert double.threads == {"remotemedia-loop-AsyncDouble"}  # the node's own loop
 
 
 def test_async_node_does_not_block_the_callers_loop() -> None:
@@ -148,7 +148,7 @@ def test_initialize_cleanup_and_flush_are_honoured() -> None:
     assert run(main()) == [12]
     assert node.events == ["init", "cleanup"]
     # The async initialize ran on the loop where the node's coroutines run.
-    assert node.init_loop is engine_loop()
+    assert node.init_loop is node_loop(node).loop
 
 
 TRANSIENT: list[type[Exception]] = [TimeoutError, ConnectionError, RetryableError]

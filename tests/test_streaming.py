@@ -249,3 +249,52 @@ def test_a_dropped_session_is_freed_and_unwatched() -> None:
         return ref() is None
 
     assert run(main())
+
+
+class Recorder(Node):
+    """A sink with a side effect: it records every chunk it is called with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def process(self, data: Any) -> Any:
+        time.sleep(0.05)
+        self.seen.append(data)
+        return data
+
+
+def test_leaving_the_block_normally_waits_for_every_accepted_input() -> None:
+    """Issue 13.8: chunks sent and the block left at once have all gone
+    through the graph when the block ends; unread outputs are counted as
+    discarded."""
+    sink = Recorder()
+    p = Pipeline([MultiplyNode(factor=1), sink], enable_metrics=True)
+
+    async def main() -> None:
+        async with p.open_session() as session:
+            for i in range(3):
+                await session.send(i)
+
+    run(main())
+    assert sink.seen == [0, 1, 2]
+    metrics = p.get_metrics()
+    assert metrics is not None and metrics["pipeline"]["discarded_outputs"] == 3
+
+
+def test_leaving_the_block_by_an_exception_cancels() -> None:
+    sink = Recorder()
+    p = Pipeline([MultiplyNode(factor=1), sink])
+
+    async def main() -> None:
+        async with p.open_session() as session:
+            for i in range(20):
+                await session.send(i)
+            raise KeyError("stop")
+
+    with pytest.raises(KeyError):
+        run(main())
+    seen = len(sink.seen)
+    assert seen < 20
+    time.sleep(0.3)
+    assert len(sink.seen) <= seen + 1  # at most the call in flight finished

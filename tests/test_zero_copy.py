@@ -1,15 +1,27 @@
-"""Zero-copy in and out, and the GIL released while Rust works."""
+"""Zero-copy in and out (never at the cost of corrupted samples), and the GIL
+released while Rust works."""
 
 from __future__ import annotations
 
 import threading
 import time
 import tracemalloc
+from typing import Any
 
 import numpy as np
+import pytest
 
-from conftest import run
-from remotemedia import FormatConverterNode, MultiplyNode, PassThroughNode, Pipeline, VADNode, _native
+from conftest import run, tone
+from remotemedia import (
+    AudioResampleNode,
+    FormatConverterNode,
+    MultiplyNode,
+    Node,
+    PassThroughNode,
+    Pipeline,
+    VADNode,
+    _native,
+)
 
 
 def test_pipeline_pass_through_returns_the_same_memory() -> None:
@@ -116,3 +128,226 @@ def test_gil_released_during_pipeline_run() -> None:
     stop.set()
     worker.join()
     assert during > 100, during
+
+
+# -- Issue 14.1: zero-copy never means silent corruption ------------------------
+
+
+class Slow(Node):
+    """A Python node that holds each chunk a while before passing it on."""
+
+    def process(self, data: Any) -> Any:
+        time.sleep(0.02)
+        return data
+
+
+def test_arrays_reused_after_send_keep_their_values_in_a_session() -> None:
+    """Ten chunks holding 0..9, each overwritten with -1 right after `send`
+    (a capture callback reusing its buffer): the engine sees 0..9, and every
+    write the engine could have seen is refused by numpy while it holds the
+    array."""
+    p = Pipeline([Slow(), MultiplyNode(factor=1)])
+    refused = 0
+
+    async def main() -> list[float]:
+        nonlocal refused
+        chunks = [np.full(480, float(i), dtype=np.float32) for i in range(10)]
+        outs = []
+        async with p.open_session() as session:
+            for chunk in chunks:
+                await session.send((chunk, 16000))
+                try:
+                    chunk[:] = -1
+                except ValueError as exc:
+                    assert "read-only" in str(exc)
+                    refused += 1
+            await session.close()
+            async for samples, _rate in session:
+                outs.append(float(samples[0]))
+        return outs
+
+    assert run(main()) == [float(i) for i in range(10)]
+    assert refused > 0
+
+
+def test_a_reused_foreign_buffer_is_copied_not_corrupted() -> None:
+    """A capture buffer in memory numpy does not own (here a `bytearray`, as
+    capture libraries hand out their own buffers) cannot be locked: it is
+    copied, so rewriting it after `send` does not change what is resampled."""
+    raw = bytearray(960 * 4)
+    buf = np.frombuffer(raw, dtype=np.float32)
+    signal = tone(440.0, 0.2, 48000, amplitude=0.3)
+    pieces = [signal[i : i + 960] for i in range(0, len(signal), 960)]
+    p = Pipeline([AudioResampleNode(target_sample_rate=16000)], enable_metrics=True)
+
+    async def stream(reuse: bool) -> np.ndarray:
+        outs = []
+        async with p.open_session() as session:
+            for piece in pieces:
+                buf[:] = piece
+                await session.send((buf if reuse else piece.copy(), 48000))
+                buf[:] = np.float32(9.0)  # the next callback overwrites it
+            await session.close()
+            async for samples, _rate in session:
+                outs.append(samples)
+        return np.concatenate(outs)
+
+    expected = run(stream(reuse=False))
+    got = run(stream(reuse=True))
+    np.testing.assert_array_equal(got, expected)
+    metrics = p.get_metrics()
+    assert metrics is not None and metrics["pipeline"]["copied_inputs"] == len(pieces)
+
+
+def test_a_slice_of_a_ring_buffer_locks_the_ring_while_in_flight() -> None:
+    ring = np.zeros(4 * 480, dtype=np.float32)
+    p = Pipeline([Slow(), MultiplyNode(factor=1)], enable_metrics=True)
+
+    async def main() -> list[float]:
+        async with p.open_session() as session:
+            ring[:480] = 1.0
+            await session.send((ring[:480], 16000))
+            with pytest.raises(ValueError, match="read-only"):
+                ring[480:960] = 2.0  # another part of the same memory
+            await session.close()
+            return [float(x[0][0]) async for x in session]
+
+    assert run(main()) == [1.0]
+    metrics = p.get_metrics()
+    assert metrics is not None and metrics["pipeline"]["copied_inputs"] == 0
+
+
+def test_writing_during_a_run_is_refused_and_the_output_is_intact() -> None:
+    """A thread writing NaNs into the input while `run` works on it (the GIL is
+    released) gets numpy's read-only error; the output has no NaN; the array
+    is writeable again afterwards."""
+    a = tone(1000.0, 30.0, 48000, amplitude=0.3)
+    p = Pipeline([AudioResampleNode(target_sample_rate=16000), MultiplyNode(factor=2.0)])
+    expected = run(p.run((a.copy(), 48000)))[0]
+    refused = 0
+    started = threading.Event()
+    stop = threading.Event()
+
+    def vandal() -> None:
+        nonlocal refused
+        started.set()
+        while a.flags.writeable and not stop.is_set():
+            time.sleep(0.0001)  # until the run has borrowed it
+        while not stop.is_set():
+            try:
+                a[::1000] = np.nan
+            except ValueError:
+                refused += 1
+            time.sleep(0.0005)
+
+    async def main() -> Any:
+        worker = threading.Thread(target=vandal)
+        worker.start()
+        started.wait()
+        try:
+            return await p.run((a, 48000))
+        finally:
+            stop.set()
+            worker.join()
+
+    out, rate = run(main())
+    assert rate == 16000 and refused > 0
+    assert not np.isnan(out).any()
+    np.testing.assert_array_equal(out, expected)
+    a[0] = 0.0  # writeable again
+
+
+def test_fan_out_outputs_are_read_only() -> None:
+    """Two sinks fed the same buffer: neither output may write into the other."""
+    manifest = {
+        "version": "v1",
+        "nodes": [
+            {"id": "src", "node_type": "MultiplyNode", "params": {"factor": 2.0}},
+            {"id": "a", "node_type": "PassThroughNode"},
+            {"id": "b", "node_type": "PassThroughNode"},
+        ],
+        "connections": [{"from": "src", "to": "a"}, {"from": "src", "to": "b"}],
+    }
+    x = np.ones(480, dtype=np.float32)
+    (first, _), (second, _) = run(Pipeline.from_manifest(manifest).run((x, 16000)))
+    assert np.shares_memory(first, second)
+    for out in (first, second):
+        assert not out.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            out[0] = 5.0
+    # An output nobody else holds is the caller's to write.
+    (only, _) = run(Pipeline([MultiplyNode(factor=2.0)]).run((x, 16000)))
+    only[0] = 5.0
+
+
+def test_read_only_and_immutable_inputs_are_borrowed_without_copies() -> None:
+    p = Pipeline([PassThroughNode()], enable_metrics=True)
+    frozen = np.ones(480, dtype=np.float32)
+    frozen.flags.writeable = False
+    from_bytes = np.frombuffer(np.ones(480, dtype=np.float32).tobytes(), dtype=np.float32)
+    for a in (frozen, from_bytes):
+        out, _ = run(p.run((a, 16000)))
+        assert out is a
+        metrics = p.get_metrics()
+        assert metrics is not None and metrics["pipeline"]["copied_inputs"] == 0
+    # A read-only view of writeable memory is not immutable: its base is
+    # locked while the engine reads it.
+    base = np.ones(960, dtype=np.float32)
+    view = base[:480]
+    view.flags.writeable = False
+    seen: list[bool] = []
+
+    class Peek(Node):
+        def process(self, data: Any) -> Any:
+            seen.append(base.flags.writeable)
+            return data
+
+    out, _ = run(Pipeline([Peek(), PassThroughNode()]).run((view, 16000)))
+    assert seen == [False] and np.shares_memory(out, base)
+    assert base.flags.writeable
+
+
+def test_a_view_is_borrowed_and_its_base_locked_with_it() -> None:
+    """A reshape is a view of its base: it is lent (no copy), and the base is
+    locked too, so nothing can write the samples meanwhile."""
+    base = np.arange(960, dtype=np.float32)
+    view = base.reshape(2, 480)
+    p = Pipeline([Slow(), MultiplyNode(factor=1)], enable_metrics=True)
+
+    async def main() -> None:
+        async with p.open_session() as session:
+            await session.send((view, 16000))
+            with pytest.raises(ValueError, match="read-only"):
+                base[0] = -1.0
+            await session.close()
+            [(out, _)] = [x async for x in session]
+            np.testing.assert_array_equal(out, np.arange(960, dtype=np.float32).reshape(2, 480))
+
+    run(main())
+    metrics = p.get_metrics()
+    assert metrics is not None and metrics["pipeline"]["copied_inputs"] == 0
+    run(Pipeline([PassThroughNode()]).run(1))  # releases locks dropped elsewhere
+    base[0] = -1.0
+    view[0, 1] = -1.0
+
+
+def test_an_array_lent_twice_unlocks_after_the_last_borrower() -> None:
+    a = np.ones(480, dtype=np.float32)
+    node = MultiplyNode(factor=3.0)
+    p = Pipeline([Slow(), node])
+
+    async def main() -> None:
+        async with p.open_session() as s1, p.open_session() as s2:
+            await s1.send((a, 16000))
+            await s2.send((a, 16000))
+            assert not a.flags.writeable
+            await s1.close()
+            assert [float(x[0][0]) async for x in s1] == [3.0]
+            await s2.close()
+            assert [float(x[0][0]) async for x in s2] == [3.0]
+
+    run(main())
+    # Both sessions are done with it: the caller may write again (locks held
+    # by engine threads are released at the next call into the extension).
+    run(Pipeline([PassThroughNode()]).run(1))
+    a[0] = 2.0

@@ -10,6 +10,7 @@ from remotemedia.core.node import Node
 from remotemedia.core.pipeline import Pipeline
 from remotemedia.core.session import StreamSession
 from remotemedia.exceptions import (
+    Interrupted,
     NativeRuntimeUnavailableError,
     NodeError,
     PipelineError,
@@ -31,6 +32,7 @@ __all__ = [
     "AddNode",
     "AudioResampleNode",
     "FormatConverterNode",
+    "Interrupted",
     "MultiplyNode",
     "NativeRuntimeUnavailableError",
     "Node",

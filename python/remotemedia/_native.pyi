@@ -6,13 +6,17 @@ __all__ = [
     "NativeNode",
     "NativePipeline",
     "NativeSession",
+    "RunToken",
     "SampleOwner",
     "__version__",
+    "after_fork_in_child",
     "cli_main",
     "has_native",
+    "interrupt_thread",
     "node_types",
     "parse_manifest_text",
     "set_worker_threads",
+    "shut_down",
     "worker_threads",
 ]
 
@@ -38,16 +42,40 @@ def parse_manifest_text(text: str, format: str) -> str:
     """Reads JSON or YAML (``format``: ``"json"``/``"yaml"``) manifest text
     strictly, as the CLI does; returns the document as JSON text. Raises
     ``PipelineError`` naming the path of what was refused."""
+def interrupt_thread(thread: int) -> None:
+    """Raises ``remotemedia.exceptions.Interrupted`` in that Python thread at
+    its next bytecode."""
+
+def shut_down(grace_s: float) -> None:
+    """At exit: no Python node is called any more; those running are
+    interrupted and awaited up to ``grace_s`` seconds."""
+
+def after_fork_in_child() -> None:
+    """In a forked child: forget the parent's engine threads."""
+
+@final
+class RunToken:
+    """Cancels the batch run it is given to."""
+
+    def __new__(cls) -> RunToken: ...
+    def cancel(self) -> None:
+        """Stops the run: Python node calls are interrupted; it returns at its
+        next wait."""
+    @property
+    def cancelled(self) -> bool:
+        """True once ``cancel()`` was called."""
 
 @final
 class NativePipeline:
     """A manifest compiled by the engine, Python nodes bound in by id."""
 
     def __new__(cls, manifest: str, python_nodes: dict[str, Any] | None = None) -> NativePipeline: ...
-    def run(self, items: list[Any], metrics: list[dict[str, Any]] | None = None) -> list[list[Any]]:
+    def run(
+        self, items: list[Any], metrics: list[dict[str, Any]] | None = None, token: RunToken | None = None
+    ) -> list[list[Any]]:
         """Runs each item as its own clip; returns the outputs per item. The
         run's metrics are appended to ``metrics`` once it has started (also
-        when a node fails)."""
+        when a node fails); ``token.cancel()`` stops the run."""
     def open_session(self, input_capacity: int = 16, output_capacity: int = 64) -> NativeSession:
         """A streaming session driven on the engine's runtime, polled from asyncio."""
     def node_ids(self) -> list[str]:
@@ -69,6 +97,8 @@ class NativeSession:
         """``(output,)``, ``()`` at the end, or ``None`` when nothing is ready."""
     def close(self) -> None:
         """Ends the input; the nodes are flushed."""
+    def cancel(self) -> None:
+        """Stops the session: Python node calls interrupted, queues dropped."""
     @property
     def ended(self) -> bool:
         """True once ``recv`` has seen the end."""

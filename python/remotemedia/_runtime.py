@@ -6,6 +6,7 @@ the extension is installed (the tests use it to check the fallback).
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import warnings
@@ -35,6 +36,29 @@ _lock = threading.Lock()
 def is_rust_runtime_available() -> bool:
     """True when the native extension ``remotemedia._native`` is loaded."""
     return native is not None
+
+
+def native_module() -> ModuleType:
+    """The native extension (only called where it is known to be loaded)."""
+    if native is None:
+        raise NativeRuntimeUnavailableError(f"the native runtime is not available: {import_error}")
+    return native
+
+
+def _shut_down() -> None:
+    """At exit: stop Python node calls the engine still runs, so no engine
+    thread is inside Python when the interpreter goes away."""
+    if native is not None:
+        native.shut_down(_EXIT_GRACE_S)
+
+
+#: How long exit waits for interrupted Python node calls to return.
+_EXIT_GRACE_S = 2.0
+
+atexit.register(_shut_down)
+if native is not None and hasattr(os, "register_at_fork"):
+    # Engine threads do not survive fork: the child starts its own.
+    os.register_at_fork(after_in_child=native.after_fork_in_child)
 
 
 def has_native(node_type: str) -> bool:

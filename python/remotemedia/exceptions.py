@@ -10,6 +10,8 @@
   type's name and ``traceback`` the text of its original traceback.
 - ``RetryableError``: raise it from your own node to ask for a retry (it is a
   transient ``NodeError``, like ``TimeoutError`` and ``ConnectionError``).
+- ``Interrupted`` (a ``BaseException``): raised *inside* a Python node's code
+  when the engine gave up on the call, so the abandoned work stops.
 
 Bad arguments (a wrong dtype, a negative sample rate, an unknown quality)
 raise the built-in ``ValueError`` or ``TypeError``, naming the argument.
@@ -65,11 +67,19 @@ class RetryableError(NodeError):
         super().__init__(message, node_id=node_id, error_class="transient", attempts=attempts)
 
 
+class Interrupted(BaseException):
+    """Raised inside a Python node's own code when the engine gave up on the
+    call (its ``timeout_ms`` passed, or the run was cancelled), so abandoned
+    work stops. It derives from ``BaseException`` so that a node's
+    ``except Exception`` does not swallow it; let it propagate."""
+
+
 class NativeRuntimeUnavailableError(RemoteMediaError):
     """``runtime_hint="rust"`` was asked for but the native runtime cannot serve it."""
 
 
 __all__ = [
+    "Interrupted",
     "NativeRuntimeUnavailableError",
     "NodeError",
     "PipelineError",

@@ -304,3 +304,53 @@ fn empty_multichannel_audio_is_fine() {
         }
     }
 }
+
+/// Every output of a run, flush included, in one sample format: integer
+/// audio passed through a VAD must not turn into f32 at the end of the
+/// stream (a WAV writer or a Python caller would see the stream change
+/// shape).
+#[test]
+fn integer_audio_keeps_its_format_through_the_flush() {
+    let e = engine();
+    let speech = signal(48_000, 48_000);
+    let i16s: Vec<i16> = speech.iter().map(|&s| (s * 32767.0) as i16).collect();
+    let i32s: Vec<i32> = speech.iter().map(|&s| (s * 2_147_483_000.0) as i32).collect();
+    for nodes in [
+        json!([{"id": "vad", "node_type": "VADNode"}]),
+        json!([{"id": "vad", "node_type": "VADNode", "params": {"energy_threshold": 0.02}}]),
+        json!([{"id": "vad", "node_type": "VADNode", "params": {"frame_duration_ms": 10}},
+               {"id": "pass", "node_type": "PassThroughNode"}]),
+    ] {
+        let p = pipeline(&e, nodes.clone());
+        for samples in [Samples::from(i16s.clone()), Samples::from(i32s.clone())] {
+            let want = samples.format();
+            let audio = AudioData::new(samples, 1, 48_000).unwrap();
+            // A rate change mid-stream flushes the first stream too.
+            let other = AudioData::new(
+                match want {
+                    remotemedia_core::SampleFormat::I16 => Samples::from(vec![1000i16; 16_000]),
+                    _ => Samples::from(vec![1 << 24; 16_000]),
+                },
+                1,
+                16_000,
+            )
+            .unwrap();
+            let inputs = [audio.clone(), audio, other].map(RuntimeData::Audio);
+            let out = block_on(e.run_batch(&p, inputs)).unwrap();
+            assert!(
+                out.iter().any(|o| o.data.audio().unwrap().frames() == 0),
+                "{nodes}: no flush output"
+            );
+            for o in &out {
+                let a = o.data.audio().unwrap();
+                assert_eq!(
+                    a.format(),
+                    want,
+                    "{nodes}: {} frames at {} Hz",
+                    a.frames(),
+                    a.sample_rate()
+                );
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use remotemedia_core::printable::escaped;
 use remotemedia_core::{Engine, Manifest, ManifestError, Registry};
 
 use crate::logging::{self, LogFormat};
@@ -15,7 +16,7 @@ use crate::{describe, loadtest, run};
 #[command(name = "remotemedia", version, about)]
 struct Cli {
     /// How log lines on stderr look; which are printed is set by `RUST_LOG`
-    /// (default `warn`; e.g. `RUST_LOG=info` or `RUST_LOG=remotemedia_core=debug`).
+    /// (default: none; e.g. `RUST_LOG=warn` or `RUST_LOG=remotemedia_core=debug`).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]
@@ -53,7 +54,8 @@ fn registry() -> Registry {
 
 /// Runs the command line `args` (the first is the program name) and returns
 /// the process exit status: 0 on success, 1 on failure, 2 for a usage error
-/// (`--help` and `--version` print and return 0). Never exits the process.
+/// (`--help` and `--version` print and return 0), 130/143 for a run
+/// interrupted by SIGINT/SIGTERM. Never exits the process.
 pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -63,7 +65,13 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
             return u8::try_from(e.exit_code()).unwrap_or(2);
         }
     };
-    if dispatch(cli) == ExitCode::SUCCESS { 0 } else { 1 }
+    status(dispatch(cli))
+}
+
+/// The status an `ExitCode` stands for: std has no accessor, and every code
+/// the subcommands return is `ExitCode::from(u8)` (SUCCESS and FAILURE too).
+fn status(code: ExitCode) -> u8 {
+    (0..=u8::MAX).find(|&c| ExitCode::from(c) == code).unwrap_or(1)
 }
 
 fn dispatch(cli: Cli) -> ExitCode {
@@ -95,7 +103,7 @@ fn validate(engine: &Engine, path: &std::path::Path) -> ExitCode {
             let order: Vec<&str> = g.order().iter().map(|&i| g.id(i)).collect();
             println!(
                 "{}: valid ({} nodes, {} connections; order: {})",
-                path.display(),
+                escaped(&path.display().to_string()),
                 g.len(),
                 pipeline.manifest().connections.len(),
                 order.join(" -> ")
@@ -111,7 +119,7 @@ fn validate(engine: &Engine, path: &std::path::Path) -> ExitCode {
 
 /// Prints every problem of a refused manifest on stderr, one a line.
 fn report_manifest_error(path: &std::path::Path, e: &ManifestError) {
-    eprintln!("{}: invalid manifest", path.display());
+    eprintln!("{}: invalid manifest", escaped(&path.display().to_string()));
     for p in e.problems() {
         eprintln!("  {p}");
     }

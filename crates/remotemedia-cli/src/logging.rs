@@ -1,5 +1,7 @@
 //! The command's log: the engine's `tracing` events on stderr, filtered by
-//! `RUST_LOG` (default `warn`), as text or JSON lines (`--log-format`).
+//! `RUST_LOG`, as text or JSON lines (`--log-format`). Without `RUST_LOG`
+//! nothing is logged: the command's own messages say what went wrong, and a
+//! failure its manifest handles (`on_failure: skip`) stays quiet.
 
 use std::io::IsTerminal;
 
@@ -22,7 +24,7 @@ pub fn init(format: LogFormat) -> Result<(), String> {
         Ok(spec) if !spec.trim().is_empty() => {
             EnvFilter::try_new(&spec).map_err(|e| format!("RUST_LOG={spec:?}: {e}"))?
         }
-        _ => EnvFilter::new("warn"),
+        _ => EnvFilter::new("off"),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

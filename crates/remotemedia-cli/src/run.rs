@@ -12,10 +12,14 @@ use std::sync::Arc;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use remotemedia_core::{AudioData, Engine, Manifest, RunOptions, RuntimeData, SessionConfig, SinkOutput, VadInfo};
+use remotemedia_core::printable::{escaped, quoted};
+use remotemedia_core::{
+    AudioData, Engine, GraphRun, Manifest, RunOptions, RuntimeData, Session, SessionConfig, SinkOutput, VadInfo,
+};
 use serde_json::{Value, json};
 
-use remotemedia_cli::wav::{WavChunks, WavSink};
+use remotemedia_cli::files::{Role, check_distinct};
+use remotemedia_cli::wav::{WavChunks, WavInfo, WavSink};
 
 /// Arguments of `remotemedia run`.
 #[derive(Debug, Args)]
@@ -44,18 +48,87 @@ pub struct RunArgs {
     chunk_ms: u32,
 }
 
+/// Exit status of a run stopped by SIGINT (128 + 2, as shells report it).
+const EXIT_SIGINT: u8 = 130;
+/// Exit status of a run stopped by SIGTERM (128 + 15).
+const EXIT_SIGTERM: u8 = 143;
+
+/// How a run ended.
+enum Ended {
+    /// Every input went through; every file is written.
+    Done,
+    /// It failed; the files hold what was done up to the failure.
+    Failed(String),
+    /// A signal stopped it (the exit status to report), with a failure
+    /// found while stopping, if any.
+    Interrupted(u8, Option<String>),
+}
+
 /// Runs the command; prints errors on stderr.
+///
+/// The WAV output, the metrics and the trace are written whatever ends the
+/// run: its end, a node failure, an output that cannot be written, or
+/// SIGINT / SIGTERM. On the first signal the run stops reading its input,
+/// lets the chunks already read through the pipeline (its input queue
+/// holds at most 16) and flushes it, writes every file, and exits with 130
+/// (SIGINT) or 143 (SIGTERM). A second signal stops at once: the WAV file
+/// is finalized with the audio written so far, the metrics are not written
+/// (the pipeline is still busy) and the trace is left without its closing
+/// brackets.
 pub fn run(engine: &Engine, args: RunArgs) -> ExitCode {
     match execute(engine, &args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Ok(Ended::Done) => ExitCode::SUCCESS,
+        Ok(Ended::Failed(message)) | Err(message) => {
+            eprintln!("error: {}", for_terminal(&message));
             ExitCode::FAILURE
+        }
+        Ok(Ended::Interrupted(status, failure)) => {
+            if let Some(message) = failure {
+                eprintln!("error: {}", for_terminal(&message));
+            }
+            eprintln!("interrupted: stopped reading the input; the files hold what was processed");
+            ExitCode::from(status)
         }
     }
 }
 
-fn execute(engine: &Engine, args: &RunArgs) -> Result<(), String> {
+/// `message` with its control characters escaped, newlines (which separate
+/// its lines) aside: paths and node messages come from users.
+fn for_terminal(message: &str) -> String {
+    message
+        .split('\n')
+        .map(|line| escaped(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn execute(engine: &Engine, args: &RunArgs) -> Result<Ended, String> {
+    let mut files = vec![
+        Role {
+            name: "the manifest",
+            path: &args.manifest,
+            written: false,
+        },
+        Role {
+            name: "--input",
+            path: &args.input,
+            written: false,
+        },
+    ];
+    for (name, path) in [
+        ("--output", &args.output),
+        ("--metrics", &args.metrics),
+        ("--trace", &args.trace),
+    ] {
+        if let Some(path) = path {
+            files.push(Role {
+                name,
+                path,
+                written: true,
+            });
+        }
+    }
+    check_distinct(&files)?;
     let manifest = Manifest::from_path(&args.manifest).map_err(|e| manifest_message(&args.manifest, &e))?;
     let pipeline = engine
         .compile(manifest)
@@ -65,61 +138,137 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<(), String> {
         if !g.sinks().any(|i| g.id(i) == id) {
             let sinks: Vec<&str> = g.sinks().map(|i| g.id(i)).collect();
             return Err(format!(
-                "--output-node \"{id}\" is not a sink; sinks: {}",
+                "--output-node {} is not a sink; sinks: {}",
+                quoted(id),
                 sinks.join(", ")
             ));
         }
     }
     let probe = WavChunks::open(&args.input, 1).map_err(|e| e.to_string())?.info();
     let chunk_frames = (u64::from(probe.sample_rate) * u64::from(args.chunk_ms)).div_ceil(1000) as usize;
-    let mut chunks = WavChunks::open(&args.input, chunk_frames).map_err(|e| e.to_string())?;
-    let progress = progress_bar(probe.frames);
+    let chunks = WavChunks::open(&args.input, chunk_frames).map_err(|e| e.to_string())?;
+    let options = RunOptions {
+        metrics: args.metrics.is_some(),
+        trace: false,
+    };
+    let mut graph_run =
+        GraphRun::with_options(Arc::clone(&pipeline), options).map_err(|e| manifest_message(&args.manifest, &e))?;
+    if let Some(path) = &args.trace {
+        let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        graph_run
+            .trace_to(Box::new(file))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // Two workers: the session's task may sit in a slow node call while the
+    // main task keeps writing outputs and watching for signals.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(async {
-        let config = SessionConfig {
-            run: RunOptions {
-                metrics: args.metrics.is_some(),
-                trace: args.trace.is_some(),
-            },
-            ..SessionConfig::default()
-        };
-        let session = engine
-            .open_session(&pipeline, config)
-            .map_err(|e| manifest_message(&args.manifest, &e))?;
-        let (tx, mut rx) = session.split();
-        let bar = progress.clone();
-        let producer = tokio::spawn(async move {
-            while let Some(chunk) = chunks.next_chunk().map_err(|e| e.to_string())? {
-                bar.inc(chunk.frames() as u64);
-                if tx.send(RuntimeData::Audio(chunk)).await.is_err() {
-                    break;
+    let ended = runtime.block_on(stream(graph_run, chunks, args));
+    // A second signal may leave the session's task inside a node call:
+    // do not wait for it.
+    runtime.shutdown_background();
+    ended
+}
+
+/// Streams the input through the session, writes its outputs, then the
+/// metrics; see [`run`] for what ends it.
+async fn stream(graph_run: GraphRun, mut chunks: WavChunks, args: &RunArgs) -> Result<Ended, String> {
+    let WavInfo {
+        frames,
+        sample_rate: rate,
+        ..
+    } = chunks.info();
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch SIGINT: {e}"))?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+    let progress = progress_bar(frames);
+    let config = SessionConfig {
+        run: RunOptions {
+            metrics: args.metrics.is_some(),
+            trace: false,
+        },
+        ..SessionConfig::default()
+    };
+    let (tx, mut rx) = Session::spawn(graph_run, config).split();
+    let bar = progress.clone();
+    let producer = tokio::spawn(async move {
+        while let Some(chunk) = chunks.next_chunk().map_err(|e| e.to_string())? {
+            bar.inc(chunk.frames() as u64);
+            if tx.send(RuntimeData::Audio(chunk)).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), String>(())
+    });
+    let mut out = Outputs::new(args.output.as_deref(), args.output_node.clone());
+    out.input = Some((frames, rate));
+    let mut failure: Option<String> = None;
+    let mut interrupted: Option<u8> = None;
+    loop {
+        let status = tokio::select! {
+            item = rx.recv() => match item {
+                None => break,
+                Some(Ok(o)) => {
+                    if failure.is_none()
+                        && let Err(e) = out.handle(o) {
+                            // Stop reading; the session drains and ends.
+                            failure = Some(e);
+                            producer.abort();
+                        }
+                    continue;
                 }
+                Some(Err(e)) => {
+                    failure.get_or_insert(e.to_string());
+                    continue;
+                }
+            },
+            _ = sigint.recv() => EXIT_SIGINT,
+            _ = sigterm.recv() => EXIT_SIGTERM,
+        };
+        if interrupted.is_some() {
+            // The second signal: stop now, with the audio written so far.
+            progress.finish_and_clear();
+            if let Err(e) = out.finish() {
+                failure.get_or_insert(e);
             }
-            Ok::<(), String>(())
-        });
-        let mut out = Outputs::new(args.output.as_deref(), args.output_node.clone());
-        let mut failure = None;
-        while let Some(result) = rx.recv().await {
-            match result {
-                Ok(o) => out.handle(o)?,
-                Err(e) => failure = Some(e.to_string()),
+            let mut note = "interrupted again: metrics and trace not written".to_owned();
+            if let Some(f) = failure {
+                note = format!("{f}\n{note}");
             }
+            return Ok(Ended::Interrupted(status, Some(note)));
         }
-        let read = producer.await.map_err(|e| format!("reader task failed: {e}"))?;
-        progress.finish_and_clear();
-        out.finish()?;
-        if let (Some(path), Some(metrics)) = (&args.metrics, rx.metrics()) {
-            std::fs::write(path, metrics.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;
+        interrupted = Some(status);
+        producer.abort();
+    }
+    progress.finish_and_clear();
+    match producer.await {
+        Ok(Err(e)) => {
+            failure.get_or_insert(e);
         }
-        if let (Some(path), Some(trace)) = (&args.trace, rx.trace_json()) {
-            std::fs::write(path, trace).map_err(|e| format!("{}: {e}", path.display()))?;
+        Err(e) if !e.is_cancelled() => {
+            failure.get_or_insert(format!("reader task failed: {e}"));
         }
-        read?;
-        failure.map_or(Ok(()), Err)
+        _ => {}
+    }
+    if let Err(e) = out.finish() {
+        failure.get_or_insert(e);
+    }
+    if let (Some(path), Some(metrics)) = (&args.metrics, rx.metrics())
+        && let Err(e) = std::fs::write(path, metrics.to_json())
+    {
+        failure.get_or_insert(format!("{}: {e}", path.display()));
+    }
+    if let (Some(path), Some(e)) = (&args.trace, rx.trace_error()) {
+        failure.get_or_insert(format!("{}: {e}", path.display()));
+    }
+    Ok(match (interrupted, failure) {
+        (Some(status), failure) => Ended::Interrupted(status, failure),
+        (None, Some(message)) => Ended::Failed(message),
+        (None, None) => Ended::Done,
     })
 }
 
@@ -151,6 +300,14 @@ struct Outputs {
     audio_node: Option<Arc<str>>,
     stdout: std::io::BufWriter<std::io::Stdout>,
     stdout_closed: bool,
+    /// Whether writing the WAV file failed (the run then stops).
+    wav_failed: bool,
+    /// Whether audio reached the WAV sink.
+    wav_started: bool,
+    /// Frames and rate of the input: the output is expected to last as
+    /// long (every node we ship keeps the duration), which lets a stream
+    /// too long for a WAV file be refused before it is written.
+    input: Option<(u64, u32)>,
 }
 
 impl Outputs {
@@ -160,6 +317,9 @@ impl Outputs {
             audio_node: node.map(Arc::from),
             stdout: std::io::BufWriter::new(std::io::stdout()),
             stdout_closed: false,
+            wav_failed: false,
+            wav_started: false,
+            input: None,
         }
     }
 
@@ -182,7 +342,19 @@ impl Outputs {
         if let (Some(wav), Some(audio)) = (self.wav.as_mut(), o.data.audio()) {
             let chosen = self.audio_node.get_or_insert_with(|| Arc::clone(&o.node_id));
             if *chosen == o.node_id {
-                wav.write(audio).map_err(|e| e.to_string())?;
+                let first = !self.wav_started;
+                self.wav_started = true;
+                let expected = self.input.map(|(frames, rate)| {
+                    (u128::from(frames) * u128::from(audio.sample_rate())).div_ceil(u128::from(rate.max(1))) as u64
+                });
+                let checked = match expected {
+                    Some(frames) if first => wav.check_fits(audio, frames),
+                    _ => Ok(()),
+                };
+                if let Err(e) = checked.and_then(|()| wav.write(audio)) {
+                    self.wav_failed = true;
+                    return Err(e.to_string());
+                }
                 if let RuntimeData::Vad { info, .. } = &o.data
                     && !says_nothing(info)
                 {
@@ -214,6 +386,7 @@ impl Outputs {
         }
         if let Some(wav) = self.wav.take()
             && !wav.finish().map_err(|e| e.to_string())?
+            && !self.wav_failed
         {
             eprintln!("warning: no sink produced audio; no output file was written");
         }

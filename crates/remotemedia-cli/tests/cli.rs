@@ -537,3 +537,602 @@ fn a_closed_stdout_stops_the_lines_but_not_the_run() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(read_all::<i16>(&out).1, samples);
 }
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn json_file(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Waits for a child at most `limit`; kills it and fails the test past that.
+fn wait_at_most(child: &mut std::process::Child, limit: std::time::Duration) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the process was still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_vad_alone_on_integer_speech_passes_it_through_and_writes_metrics() {
+    let d = Dir::new("vadi16");
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [{"id": "vad", "node_type": "VADNode"}]}"#,
+    );
+    let wav = examples().join("speech_48k.wav");
+    let (out, metrics) = (d.path("out.wav"), d.path("m.out.json"));
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "-i",
+        wav.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--metrics",
+        metrics.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(read_all::<i16>(&out), read_all::<i16>(&wav));
+    assert_eq!(json_file(&metrics)["nodes"][0]["status"], "ok");
+}
+
+#[test]
+fn a_failed_run_still_writes_its_metrics_trace_and_audio() {
+    let d = Dir::new("failfiles");
+    // The gain refuses i16 audio; the pass-through sink before it writes.
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [
+            {"id": "pass", "node_type": "PassThroughNode"},
+            {"id": "gain", "node_type": "MultiplyNode"}]}"#,
+    );
+    let input = d.path("in.wav");
+    write_wav(&input, spec(1, 16, false), &vec![7i16; 3200]);
+    let (out, metrics, trace) = (d.path("out.wav"), d.path("m.out.json"), d.path("t.json"));
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--output-node",
+        "pass",
+        "--metrics",
+        metrics.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("node \"gain\" failed"), "{}", text(&o.stderr));
+    let v = json_file(&metrics);
+    assert_eq!(v["nodes"][1]["status"], "failed");
+    assert_eq!(v["nodes"][1]["errors"], 1);
+    let t = json_file(&trace);
+    assert!(
+        t["traceEvents"].as_array().unwrap().iter().any(|e| e["cat"] == "error"),
+        "{t}"
+    );
+    // The audio that passed before the failure is a valid WAV file.
+    let (s, samples) = read_all::<i16>(&out);
+    assert_eq!(s.channels, 1);
+    assert!(samples.iter().all(|&x| x == 7));
+}
+
+#[test]
+fn a_trace_without_metrics_has_every_call() {
+    let d = Dir::new("traceonly");
+    let m = d.write("m.json", PASS_CHAIN);
+    let input = d.path("in.wav");
+    write_wav(&input, spec(1, 16, false), &vec![0i16; 16_000]);
+    let trace = d.path("t.json");
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let t = json_file(&trace);
+    let calls: Vec<&serde_json::Value> = t["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .collect();
+    assert_eq!(calls.len(), 102, "50 chunks and a flush through two nodes");
+    assert!(calls.iter().all(|c| c["dur"].as_f64().unwrap() >= 0.0));
+}
+
+#[test]
+fn a_run_never_writes_over_its_own_files() {
+    let d = Dir::new("samefile");
+    let m = d.write("m.json", PASS_CHAIN);
+    let input = d.path("in.wav");
+    let samples: Vec<i16> = (0..3200).map(|i| i as i16).collect();
+    write_wav(&input, spec(1, 16, false), &samples);
+    let original = std::fs::read(&input).unwrap();
+    let link = d.path("link.wav");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    let hard = d.path("hard.wav");
+    std::fs::hard_link(&input, &hard).unwrap();
+    let dotted = d.0.join(".").join("in.wav");
+    let roundabout = d.0.join("sub").join("..").join("in.wav");
+    std::fs::create_dir_all(d.path("sub")).unwrap();
+    let dangling = d.path("dangling.json");
+    std::os::unix::fs::symlink(d.path("metrics-target.json"), &dangling).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["-o".into(), s(&input)], "--output"),
+        (vec!["-o".into(), s(&link)], "--output"),
+        (vec!["-o".into(), s(&hard)], "--output"),
+        (vec!["-o".into(), s(&dotted)], "--output"),
+        (vec!["-o".into(), s(&roundabout)], "--output"),
+        (vec!["--metrics".into(), s(&input)], "--metrics"),
+        (vec!["--trace".into(), s(&link)], "--trace"),
+        (vec!["--trace".into(), s(&m)], "--trace"),
+        (
+            vec![
+                "-o".into(),
+                s(&d.path("o.wav")),
+                "--metrics".into(),
+                s(&d.path("o.wav")),
+            ],
+            "--metrics",
+        ),
+        (
+            vec![
+                "--metrics".into(),
+                s(&d.path("x.json")),
+                "--trace".into(),
+                s(&d.path("sub/../x.json")),
+            ],
+            "--trace",
+        ),
+        (
+            vec![
+                "--metrics".into(),
+                s(&dangling),
+                "--trace".into(),
+                s(&d.path("metrics-target.json")),
+            ],
+            "--trace",
+        ),
+    ];
+    for (extra, culprit) in cases {
+        let mut args = vec!["run".to_owned(), s(&m), "-i".into(), s(&input)];
+        args.extend(extra.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run(&args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(
+            err.contains(culprit) && err.contains("is the same file as"),
+            "{extra:?}: {err}"
+        );
+        assert_eq!(std::fs::read(&input).unwrap(), original, "{extra:?} touched the input");
+        assert_eq!(
+            std::fs::read(&m).unwrap(),
+            PASS_CHAIN.as_bytes(),
+            "{extra:?} touched the manifest"
+        );
+        for made in ["o.wav", "x.json", "metrics-target.json"] {
+            assert!(!d.path(made).exists(), "{extra:?} created {made}");
+        }
+    }
+    // Distinct files are fine.
+    let o = run(&[
+        "run",
+        &s(&m),
+        "-i",
+        &s(&link),
+        "-o",
+        &s(&d.path("o.wav")),
+        "--metrics",
+        &s(&d.path("x.json")),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(read_all::<i16>(&d.path("o.wav")).1, samples);
+}
+
+/// A long input through a slow node, stopped by a signal once the output
+/// has begun: the WAV header matches its data (the first frames of the
+/// input), and the metrics and trace are complete JSON.
+fn interrupted_run(signal: &str, code: i32) {
+    let d = Dir::new(&format!("signal{code}"));
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [
+            {"id": "slow", "node_type": "FaultInjectionNode", "params": {"sleep_ms": 5}}]}"#,
+    );
+    let input = d.path("in.wav");
+    // 60 s at 16 kHz in 20 ms chunks: 3000 calls of 5 ms, some 15 s.
+    let samples: Vec<i16> = (0..16_000 * 60).map(|i| (i % 1000) as i16).collect();
+    write_wav(&input, spec(1, 16, false), &samples);
+    let (out, metrics, trace) = (d.path("out.wav"), d.path("m.out.json"), d.path("t.json"));
+    let mut child = bin()
+        .args(["run", m.to_str().unwrap(), "-i", input.to_str().unwrap()])
+        .args(["-o", out.to_str().unwrap(), "--metrics", metrics.to_str().unwrap()])
+        .args(["--trace", trace.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until audio has reached the file (past its 44-byte header).
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&out).map_or(0, |m| m.len()) < 64_000 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before the signal");
+        assert!(started.elapsed().as_secs() < 30, "no output after 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(10));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(code), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let (_, written) = read_all::<i16>(&out);
+    assert!(
+        written.len() >= 32_000 && written.len() < samples.len(),
+        "{} samples",
+        written.len()
+    );
+    assert_eq!(written[..], samples[..written.len()]);
+    let v = json_file(&metrics);
+    let inputs = v["pipeline"]["inputs"].as_u64().unwrap();
+    assert!(inputs < 3000, "{inputs} inputs");
+    assert_eq!(written.len() as u64, inputs * 320, "every chunk read was written");
+    let t = json_file(&trace);
+    let calls = t["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .count();
+    assert_eq!(calls as u64, inputs + 1, "every call and the flush");
+}
+
+#[test]
+fn sigint_finalizes_the_wav_metrics_and_trace_and_exits_130() {
+    interrupted_run("-INT", 130);
+}
+
+#[test]
+fn sigterm_finalizes_the_wav_metrics_and_trace_and_exits_143() {
+    interrupted_run("-TERM", 143);
+}
+
+#[test]
+fn a_timed_out_call_does_not_hold_the_exit() {
+    let d = Dir::new("timeoutexit");
+    for on_failure in ["fail", "skip"] {
+        let m = d.write(
+            "m.json",
+            &format!(
+                r#"{{"version": "v1", "nodes": [{{"id": "stuck", "node_type": "FaultInjectionNode",
+                    "params": {{"sleep_ms": 30000}}, "timeout_ms": 10, "on_failure": "{on_failure}",
+                    "retry": {{"max_retries": 0}}}}]}}"#
+            ),
+        );
+        let input = d.path("in.wav");
+        write_wav(&input, spec(1, 16, false), &[0i16; 320]);
+        let mut child = bin()
+            .args(["run", m.to_str().unwrap(), "-i", input.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // 10 s against a 30 s sleep: the process must not wait for it.
+        let status = wait_at_most(&mut child, std::time::Duration::from_secs(10));
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        let want = if on_failure == "fail" { 1 } else { 0 };
+        assert_eq!(status.code(), Some(want), "{on_failure}: {err}");
+        if on_failure == "fail" {
+            assert!(err.contains("timed out after 10 ms"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn a_caught_node_panic_prints_no_panic_output() {
+    let d = Dir::new("quietpanic");
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [{"id": "p", "node_type": "FaultInjectionNode",
+            "params": {"panic_times": 2}, "on_failure": "skip", "retry": {"max_retries": 0}}]}"#,
+    );
+    let input = d.path("in.wav");
+    write_wav(&input, spec(1, 16, false), &[0i16; 3200]);
+    let o = bin()
+        .args(["run", m.to_str().unwrap(), "-i", input.to_str().unwrap()])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stderr), "", "a caught panic printed");
+    // With on_failure fail, the panic is the run's error, said once.
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [{"id": "p", "node_type": "FaultInjectionNode",
+            "params": {"panic_times": 1}}]}"#,
+    );
+    let o = bin()
+        .args(["run", m.to_str().unwrap(), "-i", input.to_str().unwrap()])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "error: node \"p\" failed (fatal, 1 attempt): node panicked: injected panic on call 1"
+    );
+}
+
+/// Writes a WAV header and `frames` frames of zeros by hand, for shapes
+/// hound's writer gets wrong.
+fn write_wide_wav(path: &Path, channels: u16, bits: u16, frames: u32) {
+    let block = u32::from(channels) * u32::from(bits / 8);
+    let data = block * frames;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&16_000u32.to_le_bytes());
+    b.extend_from_slice(&(16_000 * block).to_le_bytes());
+    b.extend_from_slice(&u16::try_from(block).unwrap().to_le_bytes());
+    b.extend_from_slice(&bits.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data.to_le_bytes());
+    b.resize(b.len() + data as usize, 0);
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn outputs_wav_cannot_describe_are_refused_before_writing() {
+    let d = Dir::new("widewav");
+    let m = d.write("m.json", PASS_CHAIN);
+    // 8-bit input becomes 16-bit audio, 24-bit becomes 32-bit: twice and
+    // four thirds the frame size, past what a WAV header's 16 bits hold.
+    for (channels, bits, max) in [(40_000u16, 8u16, "32767"), (20_000, 24, "16383"), (32_768, 8, "32767")] {
+        let input = d.path("in.wav");
+        write_wide_wav(&input, channels, bits, 2);
+        let out = d.path("out.wav");
+        let metrics = d.path("m.out.json");
+        let o = run(&[
+            "run",
+            m.to_str().unwrap(),
+            "-i",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--metrics",
+            metrics.to_str().unwrap(),
+        ]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{channels} x {bits}: {err}");
+        assert!(
+            err.contains(&format!("cannot write {channels} channels")) && err.contains(&format!("1 to {max} channels")),
+            "{err}"
+        );
+        assert!(!err.contains("no sink produced audio"), "{err}");
+        assert!(!out.exists(), "{channels} x {bits}: a file was written");
+        assert!(metrics.exists(), "{channels} x {bits}: no metrics");
+        std::fs::remove_file(&metrics).unwrap();
+    }
+    // The widest shape that fits is written and read back.
+    let input = d.path("in.wav");
+    write_wide_wav(&input, 32_767, 8, 2);
+    let out = d.path("out.wav");
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (s, samples) = read_all::<i16>(&out);
+    assert_eq!((s.channels, samples.len()), (32_767, 2 * 32_767));
+}
+
+#[test]
+fn validate_lists_every_problem_and_prints_ids_safely() {
+    let d = Dir::new("validateall");
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [
+            {"id": "f", "node_type": "FaultInjectionNode", "params": {"sleep_ms": -1, "bogus": 1}},
+            {"id": "g", "node_type": "FaultInjectionNode", "timeout_ms": "soon", "retri": {}}]}"#,
+    );
+    let o = run(&["validate", m.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    for path in ["nodes[1].retri", "nodes[1].timeout_ms"] {
+        assert!(err.contains(path), "{path} missing from: {err}");
+    }
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [
+            {"id": "f", "node_type": "FaultInjectionNode", "params": {"sleep_ms": -1, "bogus": 1}},
+            {"id": "g", "node_type": "FaultInjectionNode", "retry": {"max_retries": 1000000000}}]}"#,
+    );
+    let err = text(&run(&["validate", m.to_str().unwrap()]).stderr);
+    for path in [
+        "nodes[0].params.bogus",
+        "nodes[0].params.sleep_ms",
+        "nodes[1].retry.max_retries",
+    ] {
+        assert!(err.contains(path), "{path} missing from: {err}");
+    }
+    // Terminal escapes and newlines in ids and types never reach stderr raw,
+    // and a huge id is not printed in full.
+    let huge = "x".repeat(2_000_000);
+    let m = d.write(
+        "m.json",
+        &serde_json::json!({"version": "v1", "nodes": [
+            {"id": "a\u{1b}[2J\nforged: line", "node_type": "No\u{1b}]0;title\u{7}Such"},
+            {"id": huge, "node_type": "PassThroughNode"}]})
+        .to_string(),
+    );
+    let o = run(&["validate", m.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.len() < 2_000, "{} bytes of stderr", err.len());
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    assert!(err.lines().all(|l| !l.starts_with("forged")), "{err}");
+    assert!(err.contains("2000000 bytes long; at most 256"), "{err}");
+}
+
+#[test]
+fn an_output_too_long_for_wav_is_refused_before_writing() {
+    let d = Dir::new("toolong");
+    let m = d.write("m.json", PASS_CHAIN);
+    // A sparse 8-bit mono file of 3 GB (no disk space used): read as 16-bit
+    // audio, its output would need 6 GB, past WAV's 4 GiB.
+    let input = d.path("in.wav");
+    let frames: u32 = 3_000_000_000;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + frames).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&48_000u32.to_le_bytes());
+    b.extend_from_slice(&48_000u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&8u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&frames.to_le_bytes());
+    std::fs::write(&input, &b).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&input).unwrap();
+    f.set_len(44 + u64::from(frames)).unwrap();
+    drop(f);
+    let (out, metrics) = (d.path("out.wav"), d.path("m.out.json"));
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--metrics",
+        metrics.to_str().unwrap(),
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the output would be 3000000000 frames, 6000000000 bytes") && err.contains("4 GiB"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert!(json_file(&metrics)["pipeline"]["inputs"].as_u64().unwrap() < 100);
+}
+
+#[test]
+fn a_second_sigint_stops_at_once_with_a_valid_wav() {
+    let d = Dir::new("twosignals");
+    // Two sources: "pass" writes the file, "slow" takes 1 s a chunk, so
+    // after the first signal the 16 chunks already queued would take 16 s.
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [
+            {"id": "pass", "node_type": "PassThroughNode"},
+            {"id": "slow", "node_type": "FaultInjectionNode", "params": {"sleep_ms": 1000}}]}"#,
+    );
+    let input = d.path("in.wav");
+    let samples: Vec<i16> = (0..16_000 * 60).map(|i| (i % 1000) as i16).collect();
+    write_wav(&input, spec(1, 16, false), &samples);
+    let (out, metrics) = (d.path("out.wav"), d.path("m.out.json"));
+    let mut child = bin()
+        .args(["run", m.to_str().unwrap(), "-i", input.to_str().unwrap()])
+        .args([
+            "-o",
+            out.to_str().unwrap(),
+            "--output-node",
+            "pass",
+            "--chunk-ms",
+            "200",
+        ])
+        .args(["--metrics", metrics.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&out).map_or(0, |m| m.len()) <= 44 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before the signal");
+        assert!(started.elapsed().as_secs() < 30, "no output after 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for _ in 0..2 {
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(10));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted again: metrics and trace not written"),
+        "{err}"
+    );
+    let (_, written) = read_all::<i16>(&out);
+    assert!(!written.is_empty());
+    assert_eq!(written[..], samples[..written.len()]);
+    assert!(!metrics.exists());
+}
+
+#[test]
+fn a_trace_or_metrics_that_cannot_be_written_fails_the_run_but_not_the_audio() {
+    let d = Dir::new("badtrace");
+    let m = d.write("m.json", PASS_CHAIN);
+    let input = d.path("in.wav");
+    let samples: Vec<i16> = (0..16_000).map(|i| i as i16).collect();
+    write_wav(&input, spec(1, 16, false), &samples);
+    let out = d.path("out.wav");
+    // A full disk for the trace; a directory for the metrics.
+    for extra in [["--trace", "/dev/full"], ["--metrics", d.0.to_str().unwrap()]] {
+        let o = run(&[
+            "run",
+            m.to_str().unwrap(),
+            "-i",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            extra[0],
+            extra[1],
+        ]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(err.contains(extra[1]), "{extra:?}: {err}");
+        assert_eq!(read_all::<i16>(&out).1, samples, "{extra:?}");
+        std::fs::remove_file(&out).unwrap();
+    }
+}

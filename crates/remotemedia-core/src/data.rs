@@ -20,11 +20,23 @@ use serde::{Deserialize, Serialize};
 pub trait SampleStore<T>: Send + Sync + 'static {
     /// The samples.
     fn samples(&self) -> &[T];
+
+    /// True when the store owns its memory outright: nothing outside the
+    /// engine can reach it, so the holder of the only reference may hand it
+    /// out for writing (the bindings give such a buffer to numpy as a
+    /// writeable array). False for memory lent from elsewhere.
+    fn owned_outright(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Send + Sync + 'static> SampleStore<T> for Vec<T> {
     fn samples(&self) -> &[T] {
         self
+    }
+
+    fn owned_outright(&self) -> bool {
+        true
     }
 }
 
@@ -50,6 +62,12 @@ impl<T: Copy + Send + Sync + 'static> Shared<T> {
     /// True when both handles point at the same memory.
     pub fn ptr_eq(&self, other: &Self) -> bool {
         std::ptr::eq(self.as_ptr(), other.as_ptr()) && self.len() == other.len()
+    }
+
+    /// True when this is the only handle to memory its store owns outright
+    /// (see [`SampleStore::owned_outright`]).
+    pub fn is_exclusive(&self) -> bool {
+        Arc::strong_count(&self.store) == 1 && self.store.owned_outright()
     }
 }
 
@@ -152,6 +170,16 @@ impl Samples {
             Self::F32(_) => SampleFormat::F32,
             Self::I16(_) => SampleFormat::I16,
             Self::I32(_) => SampleFormat::I32,
+        }
+    }
+
+    /// True when this is the only handle to memory owned outright (see
+    /// [`Shared::is_exclusive`]).
+    pub fn is_exclusive(&self) -> bool {
+        match self {
+            Self::F32(s) => s.is_exclusive(),
+            Self::I16(s) => s.is_exclusive(),
+            Self::I32(s) => s.is_exclusive(),
         }
     }
 

@@ -10,6 +10,8 @@ use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::printable::{cut_at, escaped, quoted, short};
+
 /// Whether a node error is worth retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorClass {
@@ -129,13 +131,16 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A message quotes user strings (an unknown param's name...): cut
+        // long enough for any message of ours, short enough not to flood.
+        let message = cut_at(&self.message, 2000);
         if self.path.is_empty() {
-            f.write_str(&self.message)?;
+            f.write_str(&message)?;
         } else {
-            write!(f, "{}: {}", self.path, self.message)?;
+            write!(f, "{}: {message}", short(&self.path))?;
         }
         if let Some(id) = &self.node_id {
-            write!(f, " (node \"{id}\")")?;
+            write!(f, " (node {})", quoted(id))?;
         }
         Ok(())
     }
@@ -153,7 +158,7 @@ pub enum ManifestError {
         message: String,
     },
     /// The manifest file could not be read.
-    #[error("cannot read manifest {path}: {message}")]
+    #[error("cannot read manifest {}: {message}", escaped(.path))]
     Io {
         /// The path given.
         path: String,
@@ -164,7 +169,7 @@ pub enum ManifestError {
     #[error("{}", join_problems(.0))]
     Invalid(Vec<Problem>),
     /// The connections form a cycle, named in order (`a -> b -> a`).
-    #[error("cycle: {}", .0.join(" -> "))]
+    #[error("cycle: {}", escaped(&.0.join(" -> ")))]
     Cycle(Vec<String>),
 }
 
@@ -199,7 +204,7 @@ fn join_problems(problems: &[Problem]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
     /// A node failed (after its retries, if the error was transient).
-    #[error("node \"{node_id}\" failed ({}, {attempts} attempt{}): {error}", .error.class(), if *.attempts == 1 { "" } else { "s" })]
+    #[error("node {} failed ({}, {attempts} attempt{}): {}", quoted(.node_id), .error.class(), if *.attempts == 1 { "" } else { "s" }, escaped(.error.message()))]
     Node {
         /// Id of the node.
         node_id: String,
@@ -209,7 +214,7 @@ pub enum EngineError {
         attempts: u32,
     },
     /// A node's circuit breaker is open and its policy is to fail.
-    #[error("node \"{node_id}\" is unavailable: its circuit breaker is open")]
+    #[error("node {} is unavailable: its circuit breaker is open", quoted(.node_id))]
     CircuitOpen {
         /// Id of the node.
         node_id: String,
@@ -218,7 +223,7 @@ pub enum EngineError {
     #[error("session closed")]
     SessionClosed,
     /// An input was pushed to a node id that is not a source of the graph.
-    #[error("\"{0}\" is not a source node of this pipeline")]
+    #[error("{} is not a source node of this pipeline", quoted(.0))]
     NotASource(String),
 }
 

@@ -36,8 +36,10 @@ pub mod manifest;
 pub mod metrics;
 pub mod node;
 pub mod nodes;
+pub mod panic;
 pub mod params;
 pub mod pipeline;
+pub mod printable;
 pub mod registry;
 pub mod resilience;
 

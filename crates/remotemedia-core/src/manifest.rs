@@ -25,10 +25,26 @@ use serde_json::{Map, Value, json};
 
 use crate::document;
 use crate::error::{ManifestError, Problem};
+use crate::printable::{quoted, short};
 use crate::registry::Registry;
 
 /// The only manifest version this engine reads.
 pub const MANIFEST_VERSION: &str = "v1";
+
+/// Longest node id, in bytes. Ids are printed in every error and output
+/// line that concerns their node.
+pub const MAX_ID_BYTES: usize = 256;
+/// Most retries of one input (`retry.max_retries`).
+pub const MAX_RETRIES: u32 = 100;
+/// Longest retry delay (`retry.initial_delay_ms`, `retry.max_delay_ms`):
+/// one hour, in ms.
+pub const MAX_RETRY_DELAY_MS: u64 = 3_600_000;
+/// Largest `retry.multiplier`.
+pub const MAX_MULTIPLIER: f64 = 1000.0;
+/// Longest `timeout_ms`: 24 hours, in ms.
+pub const MAX_TIMEOUT_MS: u64 = 86_400_000;
+/// Longest `circuit_breaker.cooldown_ms`: 24 hours, in ms.
+pub const MAX_COOLDOWN_MS: u64 = 86_400_000;
 
 /// A pipeline manifest (v1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -62,7 +78,8 @@ pub struct Metadata {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
-    /// Unique, non-empty id, used by connections, errors and metrics.
+    /// Unique, non-empty id, used by connections, errors and metrics; at
+    /// most 256 bytes, without control characters.
     pub id: String,
     /// The node type: a registered name such as `AudioResampleNode`.
     pub node_type: String,
@@ -125,13 +142,14 @@ impl fmt::Display for RuntimeHint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetryConfig {
-    /// Retries after the first attempt (0 disables retrying).
+    /// Retries after the first attempt (0 disables retrying; at most 100).
     pub max_retries: u32,
-    /// Delay before the first retry, in milliseconds.
+    /// Delay before the first retry, in milliseconds (at most 3600000, 1 h).
     pub initial_delay_ms: u64,
-    /// Factor applied to the delay after each retry (>= 1).
+    /// Factor applied to the delay after each retry (1 to 1000).
     pub multiplier: f64,
-    /// Upper bound on one delay, in milliseconds.
+    /// Upper bound on one delay, in milliseconds (at least
+    /// initial_delay_ms, at most 3600000, 1 h).
     pub max_delay_ms: u64,
 }
 
@@ -165,7 +183,8 @@ pub enum OnFailure {
 pub struct BreakerConfig {
     /// Consecutive failed executions that open the breaker.
     pub failure_threshold: u32,
-    /// How long the breaker stays open before one trial call, in ms.
+    /// How long the breaker stays open before one trial call, in ms (at
+    /// most 86400000, 24 h).
     pub cooldown_ms: u64,
 }
 
@@ -228,14 +247,7 @@ impl Manifest {
                 ));
             }
         }
-        serde_path_to_error::deserialize(&value).map_err(|e| {
-            let path = e.path().to_string();
-            ManifestError::Invalid(vec![Problem {
-                node_id: node_id_at(&value, &path),
-                path,
-                message: e.into_inner().to_string(),
-            }])
-        })
+        serde_path_to_error::deserialize(&value).map_err(|_| ManifestError::Invalid(shape_problems(&value)))
     }
 
     /// Serializes to pretty JSON.
@@ -263,6 +275,18 @@ impl Manifest {
             let id = (!node.id.is_empty()).then_some(node.id.as_str());
             if node.id.trim().is_empty() {
                 push(at("id"), None, "node id must not be empty".into());
+            } else if node.id.len() > MAX_ID_BYTES {
+                push(
+                    at("id"),
+                    id,
+                    format!("node id is {} bytes long; at most {MAX_ID_BYTES}", node.id.len()),
+                );
+            } else if node.id.chars().any(char::is_control) {
+                push(
+                    at("id"),
+                    id,
+                    "node id must not contain control characters (newline, tab, ESC...)".into(),
+                );
             } else if let Some(first) = first_index.insert(&node.id, i) {
                 first_index.insert(&node.id, first);
                 push(
@@ -282,13 +306,13 @@ impl Manifest {
                     push(
                         at("node_type"),
                         id,
-                        format!("unknown node type \"{}\"; {hint}", node.node_type),
+                        format!("unknown node type {}; {hint}", quoted(&node.node_type)),
                     );
                 }
                 Some(node_type) => match node_type.resolve(node.runtime_hint) {
                     Err(message) => push(at("runtime_hint"), id, message),
                     Ok((_, implementation)) => {
-                        if let Err(p) = implementation.check(&Value::Object(node.params.clone())) {
+                        for p in implementation.check_all(&Value::Object(node.params.clone())) {
                             let path = if p.path.is_empty() {
                                 at("params")
                             } else {
@@ -300,12 +324,31 @@ impl Manifest {
                 },
             }
             if let Some(retry) = &node.retry {
-                if !(retry.multiplier.is_finite() && retry.multiplier >= 1.0) {
+                if !(retry.multiplier.is_finite() && (1.0..=MAX_MULTIPLIER).contains(&retry.multiplier)) {
                     push(
                         at("retry.multiplier"),
                         id,
-                        format!("must be a finite number >= 1, got {}", retry.multiplier),
+                        format!("must be a number from 1 to {MAX_MULTIPLIER}, got {}", retry.multiplier),
                     );
+                }
+                if retry.max_retries > MAX_RETRIES {
+                    push(
+                        at("retry.max_retries"),
+                        id,
+                        format!("must be at most {MAX_RETRIES}, got {}", retry.max_retries),
+                    );
+                }
+                for (field, ms) in [
+                    ("retry.initial_delay_ms", retry.initial_delay_ms),
+                    ("retry.max_delay_ms", retry.max_delay_ms),
+                ] {
+                    if ms > MAX_RETRY_DELAY_MS {
+                        push(
+                            at(field),
+                            id,
+                            format!("must be at most {MAX_RETRY_DELAY_MS} (one hour), got {ms}"),
+                        );
+                    }
                 }
                 if retry.max_delay_ms < retry.initial_delay_ms {
                     push(
@@ -315,13 +358,26 @@ impl Manifest {
                     );
                 }
             }
-            if node.timeout_ms == Some(0) {
-                push(at("timeout_ms"), id, "must be positive".into());
+            match node.timeout_ms {
+                Some(0) => push(at("timeout_ms"), id, "must be positive".into()),
+                Some(ms) if ms > MAX_TIMEOUT_MS => push(
+                    at("timeout_ms"),
+                    id,
+                    format!("must be at most {MAX_TIMEOUT_MS} (24 hours), got {ms}"),
+                ),
+                _ => {}
             }
-            if let Some(b) = &node.circuit_breaker
-                && b.failure_threshold == 0
-            {
-                push(at("circuit_breaker.failure_threshold"), id, "must be at least 1".into());
+            if let Some(b) = &node.circuit_breaker {
+                if b.failure_threshold == 0 {
+                    push(at("circuit_breaker.failure_threshold"), id, "must be at least 1".into());
+                }
+                if b.cooldown_ms > MAX_COOLDOWN_MS {
+                    push(
+                        at("circuit_breaker.cooldown_ms"),
+                        id,
+                        format!("must be at most {MAX_COOLDOWN_MS} (24 hours), got {}", b.cooldown_ms),
+                    );
+                }
             }
         }
         let mut seen = BTreeSet::new();
@@ -331,7 +387,7 @@ impl Manifest {
                     push(
                         format!("connections[{i}].{field}"),
                         None,
-                        format!("unknown node \"{end}\""),
+                        format!("unknown node {}", quoted(end)),
                     );
                 }
             }
@@ -339,7 +395,7 @@ impl Manifest {
                 push(
                     format!("connections[{i}]"),
                     None,
-                    format!("duplicate connection {} -> {}", c.from, c.to),
+                    format!("duplicate connection {} -> {}", short(&c.from), short(&c.to)),
                 );
             }
         }
@@ -388,6 +444,60 @@ impl Manifest {
         }
         schema
     }
+}
+
+/// Every shape problem (stage 3) of a manifest that does not deserialize:
+/// each node and connection is checked on its own, then the rest of the
+/// document. Within each, after a problem the field it is about is set
+/// aside and the rest checked again, until it passes or a problem names no
+/// single field (a missing required field, a value of the wrong type).
+fn shape_problems(value: &Value) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut top = value.as_object().cloned().unwrap_or_default();
+    for field in ["nodes", "connections"] {
+        if let Some(Value::Array(items)) = top.get(field) {
+            for (i, item) in items.iter().enumerate() {
+                let at = format!("{field}[{i}]");
+                problems.extend(if field == "nodes" {
+                    field_problems::<NodeSpec>(item, &at)
+                } else {
+                    field_problems::<Connection>(item, &at)
+                });
+            }
+            top.insert(field.to_owned(), Value::Array(Vec::new()));
+        }
+    }
+    problems.extend(field_problems::<Manifest>(&Value::Object(top), ""));
+    problems
+        .into_iter()
+        .map(|(path, message)| Problem {
+            node_id: node_id_at(value, &path),
+            path,
+            message,
+        })
+        .collect()
+}
+
+/// The shape problems of `value` as a `T`, as (path, message), the paths
+/// under `prefix`.
+fn field_problems<T: serde::de::DeserializeOwned>(value: &Value, prefix: &str) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let mut rest = value.clone();
+    while let Err(e) = serde_path_to_error::deserialize::<_, T>(&rest) {
+        let inner = e.path().to_string();
+        let inner = if inner == "." { String::new() } else { inner };
+        let key = inner.split(['.', '[']).next().unwrap_or_default().to_owned();
+        let path = match (prefix.is_empty(), inner.is_empty()) {
+            (_, true) => prefix.to_owned(),
+            (true, false) => inner,
+            (false, false) => format!("{prefix}.{inner}"),
+        };
+        problems.push((path, e.into_inner().to_string()));
+        if rest.as_object_mut().and_then(|o| o.remove(&key)).is_none() {
+            break;
+        }
+    }
+    problems
 }
 
 /// The id of the node a JSON path such as `nodes[2].params.x` points into.

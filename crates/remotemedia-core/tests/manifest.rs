@@ -195,7 +195,7 @@ fn resilience_settings_are_validated() {
     assert_eq!(
         text,
         [
-            "nodes[0].retry.multiplier: must be a finite number >= 1, got 0.5 (node \"m\")",
+            "nodes[0].retry.multiplier: must be a number from 1 to 1000, got 0.5 (node \"m\")",
             "nodes[0].retry.max_delay_ms: must not be below initial_delay_ms (node \"m\")",
             "nodes[0].timeout_ms: must be positive (node \"m\")",
             "nodes[0].circuit_breaker.failure_threshold: must be at least 1 (node \"m\")",
@@ -282,4 +282,134 @@ fn schema_covers_every_node_type_and_its_params() {
     let factor = multiply.pointer("/then/properties/params/properties/factor").unwrap();
     assert_eq!(factor.get("default"), Some(&json!(2.0)));
     assert!(factor.get("description").unwrap().as_str().unwrap().contains("factor"));
+}
+
+#[test]
+fn absurd_resilience_settings_are_bounded() {
+    let text: Vec<String> = problems(chain(json!([{"id": "m", "node_type": "AddNode",
+        "retry": {"max_retries": 1_000_000_000u64, "initial_delay_ms": u64::MAX, "max_delay_ms": u64::MAX,
+                  "multiplier": 5000.0},
+        "timeout_ms": u64::MAX, "circuit_breaker": {"cooldown_ms": u64::MAX}}])))
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert_eq!(
+        text,
+        [
+            "nodes[0].retry.multiplier: must be a number from 1 to 1000, got 5000 (node \"m\")",
+            "nodes[0].retry.max_retries: must be at most 100, got 1000000000 (node \"m\")",
+            "nodes[0].retry.initial_delay_ms: must be at most 3600000 (one hour), got 18446744073709551615 (node \"m\")",
+            "nodes[0].retry.max_delay_ms: must be at most 3600000 (one hour), got 18446744073709551615 (node \"m\")",
+            "nodes[0].timeout_ms: must be at most 86400000 (24 hours), got 18446744073709551615 (node \"m\")",
+            "nodes[0].circuit_breaker.cooldown_ms: must be at most 86400000 (24 hours), got 18446744073709551615 (node \"m\")",
+        ]
+    );
+    // The limits themselves are fine.
+    compile(chain(json!([{"id": "m", "node_type": "AddNode",
+        "retry": {"max_retries": 100, "initial_delay_ms": 3_600_000, "max_delay_ms": 3_600_000, "multiplier": 1000},
+        "timeout_ms": 86_400_000, "circuit_breaker": {"cooldown_ms": 86_400_000}}])))
+    .unwrap();
+}
+
+#[test]
+fn node_ids_are_bounded_and_printable() {
+    let long = "x".repeat(257);
+    let p = one_problem(chain(json!([{"id": long, "node_type": "AddNode"}])));
+    assert_eq!(p.path, "nodes[0].id");
+    assert!(p.message.contains("257 bytes long; at most 256"), "{p}");
+    // The id is cut short where the problem prints it.
+    assert!(p.to_string().len() < 300, "{p}");
+    compile(chain(json!([{"id": "y".repeat(256), "node_type": "AddNode"}]))).unwrap();
+    for id in ["a\u{1b}[2Jb", "a\nb", "tab\there", "del\u{7f}", "c1\u{9b}"] {
+        let p = one_problem(chain(json!([{"id": id, "node_type": "AddNode"}])));
+        assert_eq!(p.path, "nodes[0].id", "{id:?}");
+        assert!(p.message.contains("control characters"), "{p}");
+        let shown = p.to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+    }
+    // Non-ASCII ids are fine.
+    compile(chain(json!([{"id": "Überprüfung-音声", "node_type": "AddNode"}]))).unwrap();
+}
+
+#[test]
+fn user_strings_in_problems_are_escaped_and_cut_short() {
+    let evil = format!("\u{1b}]0;owned\u{7}\n{}", "z".repeat(10_000));
+    let m = json!({"version": "v1",
+        "nodes": [{"id": "a", "node_type": evil}],
+        "connections": [{"from": "a", "to": evil}, {"from": "a", "to": evil}]});
+    let shown: Vec<String> = problems(m).iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 4, "{shown:?}");
+    for s in &shown {
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert!(s.len() < 400, "{} bytes", s.len());
+        assert!(s.contains("\\u{1b}]0;owned\\u{7}\\n"), "{s}");
+    }
+    // A param key is a user string too.
+    let p = one_problem(chain(
+        json!([{"id": "m", "node_type": "AddNode", "params": {"\u{1b}[31m": 1}}]),
+    ));
+    assert!(!p.to_string().chars().any(char::is_control), "{p}");
+}
+
+#[test]
+fn every_param_problem_of_a_node_is_listed() {
+    let text: Vec<String> = problems(chain(json!([
+        {"id": "f", "node_type": "FaultInjectionNode",
+         "params": {"fail_times": "x", "sleep_ms": -1, "bogus": 1, "error_class": "weird"}},
+        {"id": "g", "node_type": "FaultInjectionNode", "params": {"sleep_ms": 4_000_000, "allocate_bytes": 1u64 << 40}}
+    ])))
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let paths: Vec<&str> = text.iter().map(|t| t.split(':').next().unwrap()).collect();
+    assert_eq!(
+        paths,
+        [
+            "nodes[0].params.bogus",
+            "nodes[0].params.error_class",
+            "nodes[0].params.fail_times",
+            "nodes[0].params.sleep_ms",
+            "nodes[1].params.allocate_bytes",
+            "nodes[1].params.sleep_ms",
+        ],
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn every_shape_problem_of_the_manifest_is_listed() {
+    let m = json!({"version": "v1", "extra": 1, "metadata": {"name": 5},
+        "nodes": [
+            {"id": "a", "node_type": "AddNode", "timeout_ms": -5, "paramz": {}},
+            {"id": "b", "node_type": "AddNode", "runtime_hint": "gpu"},
+            {"node_type": "AddNode"},
+            "not a node"
+        ],
+        "connections": [{"from": "a", "to": "b", "weight": 2}, {"from": "a"}]});
+    let found: Vec<(String, Option<String>)> = problems(m).into_iter().map(|p| (p.path, p.node_id)).collect();
+    let a = Some("a".to_owned());
+    let b = Some("b".to_owned());
+    assert_eq!(
+        found,
+        [
+            ("nodes[0].paramz".to_owned(), a.clone()),
+            ("nodes[0].timeout_ms".to_owned(), a),
+            ("nodes[1].runtime_hint".to_owned(), b),
+            ("nodes[2]".to_owned(), None),
+            ("nodes[3]".to_owned(), None),
+            ("connections[0].weight".to_owned(), None),
+            ("connections[1]".to_owned(), None),
+            ("extra".to_owned(), None),
+            ("metadata.name".to_owned(), None),
+        ]
+    );
+}
+
+#[test]
+fn a_huge_param_name_is_cut_short_where_it_is_printed() {
+    let key = "k".repeat(1_000_000);
+    let p = one_problem(chain(json!([{"id": "m", "node_type": "AddNode", "params": {key: 1}}])));
+    let shown = p.to_string();
+    assert!(shown.len() < 3000, "{} bytes", shown.len());
+    assert!(shown.contains("bytes)"), "{shown}");
 }

@@ -444,3 +444,113 @@ async fn session_metrics_are_available_after_close() {
     let m = session.metrics().expect("metrics after the end");
     assert_eq!(m.nodes[0].calls, 2);
 }
+
+/// Calls abandoned at their timeout hold neither the run nor the runtime:
+/// 520 calls that each sleep 30 s (more than tokio's blocking pool of 512
+/// threads would run at once) are all cut off at 2 ms, and dropping the
+/// runtime afterwards does not wait for them. The bound (15 s) is half the
+/// sleep, so it is not a timing that can flake: before, the run waited a
+/// full 30 s for a pool thread and the runtime's drop another 30 s.
+#[test]
+fn abandoned_calls_hold_neither_the_run_nor_the_runtime() {
+    let engine = Engine::default();
+    let p = fault_pipeline(
+        &engine,
+        json!({"sleep_ms": 30_000}),
+        json!({"timeout_ms": 2, "retry": {"max_retries": 0}, "on_failure": "skip",
+               "circuit_breaker": {"failure_threshold": 1_000_000}}),
+    );
+    let started = std::time::Instant::now();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let out = runtime.block_on(engine.run_batch(&p, numbers(520))).unwrap();
+    assert!(out.is_empty());
+    drop(runtime);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "520 abandoned calls took {:?}",
+        started.elapsed()
+    );
+}
+
+/// A writer whose bytes the test can read back.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_trace_is_written_as_calls_happen_with_or_without_metrics() {
+    let engine = Engine::default();
+    for metrics in [false, true] {
+        let p = fault_pipeline(
+            &engine,
+            json!({"fail_times": 1}),
+            json!({"on_failure": "skip", "retry": {"max_retries": 0}}),
+        );
+        let sink = Shared::default();
+        let mut run = GraphRun::with_options(p, RunOptions { metrics, trace: false }).unwrap();
+        run.trace_to(Box::new(sink.clone())).unwrap();
+        let mut out = Vec::new();
+        let mut written = Vec::new();
+        for input in numbers(5) {
+            run.push(input, &mut out).await.unwrap();
+            written.push(sink.0.lock().unwrap().len());
+        }
+        run.flush(&mut out).await.unwrap();
+        run.finish_trace().unwrap();
+        // Every call reached the writer as it happened (a buffer's worth
+        // may wait), not at the end.
+        assert!(written.windows(2).all(|w| w[0] <= w[1]), "{written:?}");
+        let doc: Value = serde_json::from_slice(&sink.0.lock().unwrap()).unwrap();
+        let events = doc["traceEvents"].as_array().unwrap();
+        let calls: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+        assert_eq!(calls.len(), 6, "metrics {metrics}: 5 calls and the flush: {doc}");
+        assert_eq!(calls[0]["cat"], "error");
+        assert!(calls[1..].iter().all(|c| c["cat"] == "node" && c["name"] == "fault"));
+        assert_eq!(events[0]["args"]["name"], "fault");
+        assert!(!run.keeps_trace());
+    }
+}
+
+#[tokio::test]
+async fn a_trace_writer_that_fails_is_reported_at_the_end() {
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let engine = Engine::default();
+    let p = fault_pipeline(&engine, json!({}), json!({}));
+    let mut run = GraphRun::with_options(
+        p,
+        RunOptions {
+            metrics: false,
+            trace: false,
+        },
+    )
+    .unwrap();
+    // The head fits the buffer; the error comes when it is flushed.
+    run.trace_to(Box::new(Full)).unwrap();
+    let mut out = Vec::new();
+    for input in numbers(3) {
+        run.push(input, &mut out).await.unwrap();
+    }
+    assert_eq!(out.len(), 3, "a failing trace does not stop the run");
+    let err = run.finish_trace().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::StorageFull);
+}

@@ -1,23 +1,22 @@
-//! Audio across the boundary, without copying samples.
+//! Audio across the boundary, without copying samples where that is safe.
 //!
 //! In: a C-contiguous, aligned, native-endian numpy array of `float32`,
-//! `int16` or `int32` is *borrowed*: [`NumpyStore`] keeps a reference to the
-//! array and lends its memory to the engine as a
-//! [`SampleStore`]. Any other array is
-//! converted once (`float64`/`float16` to `float32`, non-contiguous or
-//! byte-swapped arrays to a contiguous native copy); other dtypes are a
-//! `TypeError`. A 1-D array is one channel; 2-D arrays are
-//! `(channels, frames)`.
+//! `int16` or `int32` is *borrowed* when nothing can write into it while the
+//! engine holds it, and locked against writes for that time when only the
+//! array itself could (see [`crate::lock`]): [`NumpyStore`] keeps a
+//! reference to the array and lends its memory to the engine as a
+//! [`SampleStore`]. Any other array is converted once into a fresh array of
+//! our own (`float64`/`float16` to `float32`, non-contiguous or byte-swapped
+//! arrays, views of writeable memory); other dtypes are a `TypeError`. A 1-D
+//! array is one channel; 2-D arrays are `(channels, frames)`.
 //!
 //! Out: samples are handed to numpy as an array whose base is a
 //! [`SampleOwner`], which holds the engine's reference-counted buffer, so the
-//! array owns (keeps alive) the Rust memory. When a node hands back the very
-//! buffer it was given (a pass-through), the caller's own array object is
-//! returned.
-//!
-//! The engine never writes through a borrowed buffer. Writing into an input
-//! array while a call that borrowed it is running is a data race, as with any
-//! numpy function that releases the GIL.
+//! array owns (keeps alive) the Rust memory. That array is writeable only
+//! when the caller gets the only reference to memory the engine owns
+//! outright; otherwise (fan-out, a view of a borrowed input) it is
+//! read-only. When a node hands back the very buffer it was given (a
+//! pass-through), the caller's own array object is returned.
 
 use std::ptr::NonNull;
 
@@ -30,17 +29,21 @@ use pyo3::types::PyAny;
 use remotemedia_core::data::SampleStore;
 use remotemedia_core::{AudioData, Samples, Shared};
 
+use crate::lock::{ArrayLock, Lendable, lendable};
+
 /// A numpy array lent to the engine: the array is kept alive (and, holding a
-/// reference, cannot be resized) for as long as any engine buffer uses it.
+/// reference, cannot be resized) for as long as any engine buffer uses it,
+/// and, when it could be written, locked for that time.
 pub struct NumpyStore<T> {
     _owner: Py<PyAny>,
+    _lock: Option<ArrayLock>,
     ptr: NonNull<T>,
     len: usize,
 }
 
 // SAFETY: the memory is owned by a numpy array kept alive by `_owner` (a
-// `Py`, itself Send + Sync); it is only read, never written, through this
-// store.
+// `Py`, itself Send + Sync); it is only read through this store, and no
+// Python code can write it meanwhile (see `crate::lock`).
 unsafe impl<T: Sync> Send for NumpyStore<T> {}
 // SAFETY: as above; shared access is read-only.
 unsafe impl<T: Sync> Sync for NumpyStore<T> {}
@@ -82,23 +85,33 @@ pub struct AudioIn {
     pub one_dimensional: bool,
     /// The array actually borrowed (the caller's, or its one-time conversion).
     pub array: Py<PyAny>,
+    /// True when the samples were copied (the caller's array could not be
+    /// lent safely or had another layout).
+    pub copied: bool,
 }
 
 /// The numpy helpers used on the slow path, imported once.
 static ASCONTIGUOUS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// Reads `(samples, sample_rate)`: borrows `samples` when it already has a
-/// supported layout, converts it once otherwise.
+/// Reads `(samples, sample_rate)`: borrows `samples` when it has a
+/// supported layout and can be lent safely, converts it once otherwise.
 pub fn audio_from_py(samples: &Bound<'_, PyAny>, sample_rate: &Bound<'_, PyAny>) -> PyResult<AudioIn> {
     let rate = sample_rate_from_py(sample_rate)?;
-    if let Ok(array) = samples.cast::<PyUntypedArray>()
-        && let Some(audio) = borrow_array(array, rate)?
-    {
-        return Ok(audio);
+    if let Ok(array) = samples.cast::<PyUntypedArray>() {
+        let lending = lendable(array);
+        if lending != Lendable::Copy
+            && let Some(audio) = borrow_array(array, rate, lending)?
+        {
+            return Ok(audio);
+        }
     }
     let converted = convert_array(samples)?;
     let array = converted.cast::<PyUntypedArray>()?;
-    borrow_array(array, rate)?.ok_or_else(|| PyTypeError::new_err("samples: could not be converted"))
+    // The conversion is a fresh array only we hold: nothing else can write it.
+    let mut audio = borrow_array(array, rate, Lendable::Immutable)?
+        .ok_or_else(|| PyTypeError::new_err("samples: could not be converted"))?;
+    audio.copied = true;
+    Ok(audio)
 }
 
 /// A positive sample rate in Hz.
@@ -125,8 +138,9 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// The fast path: `Some` when the array can be lent as it is.
-fn borrow_array(array: &Bound<'_, PyUntypedArray>, rate: u32) -> PyResult<Option<AudioIn>> {
+/// The fast path: `Some` when the array has a layout the engine reads as it
+/// is; it is lent locked when `lending` says so.
+fn borrow_array(array: &Bound<'_, PyUntypedArray>, rate: u32, lending: Lendable) -> PyResult<Option<AudioIn>> {
     let ndim = array.ndim();
     let (channels, frames) = match *array.shape() {
         [frames] => (1, frames),
@@ -146,10 +160,11 @@ fn borrow_array(array: &Bound<'_, PyUntypedArray>, rate: u32) -> PyResult<Option
     if !array.is_c_contiguous() || !array.is_aligned() || dtype.is_native_byteorder() == Some(false) {
         return Ok(None);
     }
+    let locked = lending == Lendable::Lockable;
     let samples = match (dtype.kind(), dtype.itemsize()) {
-        (b'f', 4) => Samples::F32(lend::<f32>(array, channels * frames)),
-        (b'i', 2) => Samples::I16(lend::<i16>(array, channels * frames)),
-        (b'i', 4) => Samples::I32(lend::<i32>(array, channels * frames)),
+        (b'f', 4) => Samples::F32(lend::<f32>(array, channels * frames, locked)),
+        (b'i', 2) => Samples::I16(lend::<i16>(array, channels * frames, locked)),
+        (b'i', 4) => Samples::I32(lend::<i32>(array, channels * frames, locked)),
         _ => return Ok(None),
     };
     let audio = AudioData::new(samples, channels, rate).map_err(|e| PyValueError::new_err(format!("samples: {e}")))?;
@@ -157,15 +172,17 @@ fn borrow_array(array: &Bound<'_, PyUntypedArray>, rate: u32) -> PyResult<Option
         audio,
         one_dimensional: ndim == 1,
         array: array.clone().into_any().unbind(),
+        copied: false,
     }))
 }
 
-fn lend<T: Copy + Send + Sync + 'static>(array: &Bound<'_, PyUntypedArray>, len: usize) -> Shared<T> {
+fn lend<T: Copy + Send + Sync + 'static>(array: &Bound<'_, PyUntypedArray>, len: usize, locked: bool) -> Shared<T> {
     // SAFETY: reading the data pointer of a live array object.
     let data = unsafe { (*numpy::npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr())).data }.cast::<T>();
     let ptr = NonNull::new(data).filter(|_| len > 0).unwrap_or(NonNull::dangling());
     Shared::from_store(std::sync::Arc::new(NumpyStore {
         _owner: array.clone().into_any().unbind(),
+        _lock: locked.then(|| ArrayLock::new(array)),
         ptr,
         len,
     }))
@@ -206,9 +223,11 @@ pub fn sample_count(audio: &AudioData) -> usize {
 }
 
 /// Hands `audio` to numpy. With `same_as`, an input array whose memory the
-/// output is, the input object itself is returned. A `readonly` view has its
-/// `WRITEABLE` flag cleared: the engine's buffer may be shared (fan-out, the
-/// caller's own array), so a Python node must not write into it.
+/// output is, the input object itself is returned. The view is writeable
+/// only when `readonly` is false and `audio` is the only handle to memory
+/// the engine owns outright; otherwise its `WRITEABLE` flag is cleared: the
+/// buffer may be shared (fan-out, a Python node's input, the caller's own
+/// array), so nobody may write into it.
 pub fn audio_to_py<'py>(
     py: Python<'py>,
     audio: &AudioData,
@@ -221,6 +240,7 @@ pub fn audio_to_py<'py>(
     {
         return Ok(input.clone());
     }
+    let readonly = readonly || !audio.samples().is_exclusive();
     let squeeze = one_dimensional && audio.channels() == 1;
     let owner = Bound::new(
         py,

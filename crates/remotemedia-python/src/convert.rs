@@ -18,7 +18,6 @@
 //! Python again, through any number of nodes that hand it on.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use numpy::PyUntypedArray;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -47,32 +46,8 @@ pub struct DataIn {
     pub one_dimensional: bool,
     /// The array the audio borrows, if the value was audio.
     pub array: Option<Py<PyAny>>,
-}
-
-/// In which shape mono audio is handed to Python (to the caller and to
-/// Python nodes) within one batch run or one session: 1-D when its caller
-/// gave mono audio as a 1-D array, else 2-D `(1, frames)`.
-///
-/// Every run and every session has its own, lent to its Python nodes through
-/// the engine's [`remotemedia_core::RunContext`]; callers sharing one
-/// compiled pipeline never see each other's. A batch run sets it before each
-/// of its items (which run one after the other); a session, once, from its
-/// first audio chunk (see [`crate::session`]).
-#[derive(Debug, Default)]
-pub struct MonoShape(AtomicBool);
-
-impl MonoShape {
-    /// True when mono audio is handed over 1-D.
-    pub fn one_dimensional(&self) -> bool {
-        // Relaxed is enough: the value is written before the input it
-        // describes is handed to the engine, which orders the two.
-        self.0.load(Ordering::Relaxed)
-    }
-
-    /// Sets the shape for the inputs handed to the engine from now on.
-    pub fn set(&self, one_dimensional: bool) {
-        self.0.store(one_dimensional, Ordering::Relaxed);
-    }
+    /// True when the audio's samples had to be copied (see [`crate::lock`]).
+    pub copied: bool,
 }
 
 /// Converts one Python value.
@@ -97,6 +72,7 @@ pub fn data_from_py(obj: &Bound<'_, PyAny>) -> PyResult<DataIn> {
         data,
         one_dimensional: false,
         array: None,
+        copied: false,
     })
 }
 
@@ -107,6 +83,7 @@ pub fn audio_from_tuple(t: &Bound<'_, PyTuple>) -> PyResult<DataIn> {
         audio,
         one_dimensional,
         array,
+        copied,
     } = audio_from_py(&*t.get_borrowed_item(0)?, &*t.get_borrowed_item(1)?)?;
     let data = if t.len() == 3 {
         let dict = t.get_borrowed_item(2)?;
@@ -119,6 +96,7 @@ pub fn audio_from_tuple(t: &Bound<'_, PyTuple>) -> PyResult<DataIn> {
         data,
         one_dimensional,
         array: Some(array),
+        copied,
     })
 }
 

@@ -53,6 +53,8 @@ pub enum Error {
         /// Which param, and why.
         problem: ParamProblem,
     },
+    /// The run was cancelled by its caller.
+    Cancelled,
 }
 
 impl From<RunError> for Error {
@@ -101,6 +103,9 @@ impl Error {
                 1,
             ),
             Self::Params { node_type, problem } => Ok(params_error(node_type, problem)),
+            Self::Cancelled => exception(py, &REMOTEMEDIA_ERROR, "RemoteMediaError", |t| {
+                t.call1(("the run was cancelled",))
+            }),
         };
         let err = built.unwrap_or_else(|e| e);
         if let Some(raised) = self.raised() {

@@ -8,12 +8,15 @@ pub mod convert;
 pub mod document;
 pub mod errors;
 pub mod gil;
+pub mod interrupt;
+pub mod lock;
 pub mod logging;
 pub mod merge;
 pub mod node_handle;
 pub mod pipeline;
 pub mod py_node;
 pub mod registry;
+pub mod run_state;
 pub mod runtime;
 pub mod session;
 
@@ -57,6 +60,31 @@ fn worker_threads() -> usize {
     runtime::worker_threads()
 }
 
+/// Raises `remotemedia.exceptions.Interrupted` in the Python thread whose
+/// `threading.get_ident()` is `thread`, at its next bytecode (used by the SDK
+/// to stop a sync Python node the engine gave up on).
+#[pyfunction]
+fn interrupt_thread(py: Python<'_>, thread: std::os::raw::c_ulong) -> PyResult<()> {
+    interrupt::raise_in_thread(py, thread)
+}
+
+/// At interpreter exit (the SDK registers it with `atexit`): Python nodes are
+/// no longer called, those running are interrupted, and this waits up to
+/// `grace_s` seconds for them to return.
+#[pyfunction]
+fn shut_down(py: Python<'_>, grace_s: f64) {
+    interrupt::shut_down(py, std::time::Duration::from_secs_f64(grace_s.clamp(0.0, 60.0)));
+}
+
+/// In a child process after `fork` (the SDK registers it with
+/// `os.register_at_fork`): the parent's engine threads are not there, so the
+/// child starts its own on first use.
+#[pyfunction]
+fn after_fork_in_child(py: Python<'_>) {
+    runtime::after_fork_in_child();
+    interrupt::after_fork_in_child(py);
+}
+
 /// The extension module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -70,6 +98,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(document::parse_manifest_text, m)?)?;
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     m.add_class::<NativePipeline>()?;
+    m.add_class::<pipeline::RunToken>()?;
+    m.add_function(wrap_pyfunction!(interrupt_thread, m)?)?;
+    m.add_function(wrap_pyfunction!(shut_down, m)?)?;
+    m.add_function(wrap_pyfunction!(after_fork_in_child, m)?)?;
     m.add_class::<NativeSession>()?;
     m.add_class::<NativeNode>()?;
     m.add_class::<audio::SampleOwner>()?;

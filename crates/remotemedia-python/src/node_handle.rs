@@ -24,7 +24,7 @@ use crate::convert::{DataIn, audio_from_tuple, data_from_py, data_to_py, json_fr
 use crate::errors::{Error, params_error};
 use crate::gil::maybe_detach;
 use crate::merge::merge_clip;
-use crate::registry;
+use crate::{lock, registry};
 
 /// A native node instance with its reusable output buffer.
 struct State {
@@ -86,6 +86,7 @@ impl NativeNode {
     /// (stream mode). Returns one value, `None` when the node produced
     /// nothing, or a list when it produced several values that do not join.
     fn process<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        lock::release_pending(py);
         let input = if self.audio_only {
             audio_input(data)?
         } else {

@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clip::ClipNode;
-use crate::convert::{DataIn, MonoShape, data_from_py, data_to_py, json_to_py};
+use crate::convert::{DataIn, data_from_py, data_to_py, json_to_py};
 use crate::errors::Error;
 use crate::merge::merge_clip;
 use crate::py_node::PyNode;
+use crate::run_state::RunState;
 use crate::session::NativeSession;
-use crate::{registry, runtime};
+use crate::{interrupt, lock, registry, runtime};
 
 /// Params checked elsewhere: a Python node's (by its Python code), or a
 /// clip-wrapped native node's (by the native type, when the unwrapped
@@ -42,7 +43,7 @@ impl NodeParams for UncheckedParams {}
 /// Runs and sessions share the compiled pipelines (and so the nodes'
 /// circuit breakers), nothing else. In particular the shape mono audio is
 /// handed over in and the metrics belong to each run and each session
-/// ([`MonoShape`]; `run`'s `metrics` list), so callers using one
+/// ([`RunState`]; `run`'s `metrics` list), so callers using one
 /// `NativePipeline` at the same time never get each other's.
 #[pyclass(frozen, module = "remotemedia._native")]
 pub struct NativePipeline {
@@ -73,9 +74,10 @@ impl NativePipeline {
                         .implementation(
                             Runtime::Python,
                             Implementation::untyped_in_context(move |_, context| {
-                                let adapter = Python::attach(|py| adapter.clone_ref(py));
-                                let shape = context.get::<MonoShape>().unwrap_or_default();
-                                Ok(Box::new(PyNode::new(adapter, shape)))
+                                let run = context.get::<RunState>().unwrap_or_default();
+                                Python::attach(|py| PyNode::new(py, adapter.clone_ref(py), run))
+                                    .map(|node| Box::new(node) as Box<dyn remotemedia_core::Node>)
+                                    .map_err(|e| e.to_string())
                             }),
                         ),
                 );
@@ -124,14 +126,20 @@ impl NativePipeline {
     /// When `metrics` is a list, this run's metrics (the engine's metrics
     /// JSON as a dict) are appended to it once the run has started, also
     /// when a node fails; an input that cannot be converted fails before.
-    #[pyo3(signature = (items, metrics = None))]
+    ///
+    /// With a `token`, `token.cancel()` (from another thread) stops the run:
+    /// it returns at its next wait or node call, and its Python node calls
+    /// are interrupted (see [`crate::interrupt`]).
+    #[pyo3(signature = (items, metrics = None, token = None))]
     fn run<'py>(
         &self,
         py: Python<'py>,
         items: &Bound<'py, PyList>,
         metrics: Option<&Bound<'py, PyList>>,
+        token: Option<&Bound<'py, RunToken>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let inputs: Vec<DataIn> = items.iter().map(|i| data_from_py(&i)).collect::<PyResult<_>>()?;
+        let copied = inputs.iter().filter(|i| i.copied).count();
         let flags: Vec<bool> = inputs.iter().map(|i| i.one_dimensional).collect();
         let arrays: Vec<Option<Py<PyAny>>> = inputs
             .iter()
@@ -139,34 +147,39 @@ impl NativePipeline {
             .collect();
         let data: Vec<(RuntimeData, bool)> = inputs.into_iter().map(|i| (i.data, i.one_dimensional)).collect();
         let pipeline = Arc::clone(&self.clips);
+        let token = token.map_or_else(RunToken::default, |t| t.get().clone());
         let (result, run_metrics) = py.detach(move || {
             runtime::block_on(async move {
-                let shape = Arc::new(MonoShape::default());
+                let shape = Arc::clone(&token.state);
                 let context = RunContext::new(Arc::clone(&shape));
                 let mut run = match GraphRun::with_context(pipeline, RunOptions::default(), context) {
                     Ok(run) => run,
                     Err(e) => return (Err(Error::from(e)), None),
                 };
                 let mut all = Vec::with_capacity(data.len());
-                let mut result = Ok(());
-                for (input, one_dimensional) in data {
-                    shape.set(one_dimensional);
-                    let mut outputs = ItemOutputs::new();
-                    result = run.push(input, &mut outputs).await;
-                    if result.is_ok() {
-                        result = run.flush(&mut outputs).await;
+                let work = async {
+                    for (input, one_dimensional) in data {
+                        shape.set_one_dimensional(one_dimensional);
+                        let mut outputs = ItemOutputs::new();
+                        run.push(input, &mut outputs).await.map_err(Error::from)?;
+                        run.flush(&mut outputs).await.map_err(Error::from)?;
+                        run.reset();
+                        all.push(outputs);
                     }
-                    if result.is_err() {
-                        break;
-                    }
-                    run.reset();
-                    all.push(outputs);
-                }
+                    Ok::<(), Error>(())
+                };
+                let result = tokio::select! {
+                    biased;
+                    () = token.cancelled.notified() => Err(Error::Cancelled),
+                    r = work => r,
+                };
                 let run_metrics = serde_json::to_value(run.metrics()).ok();
-                (result.map(|()| all).map_err(Error::from), run_metrics)
+                (result.map(|()| all), run_metrics)
             })
         });
-        if let (Some(list), Some(value)) = (metrics, run_metrics) {
+        lock::release_pending(py);
+        if let (Some(list), Some(mut value)) = (metrics, run_metrics) {
+            record_copies(&mut value, copied);
             list.append(json_to_py(py, &value)?)?;
         }
         let all = result.map_err(|e| e.into_py(py))?;
@@ -189,7 +202,7 @@ impl NativePipeline {
     /// The session's first audio chunk fixes the shape of its mono audio.
     #[pyo3(signature = (input_capacity = 16, output_capacity = 64))]
     fn open_session(&self, py: Python<'_>, input_capacity: usize, output_capacity: usize) -> PyResult<NativeSession> {
-        let shape = Arc::new(MonoShape::default());
+        let shape = Arc::new(RunState::default());
         let context = RunContext::new(Arc::clone(&shape));
         let run = GraphRun::with_context(Arc::clone(&self.pipeline), RunOptions::default(), context)
             .map_err(|e| Error::from(e).into_py(py))?;
@@ -207,6 +220,44 @@ impl NativePipeline {
         (0..self.pipeline.manifest().nodes.len())
             .map(|i| (self.pipeline.spec(i).id.clone(), self.pipeline.runtime(i).to_string()))
             .collect()
+    }
+}
+
+/// A handle to cancel a batch run from another thread: made in Python, passed
+/// to `NativePipeline.run`, cancelled with `cancel()`.
+#[pyclass(frozen, module = "remotemedia._native")]
+#[derive(Clone, Default)]
+pub struct RunToken {
+    state: Arc<RunState>,
+    cancelled: Arc<tokio::sync::Notify>,
+}
+
+#[pymethods]
+impl RunToken {
+    #[new]
+    fn py_new() -> Self {
+        Self::default()
+    }
+
+    /// Stops the run this token was given to (also before it starts): its
+    /// Python node calls are interrupted and it returns at its next wait.
+    fn cancel(&self, py: Python<'_>) {
+        interrupt::cancel_run(py, &self.state);
+        self.cancelled.notify_one();
+    }
+
+    /// True once `cancel()` was called.
+    #[getter]
+    fn cancelled(&self) -> bool {
+        self.state.is_cancelled()
+    }
+}
+
+/// Adds to a run's metrics JSON how many of its inputs were copied rather
+/// than borrowed (`pipeline.copied_inputs`, see [`crate::lock`]).
+pub fn record_copies(metrics: &mut Value, copied: usize) {
+    if let Some(pipeline) = metrics.get_mut("pipeline").and_then(Value::as_object_mut) {
+        pipeline.insert("copied_inputs".into(), Value::from(copied));
     }
 }
 

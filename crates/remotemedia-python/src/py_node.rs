@@ -30,12 +30,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyConnectionError, PyTimeoutError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString, PyType};
 use remotemedia_core::{Node, NodeError, RuntimeData};
 
-use crate::convert::{MonoShape, data_from_py, data_to_node};
+use crate::convert::{data_from_py, data_to_node};
+use crate::interrupt;
+use crate::run_state::RunState;
 
 static RETRYABLE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static FORMAT_EXCEPTION: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -81,23 +84,42 @@ pub const QUICK_STREAK: u32 = 16;
 /// A node implemented by a Python object.
 pub struct PyNode {
     adapter: Py<PyAny>,
-    shape: Arc<MonoShape>,
+    run: Arc<RunState>,
+    /// How long a call may run before it is interrupted (the adapter's
+    /// `timeout`, the node's `timeout_ms`).
+    timeout: Option<Duration>,
     /// Consecutive quick calls (see [`QUICK_CALL`]).
     quick_calls: u32,
 }
 
 impl PyNode {
-    /// A node calling `adapter`, handing it mono audio in the shape of the
-    /// run (or session) it belongs to.
-    pub fn new(adapter: Py<PyAny>, shape: Arc<MonoShape>) -> Self {
-        Self {
+    /// A node calling what `adapter.for_run()` returns for the run (or
+    /// session) `run`: mono audio goes in that run's shape, and a call is
+    /// interrupted when the run is cancelled or the adapter's `timeout`
+    /// (seconds, or `None`) has passed.
+    pub fn new(py: Python<'_>, adapter: Py<PyAny>, run: Arc<RunState>) -> PyResult<Self> {
+        // A streaming node gets a stream of its own per run and session.
+        let adapter = adapter.bind(py).call_method0(intern!(py, "for_run"))?.unbind();
+        let timeout: Option<f64> = adapter.bind(py).getattr(intern!(py, "timeout"))?.extract()?;
+        let timeout = timeout
+            .map(Duration::try_from_secs_f64)
+            .transpose()
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("timeout: {e}")))?;
+        Ok(Self {
             adapter,
-            shape,
+            run,
+            timeout,
             quick_calls: 0,
-        }
+        })
     }
 
     fn call(&mut self, method: &str, input: Option<RuntimeData>, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        if self.run.is_cancelled() {
+            return Err(NodeError::fatal("the run was cancelled"));
+        }
+        if interrupt::shutting_down() {
+            return Err(NodeError::fatal("the Python interpreter is exiting"));
+        }
         let start = Instant::now();
         crate::gil::keep_thread_state();
         let result = if self.quick_calls >= QUICK_STREAK {
@@ -120,22 +142,42 @@ impl PyNode {
         input: Option<RuntimeData>,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeError> {
+        crate::lock::release_pending(py);
+        let adapter = self.adapter.bind(py);
+        let arg = match &input {
+            Some(data) => Some(data_to_node(py, data, self.run.one_dimensional()).map_err(|e| node_error(py, e))?),
+            None => None,
+        };
+        let call = interrupt::begin(py, &self.adapter, &self.run, self.timeout);
+        let outputs = match arg {
+            Some(arg) => adapter.call_method1(method, (arg,)),
+            None => adapter.call_method0(method),
+        };
+        if let Some(reason) = call.end(py)
+            && outputs.is_err()
         {
-            let result = (|| {
-                let adapter = self.adapter.bind(py);
-                let outputs = match &input {
-                    Some(data) => {
-                        let arg = data_to_node(py, data, self.shape.one_dimensional())?;
-                        adapter.call_method1(method, (arg,))?
-                    }
-                    None => adapter.call_method0(method)?,
-                };
-                for item in outputs.cast::<PyList>()?.iter() {
-                    out.push(data_from_py(&item)?.data);
-                }
-                Ok::<_, PyErr>(())
-            })();
-            result.map_err(|e| node_error(py, e))
+            return Err(self.interrupted(reason));
+        }
+        let outputs = outputs.map_err(|e| node_error(py, e))?;
+        let taken = (|| {
+            for item in outputs.cast::<PyList>()?.iter() {
+                out.push(data_from_py(&item)?.data);
+            }
+            Ok::<_, PyErr>(())
+        })();
+        taken.map_err(|e| node_error(py, e))
+    }
+
+    /// The error of a call the engine interrupted (its Python exception is
+    /// only the means of stopping it).
+    fn interrupted(&self, reason: interrupt::Reason) -> NodeError {
+        match reason {
+            interrupt::Reason::Deadline => NodeError::transient(format!(
+                "timed out after {} ms",
+                self.timeout.unwrap_or_default().as_millis()
+            )),
+            interrupt::Reason::Cancelled => NodeError::fatal("the run was cancelled"),
+            interrupt::Reason::Exit => NodeError::fatal("the Python interpreter is exiting"),
         }
     }
 }

@@ -9,9 +9,15 @@
 //! first use, else the `REMOTEMEDIA_WORKER_THREADS` environment variable
 //! (read when the module is imported: a bad value fails the import), else
 //! the machine's available parallelism.
+//!
+//! Threads do not survive `fork`: a child process that inherited a runtime
+//! would wait forever for its workers. The SDK calls [`after_fork_in_child`]
+//! (through `os.register_at_fork`), and the child builds a runtime of its own
+//! on first use (with the same worker count); the parent's is leaked there,
+//! never dropped (dropping it would wait for threads that do not exist).
 
 use std::future::Future;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::thread::available_parallelism;
 
 use tokio::runtime::{Builder, Runtime};
@@ -22,23 +28,25 @@ pub const WORKERS_ENV: &str = "REMOTEMEDIA_WORKER_THREADS";
 /// The most workers one may ask for (far beyond any use; bounds a typo).
 pub const MAX_WORKERS: usize = 1024;
 
-static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+/// The runtime, once built. Locked before [`WORKERS`] wherever both are.
+static RUNTIME: Mutex<Option<&'static Runtime>> = Mutex::new(None);
 
-/// The worker count chosen so far (`None`: the machine's parallelism). Held
-/// while the runtime is built, so that a count set concurrently with the
-/// first use is either used or refused, never lost.
+/// The worker count chosen so far (`None`: the machine's parallelism).
 static WORKERS: Mutex<Option<usize>> = Mutex::new(None);
 
 /// The global runtime.
 pub fn get() -> &'static Runtime {
-    RUNTIME.get_or_init(|| {
-        let workers = WORKERS.lock().unwrap_or_else(|e| e.into_inner());
-        Builder::new_multi_thread()
-            .worker_threads(workers.unwrap_or_else(machine_parallelism))
-            .thread_name("remotemedia-py")
-            .enable_all()
-            .build()
-            .expect("cannot start the tokio runtime")
+    let mut current = lock(&RUNTIME);
+    current.get_or_insert_with(|| {
+        let workers = lock(&WORKERS).unwrap_or_else(machine_parallelism);
+        Box::leak(Box::new(
+            Builder::new_multi_thread()
+                .worker_threads(workers)
+                .thread_name("remotemedia-py")
+                .enable_all()
+                .build()
+                .expect("cannot start the tokio runtime"),
+        ))
     })
 }
 
@@ -48,31 +56,34 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     get().block_on(future)
 }
 
+/// In a child process after `fork`: forgets the parent's runtime, whose
+/// threads the child does not have.
+pub fn after_fork_in_child() {
+    *lock(&RUNTIME) = None;
+}
+
 /// Sets the worker count; refused once the runtime runs, or out of
 /// `1..=MAX_WORKERS`.
 pub fn set_worker_threads(n: usize) -> Result<(), String> {
     if !(1..=MAX_WORKERS).contains(&n) {
         return Err(format!("worker threads: expected 1 to {MAX_WORKERS}, got {n}"));
     }
-    let mut workers = WORKERS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(runtime) = RUNTIME.get() {
+    let current = lock(&RUNTIME);
+    if let Some(runtime) = *current {
         return Err(format!(
             "worker threads: the runtime already runs with {} workers; set the count before the first pipeline runs",
             runtime.metrics().num_workers()
         ));
     }
-    *workers = Some(n);
+    *lock(&WORKERS) = Some(n);
     Ok(())
 }
 
 /// The worker count the runtime has, or will have when first used.
 pub fn worker_threads() -> usize {
-    match RUNTIME.get() {
+    match *lock(&RUNTIME) {
         Some(runtime) => runtime.metrics().num_workers(),
-        None => WORKERS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .unwrap_or_else(machine_parallelism),
+        None => lock(&WORKERS).unwrap_or_else(machine_parallelism),
     }
 }
 
@@ -93,4 +104,9 @@ pub fn configure_from_env() -> Result<(), String> {
 
 fn machine_parallelism() -> usize {
     available_parallelism().map_or(1, |n| n.get())
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Each holds a plain value that every writer leaves consistent.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -31,9 +31,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use remotemedia_core::{EngineError, GraphRun, RunOptions, Session, SessionConfig, SessionReceiver, SessionSender};
 
-use crate::convert::{MonoShape, data_from_py, data_to_py, json_to_py};
+use crate::convert::{data_from_py, data_to_py, json_to_py};
 use crate::errors::Error;
-use crate::runtime;
+use crate::pipeline::record_copies;
+use crate::run_state::RunState;
+use crate::{interrupt, lock, runtime};
 
 /// A send waiting for room in the session's input queue.
 type PendingSend = Pin<Box<dyn Future<Output = Result<(), EngineError>> + Send>>;
@@ -54,10 +56,13 @@ impl Wake for SocketWaker {
 
 struct State {
     sender: Option<SessionSender>,
-    receiver: SessionReceiver,
+    /// `None` once the session was cancelled.
+    receiver: Option<SessionReceiver>,
     sending: Option<PendingSend>,
     /// True once an audio chunk has fixed the session's shape.
     shape_fixed: bool,
+    /// Chunks whose samples were copied rather than borrowed.
+    copied: usize,
     ended: bool,
 }
 
@@ -72,7 +77,7 @@ pub struct NativeSession {
     waker: Waker,
     wake_reader: UnixStream,
     /// The session's shape, shared with its Python nodes only.
-    shape: Arc<MonoShape>,
+    shape: Arc<RunState>,
 }
 
 impl NativeSession {
@@ -82,7 +87,7 @@ impl NativeSession {
         run: GraphRun,
         input_capacity: usize,
         output_capacity: usize,
-        shape: Arc<MonoShape>,
+        shape: Arc<RunState>,
     ) -> std::io::Result<Self> {
         let (wake_reader, wake_writer) = UnixStream::pair()?;
         wake_reader.set_nonblocking(true)?;
@@ -100,9 +105,10 @@ impl NativeSession {
         Ok(Self {
             state: Mutex::new(State {
                 sender: Some(sender),
-                receiver,
+                receiver: Some(receiver),
                 sending: None,
                 shape_fixed: false,
+                copied: 0,
                 ended: false,
             }),
             waker: Waker::from(Arc::new(SocketWaker(wake_writer))),
@@ -138,8 +144,10 @@ impl NativeSession {
     /// the send after the wake-up socket becomes readable. One send may
     /// wait at a time. The first audio chunk fixes the session's shape.
     fn send(&self, py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<bool> {
+        lock::release_pending(py);
         let input = data_from_py(item)?;
         let mut state = self.lock();
+        state.copied += usize::from(input.copied);
         if state.sending.is_some() {
             return Err(PyRuntimeError::new_err("a send is already waiting on this session"));
         }
@@ -148,7 +156,7 @@ impl NativeSession {
         };
         if input.array.is_some() && !state.shape_fixed {
             state.shape_fixed = true;
-            self.shape.set(input.one_dimensional);
+            self.shape.set_one_dimensional(input.one_dimensional);
         }
         let data = input.data;
         state.sending = Some(Box::pin(async move { sender.send(data).await }));
@@ -173,11 +181,13 @@ impl NativeSession {
     /// wake-up socket becomes readable when something is). A node failure is
     /// raised as `NodeError`, once; the session has ended then.
     fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        lock::release_pending(py);
         let mut state = self.lock();
-        if state.ended {
+        let ended = state.ended;
+        let Some(receiver) = state.receiver.as_mut().filter(|_| !ended) else {
             return Ok(Some(PyTuple::empty(py)));
-        }
-        match state.receiver.poll_recv(&mut Context::from_waker(&self.waker)) {
+        };
+        match receiver.poll_recv(&mut Context::from_waker(&self.waker)) {
             Poll::Pending => Ok(None),
             Poll::Ready(None) => {
                 state.ended = true;
@@ -203,6 +213,19 @@ impl NativeSession {
             (state.sender.take(), state.sending.take())
         };
         drop((sender, sending));
+    }
+
+    /// Cancels the session: its Python node calls are interrupted, the
+    /// engine stops at its next wait, waiting chunks and unread outputs are
+    /// dropped, and `recv` returns `()`. No metrics are kept.
+    fn cancel(&self, py: Python<'_>) {
+        interrupt::cancel_run(py, &self.shape);
+        let dropped = {
+            let mut state = self.lock();
+            state.ended = true;
+            (state.sender.take(), state.sending.take(), state.receiver.take())
+        };
+        drop(dropped);
     }
 
     /// True once `recv` has seen the end of the session.
@@ -232,21 +255,33 @@ impl NativeSession {
 
     /// The engine's metrics of the session once it has ended, else `None`.
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let metrics = self.lock().receiver.metrics();
+        let (metrics, copied) = {
+            let state = self.lock();
+            (state.receiver.as_ref().and_then(SessionReceiver::metrics), state.copied)
+        };
         match metrics.and_then(|m| serde_json::to_value(m).ok()) {
-            Some(v) => json_to_py(py, &v),
+            Some(mut v) => {
+                record_copies(&mut v, copied);
+                json_to_py(py, &v)
+            }
             None => Ok(py.None().into_bound(py)),
         }
     }
 
     /// The engine's metrics of the session now: live while it runs (the
     /// session publishes them at its next step; waited for with the GIL
-    /// released), final once it has ended.
+    /// released), final once it has ended; `None` once cancelled.
     fn metrics_snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let live = self.lock().receiver.live();
-        let metrics = py.detach(|| live.snapshot());
+        let (live, copied) = {
+            let state = self.lock();
+            (state.receiver.as_ref().map(SessionReceiver::live), state.copied)
+        };
+        let metrics = live.and_then(|live| py.detach(|| live.snapshot()));
         match metrics.and_then(|m| serde_json::to_value(m).ok()) {
-            Some(v) => json_to_py(py, &v),
+            Some(mut v) => {
+                record_copies(&mut v, copied);
+                json_to_py(py, &v)
+            }
             None => Ok(py.None().into_bound(py)),
         }
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any, ClassVar
 
 _RESILIENCE_FIELDS = ("retry", "timeout_ms", "on_failure", "circuit_breaker")
@@ -11,6 +12,31 @@ _RUNTIME_HINTS = ("auto", "rust", "python", "rust_native", "rust_python", "cpyth
 
 #: Every ``Node`` subclass by class name, so a manifest can name user nodes.
 NODE_CLASSES: dict[str, type[Node]] = {}
+
+#: Keyword arguments every node takes besides its params.
+_NODE_KWARGS = frozenset((*_RESILIENCE_FIELDS, "runtime_hint", "name"))
+
+_warned_inert: set[tuple[str, str]] = set()
+
+
+def split_inert(node_type: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Splits a built-in node's extra constructor kwargs into the node fields
+    (``retry``, ``timeout_ms``...) and the *inert* ones: kwargs the older SDK
+    accepted and ignored (``VADNode(aggressiveness=3)``). Inert kwargs are
+    kept in ``config`` but have no effect and stay out of manifests (which are
+    strict); each name is warned about once per node type."""
+    fields = {k: v for k, v in kwargs.items() if k in _NODE_KWARGS}
+    inert = {k: v for k, v in kwargs.items() if k not in _NODE_KWARGS}
+    for key in inert:
+        if (node_type, key) not in _warned_inert:
+            _warned_inert.add((node_type, key))
+            warnings.warn(
+                f"{node_type}: {key}={inert[key]!r} has no effect on this node (kept in config, "
+                "left out of the manifest)",
+                UserWarning,
+                stacklevel=4,
+            )
+    return fields, inert
 
 
 class Node:
@@ -65,6 +91,19 @@ class Node:
         self.circuit_breaker = circuit_breaker
         self.runtime_hint = _canonical_hint(runtime_hint)
         self.is_initialized = False
+        #: Constructor kwargs kept in ``config`` that have no effect (see
+        #: :func:`split_inert`); left out of the manifest.
+        self.inert_params: frozenset[str] = frozenset()
+
+    def keep_inert(self, inert: dict[str, Any]) -> None:
+        """Records ``inert`` kwargs (see :func:`split_inert`) in ``config``."""
+        self.config.update(inert)
+        self.inert_params = self.inert_params | frozenset(inert)
+
+    def params(self) -> dict[str, Any]:
+        """The node's params as the manifest holds them: ``config`` without
+        the inert kwargs."""
+        return {k: v for k, v in self.config.items() if k not in self.inert_params}
 
     def process(self, data: Any) -> Any:
         """Processes one input; returns the output (``None`` for none)."""
@@ -95,7 +134,7 @@ class Node:
         entry: dict[str, Any] = {
             "id": node_id or self.name,
             "node_type": self.node_type,
-            "params": dict(self.config),
+            "params": self.params(),
             "runtime_hint": self.runtime_hint,
         }
         for field in _RESILIENCE_FIELDS:
@@ -113,6 +152,18 @@ class Node:
             and self.runtime_hint != "python"
             and _native_available(self.node_type)
         )
+
+    def split_data_metadata(self, data: Any) -> tuple[Any, dict[str, Any] | None]:
+        """``(payload, metadata)`` for data that carries metadata as
+        ``(payload, metadata_dict)``; ``(data, None)`` for anything else."""
+        if isinstance(data, tuple) and len(data) == 2 and isinstance(data[1], dict):
+            return data[0], data[1]
+        return data, None
+
+    def merge_data_metadata(self, data: Any, metadata: dict[str, Any] | None) -> Any:
+        """The inverse of :meth:`split_data_metadata`: ``(data, metadata)``,
+        or ``data`` alone when there is no metadata."""
+        return data if metadata is None else (data, metadata)
 
     def process_python(self, data: Any) -> Any:
         """The pure-Python implementation (``use_rust=False``); defaults to

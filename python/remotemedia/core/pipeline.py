@@ -6,7 +6,9 @@ import asyncio
 import inspect
 import itertools
 import json
+import math
 import os
+import threading
 import time
 import traceback
 import tracemalloc
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from remotemedia import _runtime
-from remotemedia.core.adapter import EngineAdapter, await_on_engine_loop
+from remotemedia.core.adapter import EngineAdapter, await_on_node_loop, is_streaming
 from remotemedia.core.merge import merge_clip
 from remotemedia.core.node import NODE_CLASSES, Node, maybe_await
 from remotemedia.core.session import StreamSession
@@ -113,11 +115,10 @@ class Pipeline:
         return {"version": "v1", "metadata": {"name": self.name}, "nodes": nodes, "connections": connections}
 
     def serialize(self) -> str:
-        """The v1 manifest JSON, with every node's params."""
-        try:
-            return json.dumps(self.to_manifest())
-        except TypeError as exc:
-            raise PipelineError(f"a node param cannot be written to a manifest: {exc}") from exc
+        """The v1 manifest JSON, with every node's params. A value JSON
+        cannot hold (a NaN or infinity, an object of another type) is a
+        ``PipelineError`` naming the node and the param."""
+        return _manifest_json(self.to_manifest())
 
     @classmethod
     def from_manifest(cls, manifest: str | os.PathLike[str] | dict[str, Any]) -> Pipeline:
@@ -163,8 +164,8 @@ class Pipeline:
         """Initializes every node (sync or async ``initialize``).
 
         With the native runtime, the async ``initialize`` of a node the
-        engine runs through CPython is awaited on the engine loop, where its
-        ``process`` coroutines run: what it binds to a loop (sessions,
+        engine runs through CPython is awaited on that node's own loop, where
+        its ``process`` coroutines run: what it binds to a loop (sessions,
         queues) belongs to that loop."""
         for node in self._nodes:
             await self._hook(node, node.initialize())
@@ -173,7 +174,7 @@ class Pipeline:
 
     async def cleanup(self) -> None:
         """Cleans up every node (sync or async ``cleanup``), in reverse order
-        (async ones of CPython-run nodes on the engine loop, as ``initialize``)."""
+        (async ones of CPython-run nodes on their own loop, as ``initialize``)."""
         errors: list[BaseException] = []
         for node in reversed(self._nodes):
             try:
@@ -190,7 +191,7 @@ class Pipeline:
         if not inspect.isawaitable(value):
             return value
         if _runtime.native is not None and not node.runs_natively():
-            return await await_on_engine_loop(_as_coroutine(value))
+            return await await_on_node_loop(node, _as_coroutine(value))
         return await value
 
     @asynccontextmanager
@@ -217,6 +218,8 @@ class Pipeline:
             raise PipelineError("the pipeline has no nodes")
         items = [] if input_data is None else list(input_data) if isinstance(input_data, list) else [input_data]
         started = time.perf_counter()
+        if not use_rust:
+            self._refuse_streaming_nodes_in_python()
         native = self._native_pipeline() if use_rust else None
         if native is None and use_rust:
             _runtime.warn_fallback(f"pipeline {self.name!r}")
@@ -230,7 +233,7 @@ class Pipeline:
         try:
             if native is not None:
                 wanted = native_metrics if self.enable_metrics else None
-                per_item = await asyncio.to_thread(native.run, items, wanted)
+                per_item = await _run_cancellable(native, items, wanted)
             else:
                 per_item = [await self._run_item_python(item, times) for item in items]
         finally:
@@ -243,16 +246,26 @@ class Pipeline:
             return None
         return outputs[0] if len(outputs) == 1 else outputs
 
-    async def process(self, stream: AsyncIterable[Any], use_rust: bool = True) -> AsyncIterator[Any]:
+    async def process(self, stream: AsyncIterable[Any] | None = None, use_rust: bool = True) -> AsyncIterator[Any]:
         """Streams: every item of ``stream`` is the next chunk of one
         continuous stream (stateful nodes keep their state); outputs are
         yielded as they are produced, and the nodes are flushed at the end.
+
+        Without ``stream``, the first node is the source: its
+        ``process(None)`` returns an async iterator (e.g. ``MediaReaderNode``)
+        whose items stream through the rest of the pipeline.
 
         On the Rust engine this is a :class:`StreamSession` (see
         :meth:`open_session`): a task reads ``stream`` into the session while
         the outputs are yielded. The session's queues are bounded, so a
         consumer that reads slowly slows the reading of ``stream`` (memory
         stays flat). Leaving the loop early cancels the stream."""
+        if stream is None:
+            async for out in self._process_from_source(use_rust):
+                yield out
+            return
+        if not use_rust:
+            self._refuse_streaming_nodes_in_python()
         native = self._native_pipeline() if use_rust else None
         if native is None:
             if use_rust:
@@ -270,6 +283,33 @@ class Pipeline:
                 if not feeder.done():
                     feeder.cancel()
                     await asyncio.gather(feeder, return_exceptions=True)
+
+    async def _process_from_source(self, use_rust: bool) -> AsyncIterator[Any]:
+        if not self._nodes:
+            raise PipelineError("the pipeline has no nodes")
+        if self._connections is not None and self._python_order()[0] != 0:
+            raise PipelineError("pipeline.process() without a stream: the first node must be the source")
+        first = self._nodes[0]
+        wanted = (
+            f"pipeline.process() without a stream: the first node ({first.name!r}) "
+            "must return an async iterator from process(None)"
+        )
+        try:
+            source = first.process(None)
+            if inspect.isawaitable(source) and not hasattr(source, "__anext__"):
+                source = await source
+        except Exception as exc:
+            raise PipelineError(f"{wanted}; it raised {type(exc).__name__}: {exc}") from exc
+        if not hasattr(source, "__anext__"):
+            raise PipelineError(f"{wanted}, got {type(source).__name__}")
+        if len(self._nodes) == 1:
+            async for item in source:
+                yield item
+            return
+        rest = Pipeline(self._nodes[1:], name=self.name, enable_metrics=self.enable_metrics)
+        async for out in rest.process(source, use_rust=use_rust):
+            yield out
+        self._metrics = rest._metrics
 
     def open_session(self, input_capacity: int = 16, output_capacity: int = 64) -> StreamSession:
         """A streaming session on the Rust engine, for push/pull use from a
@@ -314,7 +354,7 @@ class Pipeline:
             if node.runtime_hint == "rust" and not node.runs_natively():
                 _runtime.require_native(node.node_type)
         manifest = self.to_manifest()
-        text = json.dumps(manifest)
+        text = _manifest_json(manifest)
         key = f"{text}|" + ",".join(str(id(n)) for n in self._nodes)
         if self._compiled is not None and self._compiled[0] == key:
             return self._compiled[1]
@@ -328,6 +368,13 @@ class Pipeline:
         return compiled
 
     # -- the pure-Python path ------------------------------------------------
+
+    def _refuse_streaming_nodes_in_python(self) -> None:
+        for node in self._nodes:
+            if is_streaming(node):
+                raise PipelineError(
+                    f"node {node.name!r} is a streaming node: streaming nodes run on the engine only (use_rust=True)"
+                )
 
     def _python_order(self) -> list[int]:
         """Node indices in data-flow order; the pure-Python path runs chains."""
@@ -475,6 +522,50 @@ class Pipeline:
         self._metrics = metrics
 
 
+def _manifest_json(manifest: dict[str, Any]) -> str:
+    """``manifest`` as JSON text; a value JSON cannot hold is a
+    ``PipelineError`` with its path and node id."""
+    try:
+        return json.dumps(manifest, allow_nan=False)
+    except (TypeError, ValueError):
+        pass
+    for i, spec in enumerate(manifest["nodes"]):
+        for field, value in spec.items():
+            problem = _unwritable(value, f"nodes[{i}].{field}")
+            if problem is not None:
+                path, message = problem
+                node_id = spec.get("id")
+                raise PipelineError(
+                    f"{path}: {message} (node {node_id!r})",
+                    [{"path": path, "node_id": node_id, "message": message}],
+                )
+    raise PipelineError("the manifest cannot be written as JSON")
+
+
+def _unwritable(value: Any, path: str) -> tuple[str, str] | None:
+    """The path of the first value in ``value`` that JSON cannot hold, and
+    why; ``None`` when everything can be written."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, f"{value} is not a JSON number; give a finite value")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                return path, f"key {key!r} cannot be a JSON key"
+            problem = _unwritable(item, f"{path}.{key}")
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, (list, tuple)):
+        for j, item in enumerate(value):
+            problem = _unwritable(item, f"{path}[{j}]")
+            if problem is not None:
+                return problem
+        return None
+    return path, f"a {type(value).__name__} cannot be written to a manifest (use numbers, strings, lists and dicts)"
+
+
 def _node_error(node_id: str, exc: BaseException, error_class: str) -> NodeError:
     """The ``NodeError`` reporting a Python node's exception, as the engine
     builds it."""
@@ -482,6 +573,43 @@ def _node_error(node_id: str, exc: BaseException, error_class: str) -> NodeError
     error.exception_type = type(exc).__qualname__
     error.traceback = "".join(traceback.format_exception(exc))
     return error
+
+
+async def _run_cancellable(native: Any, items: list[Any], metrics: list[dict[str, Any]] | None) -> Any:
+    """``native.run(items, metrics)`` on a thread of its own; cancelling the
+    awaiting task cancels the run (its Python node calls are interrupted) and
+    returns at once, without waiting for the thread."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+    token = _runtime.native_module().RunToken()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    def work() -> None:
+        try:
+            result, error = native.run(items, metrics, token), None
+        except BaseException as exc:  # handed to the awaiting task
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the caller's loop is closed: nobody waits
+            pass
+
+    # A daemon thread, not the loop's default executor: a run stuck in a
+    # Python node that cannot be interrupted (a long C call) must not keep
+    # ``asyncio.run`` or the interpreter from ending.
+    threading.Thread(target=work, name="remotemedia-run", daemon=True).start()
+    try:
+        return await done
+    except asyncio.CancelledError:
+        token.cancel()
+        raise
 
 
 async def _feed(session: StreamSession, stream: AsyncIterable[Any]) -> None:

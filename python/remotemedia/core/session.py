@@ -43,8 +43,18 @@ class StreamSession:
     output delivered (``None`` is never an output; ``send(None)`` is
     refused). A node failure is raised by ``recv()`` as ``NodeError`` and
     ends the session. One task may wait in ``send`` and one in ``recv`` at a
-    time. Leaving the ``async with`` block before the end cancels the rest
-    of the stream.
+    time (a second one gets ``RuntimeError``).
+
+    How it ends:
+
+    - leaving the ``async with`` block normally closes the input and returns
+      once every chunk accepted by ``send`` has gone through the graph and
+      the nodes were flushed; outputs nobody received are dropped and counted
+      in the metrics (``pipeline.discarded_outputs``);
+    - leaving it by an exception (the enclosing task cancelled included), or
+      calling :meth:`cancel`, cancels: Python node calls in progress are
+      interrupted, the engine stops at its next wait, waiting chunks and
+      outputs are dropped, and no metrics are kept.
     """
 
     def __init__(self, native: Any, on_end: Any = None) -> None:
@@ -54,6 +64,7 @@ class StreamSession:
         self._send_waiter: asyncio.Future[None] | None = None
         self._recv_waiter: asyncio.Future[tuple[Any, ...]] | None = None
         self._on_end = on_end
+        self._discarded = 0
         self._watching = True
         # A weak reference: a session dropped without being closed is freed
         # (and stops being watched, see ``__del__``).
@@ -77,6 +88,8 @@ class StreamSession:
 
     async def recv(self) -> Any:
         """The next output, waiting for it; ``None`` once the session ended."""
+        if self._recv_waiter is not None:
+            raise RuntimeError("another task is already waiting in recv() on this session")
         try:
             ready = self._native.recv()
             if ready is None:
@@ -105,15 +118,24 @@ class StreamSession:
         """True once ``recv()`` has returned the end (or raised)."""
         return bool(self._native.ended)
 
+    async def cancel(self) -> None:
+        """Cancels the session (see the class docs): nothing more is
+        processed, and ``recv()`` returns ``None``."""
+        self._native.cancel()
+        self._stop_watching()
+
     def metrics(self) -> dict[str, Any] | None:
         """The engine's metrics of this session: a live snapshot while it is
         open (what it has processed so far; it waits for the session's
-        current step, at most 2 s), the final figures once it has ended."""
-        if self._native.ended:
-            final: dict[str, Any] | None = self._native.metrics()
-            return final
-        live: dict[str, Any] | None = self._native.metrics_snapshot()
-        return live
+        current step, at most 2 s), the final figures once it has ended (none
+        after a cancellation)."""
+        if not self._native.ended:
+            live: dict[str, Any] | None = self._native.metrics_snapshot()
+            return live
+        metrics: dict[str, Any] | None = self._native.metrics()
+        if metrics is not None:
+            metrics["pipeline"]["discarded_outputs"] = self._discarded
+        return metrics
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._outputs()
@@ -128,8 +150,21 @@ class StreamSession:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if exc_type is not None:
+            await self.cancel()
+            return
+        if self._send_waiter is not None or self._recv_waiter is not None:
+            # Another task still uses the session: the block cannot wait for
+            # the end on its behalf.
+            await self.cancel()
+            raise RuntimeError("the session's block was left while another task was still using it")
         self._native.close()
-        self._stop_watching()
+        try:
+            while await self.recv() is not None:
+                self._discarded += 1
+        except BaseException:
+            await self.cancel()
+            raise
 
     def _on_wake(self) -> None:
         """The engine made progress: finish whatever was waiting for it."""

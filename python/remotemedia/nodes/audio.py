@@ -23,7 +23,7 @@ from remotemedia import _runtime
 from remotemedia._fallback import convert as _convert
 from remotemedia._fallback import resample as _resample
 from remotemedia._fallback import vad as _vad
-from remotemedia.core.node import Node
+from remotemedia.core.node import Node, split_inert
 from remotemedia.core.pipeline import register_alias
 
 Audio = tuple[np.ndarray, int]
@@ -67,10 +67,12 @@ class _AudioNode(Node):
     def __init__(
         self, name: str | None, runtime_hint: str, stream: bool, params: dict[str, Any], **kwargs: Any
     ) -> None:
-        super().__init__(name, runtime_hint=runtime_hint, **params, **kwargs)
+        node_type = next(c.__dict__["native_type"] for c in type(self).__mro__ if c.__dict__.get("native_type"))
+        fields, inert = split_inert(type(self).__name__, kwargs)
+        super().__init__(name, runtime_hint=runtime_hint, **params, **fields)
+        self.keep_inert(inert)
         self.stream = bool(stream)
         self._handle: Any = None
-        node_type = next(c.__dict__["native_type"] for c in type(self).__mro__ if c.__dict__.get("native_type"))
         if self.runtime_hint == "python":
             return
         if self.runtime_hint == "rust":
@@ -86,7 +88,7 @@ class _AudioNode(Node):
 
     def native_params(self) -> dict[str, Any]:
         """The params given to the native node (the manifest params)."""
-        return dict(self.config)
+        return self.params()
 
     @property
     def uses_native(self) -> bool:
@@ -228,8 +230,13 @@ class VADNode(_AudioNode):
         runtime_hint: str = "auto",
         name: str | None = None,
         stream: bool = False,
+        sample_rate: int | None = None,
         **kwargs: Any,
     ) -> None:
+        if sample_rate is not None and (
+            isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0
+        ):
+            raise ValueError(f"sample_rate: expected a positive integer number of Hz, got {sample_rate!r}")
         if frame_duration_ms not in (10, 20, 30) or isinstance(frame_duration_ms, bool):
             raise ValueError(f"frame_duration_ms: expected 10, 20 or 30, got {frame_duration_ms!r}")
         if mode not in (None, "speech", "energy"):
@@ -258,6 +265,10 @@ class VADNode(_AudioNode):
             params["threshold_db"] = threshold_db
         if mode is not None or energy_threshold is not None:
             params["mode"] = self.mode
+        #: The rate the audio must have (older scripts state it), or ``None``.
+        self.sample_rate = None if sample_rate is None else int(sample_rate)
+        if self.sample_rate is not None:
+            params["sample_rate"] = self.sample_rate
         self.settings = _vad.VadSettings.resolve(frame_duration_ms, self.mode, threshold_db, energy_threshold)
         self._stream_state: tuple[_vad.StreamVad, np.ndarray, bool] | None = None
         super().__init__(name, runtime_hint, stream, params, **kwargs)
@@ -265,6 +276,7 @@ class VADNode(_AudioNode):
     def process_stream_python(self, data: Any) -> Any:
         """The numpy stream: this chunk's decisions and closed segments."""
         samples, rate, one_d = audio_arg(data)
+        self._check_rate(rate)
         state = self._stream_state
         if state is not None and state[0].sample_rate != rate:
             raise ValueError(
@@ -294,7 +306,14 @@ class VADNode(_AudioNode):
         super().reset()
         self._stream_state = None
 
+    def _check_rate(self, rate: int) -> None:
+        if self.sample_rate is not None and rate != self.sample_rate:
+            raise ValueError(
+                f"VADNode: audio at {rate} Hz, but the node was built for sample_rate={self.sample_rate} Hz"
+            )
+
     def clip_python(self, samples: np.ndarray, rate: int, original: Any) -> Any:
+        self._check_rate(rate)
         info = _vad.detect(samples, rate, self.settings)
         return (samples, rate, info)
 

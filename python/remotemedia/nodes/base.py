@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from remotemedia.core.node import Node
+from remotemedia.core.node import Node, split_inert
 
 
 class PassThroughNode(Node):
@@ -13,7 +13,9 @@ class PassThroughNode(Node):
     native_type: ClassVar[str | None] = "PassThroughNode"
 
     def __init__(self, name: str | None = None, **kwargs: Any) -> None:
-        super().__init__(name, **kwargs)
+        fields, inert = split_inert(type(self).__name__, kwargs)
+        super().__init__(name, **fields)
+        self.keep_inert(inert)
 
     def process(self, data: Any) -> Any:
         """Returns ``data``."""

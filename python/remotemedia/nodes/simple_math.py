@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from remotemedia.core.merge import is_audio
-from remotemedia.core.node import Node
+from remotemedia.core.node import Node, split_inert
 
 
 def _map_numbers(value: Any, node: str, fn: Callable[[float], float]) -> Any:
@@ -40,7 +40,9 @@ class MultiplyNode(Node):
 
     def __init__(self, factor: float = 2.0, name: str | None = None, **kwargs: Any) -> None:
         _finite("factor", factor)
-        super().__init__(name, factor=factor, **kwargs)
+        fields, inert = split_inert(type(self).__name__, kwargs)
+        super().__init__(name, factor=factor, **fields)
+        self.keep_inert(inert)
         self.factor = factor
 
     def process(self, data: Any) -> Any:
@@ -61,7 +63,9 @@ class AddNode(Node):
 
     def __init__(self, addend: float = 0.0, name: str | None = None, **kwargs: Any) -> None:
         _finite("addend", addend)
-        super().__init__(name, addend=addend, **kwargs)
+        fields, inert = split_inert(type(self).__name__, kwargs)
+        super().__init__(name, addend=addend, **fields)
+        self.keep_inert(inert)
         self.addend = addend
 
     def process(self, data: Any) -> Any:

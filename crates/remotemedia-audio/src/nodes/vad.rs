@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use remotemedia_core::{AudioData, Node, NodeError, NodeParams, ParamError, RuntimeData, SpeechSegment, VadInfo};
+use remotemedia_core::{
+    AudioData, Node, NodeError, NodeParams, ParamError, RuntimeData, SampleFormat, Samples, SpeechSegment, VadInfo,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +44,10 @@ pub struct VadParams {
     pub min_speech_ms: Option<u32>,
     /// Shortest pause that ends a segment, in ms.
     pub min_silence_ms: Option<u32>,
+    /// The sample rate (Hz) the audio is expected at, as older scripts state
+    /// it: audio at another rate is refused with an error naming both
+    /// (unset: any rate from 8 to 48 kHz).
+    pub sample_rate: Option<u32>,
 }
 
 impl VadParams {
@@ -84,9 +90,17 @@ impl VadParams {
 
 impl NodeParams for VadParams {
     fn validate(&self) -> Result<(), ParamError> {
-        // Check against a supported rate; the rate of real audio is checked
-        // when it arrives.
-        let config = self.config(16_000)?;
+        // Check against the stated rate, or a supported one; the rate of
+        // real audio is checked when it arrives.
+        if let Some(rate) = self.sample_rate
+            && !(8_000..=48_000).contains(&rate)
+        {
+            return Err(ParamError::new(
+                "sample_rate",
+                format!("must be 8000 to 48000 Hz, got {rate}"),
+            ));
+        }
+        let config = self.config(self.sample_rate.unwrap_or(16_000))?;
         config.validate().map_err(|e| {
             let text = e.to_string();
             let field = [
@@ -113,7 +127,9 @@ impl NodeParams for VadParams {
 /// frames judged during this call, and the segments completed during it.
 /// Times count from the start of the stream. `flush` judges the held-back
 /// frames and closes an open segment; its output carries no audio (zero
-/// frames) and leaves the detector ready for a new stream. Audio must be
+/// frames, in the channels, rate and sample format of the audio passed
+/// through, so a stream never changes shape at its end) and leaves the
+/// detector ready for a new stream. Audio must be
 /// between 8 and 48 kHz; a change of rate mid-stream flushes the old stream
 /// and starts a new one.
 pub struct VadNode {
@@ -128,7 +144,7 @@ pub struct VadNode {
     /// the decision list on every call.
     info: Arc<VadInfo>,
     /// Shape of the last audio seen, for the zero-frame audio of `flush`.
-    last: Option<(usize, u32)>,
+    last: Option<(usize, u32, SampleFormat)>,
 }
 
 impl VadNode {
@@ -184,14 +200,18 @@ impl VadNode {
     }
 
     fn finish_stream(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
-        let (Some(vad), Some((channels, rate))) = (self.vad.as_mut(), self.last) else {
+        let (Some(vad), Some((channels, rate, format))) = (self.vad.as_mut(), self.last) else {
             return Ok(());
         };
         vad.flush(&mut self.found);
         vad.reset();
         if !self.found.frames.is_empty() || !self.found.segments.is_empty() {
-            let empty =
-                AudioData::new(Vec::<f32>::new(), channels, rate).map_err(|e| NodeError::fatal(e.to_string()))?;
+            let none = match format {
+                SampleFormat::F32 => Samples::from(Vec::<f32>::new()),
+                SampleFormat::I16 => Samples::from(Vec::<i16>::new()),
+                SampleFormat::I32 => Samples::from(Vec::<i32>::new()),
+            };
+            let empty = AudioData::new(none, channels, rate).map_err(|e| NodeError::fatal(e.to_string()))?;
             let info = self.info();
             out.push(RuntimeData::Vad { audio: empty, info });
         }
@@ -207,6 +227,13 @@ impl Node for VadNode {
             other => return Err(NodeError::invalid_input("VADNode", "audio", other.kind())),
         };
         let rate = audio.sample_rate();
+        if let Some(expected) = self.params.sample_rate
+            && expected != rate
+        {
+            return Err(NodeError::fatal(format!(
+                "VADNode: audio at {rate} Hz, but the node was built for sample_rate={expected} Hz"
+            )));
+        }
         if self.vad.as_ref().is_some_and(|v| v.config().sample_rate != rate) {
             self.finish_stream(out)?;
             self.vad = None;
@@ -218,7 +245,7 @@ impl Node for VadNode {
                 .map_err(|e| NodeError::fatal(format!("VADNode: {e}")))?;
             self.vad = Some(Vad::new(config).map_err(|e| NodeError::fatal(format!("VADNode: {e}")))?);
         }
-        self.last = Some((audio.channels(), rate));
+        self.last = Some((audio.channels(), rate, audio.format()));
         let samples = planar::as_f32(&audio, &mut self.scratch)?;
         let mono: &[f32] = if audio.channels() == 1 {
             samples

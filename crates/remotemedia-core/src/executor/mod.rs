@@ -8,6 +8,7 @@
 //! runs and sessions use the same walk, so a batch run's outputs are exactly
 //! the concatenation of a session's.
 
+mod detached;
 mod live;
 mod queue;
 mod run;

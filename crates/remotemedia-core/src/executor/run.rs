@@ -26,7 +26,9 @@ pub struct RunOptions {
     /// Per-node time and memory (on by default; costs two clock reads per
     /// call, about 50 ns).
     pub metrics: bool,
-    /// A timeline of every node call (off by default; grows with the calls).
+    /// A timeline of every node call (off by default). Kept in memory, so
+    /// it grows with the calls, unless streamed to a writer with
+    /// [`GraphRun::trace_to`].
     pub trace: bool,
 }
 
@@ -56,6 +58,8 @@ pub struct GraphRun {
     sources: Vec<usize>,
     options: RunOptions,
     trace: Trace,
+    /// Whether the trace goes to a writer rather than memory.
+    trace_streamed: bool,
     started: Option<Instant>,
     finished: Option<Instant>,
     live_at_start: u64,
@@ -99,6 +103,7 @@ impl GraphRun {
             sources,
             options,
             trace: Trace::default(),
+            trace_streamed: false,
             started: None,
             finished: None,
             live_at_start: 0,
@@ -203,8 +208,34 @@ impl GraphRun {
         }
     }
 
+    /// Streams the timeline of node calls to `out` as Chrome trace-event
+    /// JSON, each call written as it ends (memory stays flat however long
+    /// the run); turns [`RunOptions::trace`] on. Call before the first
+    /// input. [`Self::finish_trace`] writes the end of the document. Fails
+    /// if the head of the document cannot be written.
+    pub fn trace_to(&mut self, out: Box<dyn std::io::Write + Send>) -> std::io::Result<()> {
+        let ids: Vec<&str> = (0..self.slots.len()).map(|i| self.pipeline.node_id(i)).collect();
+        self.trace = Trace::streaming(out, &ids)?;
+        self.trace_streamed = true;
+        self.options.trace = true;
+        Ok(())
+    }
+
+    /// Ends a trace streamed by [`Self::trace_to`] (closes the JSON
+    /// document and flushes); returns the first write error of the trace.
+    /// Nothing to do otherwise.
+    pub fn finish_trace(&mut self) -> std::io::Result<()> {
+        self.trace.finish()
+    }
+
+    /// Whether the trace is kept in memory for [`Self::trace_json`]
+    /// ([`RunOptions::trace`] set and not streamed).
+    pub fn keeps_trace(&self) -> bool {
+        self.options.trace && !self.trace_streamed
+    }
+
     /// The timeline of node calls in Chrome trace-event JSON (empty unless
-    /// [`RunOptions::trace`] is set).
+    /// the trace is kept in memory, see [`Self::keeps_trace`]).
     pub fn trace_json(&self) -> String {
         let ids: Vec<&str> = (0..self.slots.len()).map(|i| self.pipeline.node_id(i)).collect();
         self.trace.to_chrome_json(&ids)

@@ -41,6 +41,7 @@ impl Default for SessionConfig {
 struct Summary {
     metrics: Option<PipelineMetrics>,
     trace_json: Option<String>,
+    trace_error: Option<String>,
 }
 
 enum Command {
@@ -196,9 +197,16 @@ impl SessionReceiver {
     }
 
     /// The session's call timeline as Chrome trace-event JSON, once it has
-    /// ended, when [`RunOptions::trace`] was set.
+    /// ended, when [`RunOptions::trace`] was set and the trace was kept in
+    /// memory (not streamed, see [`crate::GraphRun::trace_to`]).
     pub fn trace_json(&self) -> Option<String> {
         self.lock().trace_json.clone()
+    }
+
+    /// Once the session has ended: why its streamed trace could not be
+    /// written in full, if it could not.
+    pub fn trace_error(&self) -> Option<String> {
+        self.lock().trace_error.clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Summary> {
@@ -323,7 +331,8 @@ async fn drive(
         m.pipeline.dropped_inputs = queue.dropped();
         m
     });
-    s.trace_json = options.trace.then(|| run.trace_json());
+    s.trace_error = run.finish_trace().err().map(|e| e.to_string());
+    s.trace_json = run.keeps_trace().then(|| run.trace_json());
     // `out` drops after the summary is stored, so a receiver that saw the
     // end of the stream always finds it.
     drop(s);

@@ -3,13 +3,12 @@
 //!
 //! A call goes through, in order: the circuit breaker (open: the
 //! `on_failure` policy answers instead of the node); the call itself, inline,
-//! or on the blocking pool when the node has a `timeout_ms` so that it can
-//! be cut off; panics are caught and become fatal errors; transient errors
+//! or on a detached thread when the node has a `timeout_ms` so that it can
+//! be cut off (see [`super::detached`]); panics are caught and become fatal errors; transient errors
 //! are retried after the node is reset, with the backoff schedule of its
 //! `retry` settings; the final failure is counted by the breaker and handed
 //! to the `on_failure` policy.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,11 +31,19 @@ pub(crate) struct Recorder<'a> {
     pub(crate) peak_growth: &'a mut u64,
 }
 
+impl Recorder<'_> {
+    /// Whether calls are timed: for the metrics, or for the trace's
+    /// timeline (which needs the times even without the metrics).
+    fn measures(&self) -> bool {
+        self.metrics || self.trace.is_some()
+    }
+}
+
 /// A node instance and its counters.
 pub(crate) struct NodeSlot {
     index: usize,
     /// `None` after a call was abandoned at its timeout (it may still be
-    /// running on the blocking pool); rebuilt from the pipeline's factory
+    /// running on its detached thread); rebuilt from the pipeline's factory
     /// before the next call. A node that panicked is kept and reset.
     node: Option<Box<dyn Node>>,
     /// The run's context, for that rebuild.
@@ -53,7 +60,7 @@ enum Call {
 pub(crate) enum Pending {
     /// The run fails with this error.
     Failed(EngineError),
-    /// The node has a timeout: the attempt must run on the blocking pool.
+    /// The node has a timeout: the attempt must run on a detached thread.
     Start(RuntimeData),
     /// The first attempt failed: retry or give up (the input, when kept).
     Recover(Option<RuntimeData>, NodeError),
@@ -283,7 +290,7 @@ impl NodeSlot {
         }
     }
 
-    /// One attempt: inline, or on the blocking pool under a timeout.
+    /// One attempt: inline, or on a detached thread under a timeout.
     async fn attempt(
         &mut self,
         pipeline: &Pipeline,
@@ -294,7 +301,7 @@ impl NodeSlot {
     ) -> Result<(), NodeError> {
         match timeout {
             None => self.call_inline(pipeline, call, out, rec),
-            Some(limit) => self.call_blocking(pipeline, call, out, rec, limit).await,
+            Some(limit) => self.call_detached(pipeline, call, out, rec, limit).await,
         }
     }
 
@@ -318,7 +325,7 @@ impl NodeSlot {
             self.node = Some(build_again(pipeline, self.index, &self.context)?);
         }
         let node = self.node.as_mut().expect("present").as_mut();
-        let (result, panicked) = if rec.metrics {
+        let (result, panicked) = if rec.measures() {
             let live_before = alloc::live_bytes();
             let start = Instant::now();
             let (outcome, peak) = alloc::measure(|| run_guarded(node, call, out));
@@ -347,9 +354,11 @@ impl NodeSlot {
         result
     }
 
-    /// Calls the node on the blocking pool and waits at most `limit`; a call
-    /// still running then is abandoned with its node instance.
-    async fn call_blocking(
+    /// Calls the node on a detached thread and waits at most `limit`; a call
+    /// still running then is abandoned with its node instance, and nothing
+    /// ever waits for it (not the run, not the runtime's shutdown, not the
+    /// process's exit).
+    async fn call_detached(
         &mut self,
         pipeline: &Pipeline,
         call: Call,
@@ -360,7 +369,7 @@ impl NodeSlot {
         let mut node = self.take_node(pipeline)?;
         let live_before = alloc::live_bytes();
         let start = Instant::now();
-        let task = tokio::task::spawn_blocking(move || {
+        let task = super::detached::spawn(move || {
             let mut local = Vec::new();
             let ((result, panicked), peak) = alloc::measure(|| run_guarded(node.as_mut(), call, &mut local));
             if panicked {
@@ -383,7 +392,10 @@ impl NodeSlot {
                     0,
                 )
             }
-            Ok(Err(join)) => (Err(NodeError::fatal(format!("node task failed: {join}"))), 0),
+            Ok(Err(_)) => (
+                Err(NodeError::fatal("the node's call thread could not start or died")),
+                0,
+            ),
             Ok(Ok((node, result, local, peak, panicked))) => {
                 if panicked {
                     caught_panic(pipeline, self.index, &result);
@@ -393,7 +405,7 @@ impl NodeSlot {
                 (result, peak)
             }
         };
-        if rec.metrics {
+        if rec.measures() {
             record(
                 &mut self.metrics,
                 self.index,
@@ -464,10 +476,10 @@ fn record(
 /// be trusted, so the caller resets it (the contract of [`Node::reset`] is to
 /// restore a fresh state).
 fn run_guarded(node: &mut dyn Node, call: Call, out: &mut Vec<RuntimeData>) -> (Result<(), NodeError>, bool) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| match call {
+    let outcome = crate::panic::catching(|| match call {
         Call::Process(input) => node.process(input, out),
         Call::Flush => node.flush(out),
-    }));
+    });
     match outcome {
         Ok(result) => (result, false),
         Err(payload) => {
