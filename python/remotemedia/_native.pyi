@@ -42,6 +42,7 @@ def parse_manifest_text(text: str, format: str) -> str:
     """Reads JSON or YAML (``format``: ``"json"``/``"yaml"``) manifest text
     strictly, as the CLI does; returns the document as JSON text. Raises
     ``PipelineError`` naming the path of what was refused."""
+
 def interrupt_thread(thread: int) -> None:
     """Raises ``remotemedia.exceptions.Interrupted`` in that Python thread at
     its next bytecode."""
