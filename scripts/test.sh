@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 echo "== rust: fmt, clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The minimum Rust version: clippy's incompatible_msrv (denied in Cargo.toml)
+# checked our std API use above; this checks every locked dependency's own.
+python3 scripts/check_msrv.py
 
 echo "== rust: tests"
 cargo test --workspace --locked

@@ -5,7 +5,7 @@ when it is installed, and in pure Python (numpy) otherwise; the API and the
 results are the same.
 """
 
-from remotemedia._runtime import is_rust_runtime_available
+from remotemedia._runtime import is_rust_runtime_available, set_worker_threads, version, worker_threads
 from remotemedia.core.node import Node
 from remotemedia.core.pipeline import Pipeline
 from remotemedia.core.session import StreamSession
@@ -31,7 +31,7 @@ from remotemedia.nodes import (
     VoiceActivityDetector,
 )
 
-__version__ = "0.1.0"
+__version__ = version()
 
 __all__ = [
     "AddNode",
@@ -56,4 +56,6 @@ __all__ = [
     "VoiceActivityDetector",
     "__version__",
     "is_rust_runtime_available",
+    "set_worker_threads",
+    "worker_threads",
 ]

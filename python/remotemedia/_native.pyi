@@ -10,10 +10,14 @@ __all__ = [
     "SampleOwner",
     "__version__",
     "after_fork_in_child",
+    "cli_main",
     "has_native",
     "interrupt_thread",
     "node_types",
+    "parse_manifest_text",
+    "set_worker_threads",
     "shut_down",
+    "worker_threads",
 ]
 
 __version__: str
@@ -23,6 +27,21 @@ def node_types() -> list[str]:
 
 def has_native(node_type: str) -> bool:
     """True when ``node_type`` has a native implementation."""
+
+def cli_main(args: list[str]) -> int:
+    """Runs the ``remotemedia`` command with ``args`` (no program name);
+    returns its exit status."""
+
+def set_worker_threads(n: int) -> None:
+    """Sets the engine runtime's worker count, before its first use."""
+
+def worker_threads() -> int:
+    """The engine runtime's worker count (the one it will have, before its first use)."""
+
+def parse_manifest_text(text: str, format: str) -> str:
+    """Reads JSON or YAML (``format``: ``"json"``/``"yaml"``) manifest text
+    strictly, as the CLI does; returns the document as JSON text. Raises
+    ``PipelineError`` naming the path of what was refused."""
 
 def interrupt_thread(thread: int) -> None:
     """Raises ``remotemedia.exceptions.Interrupted`` in that Python thread at
@@ -88,6 +107,8 @@ class NativeSession:
         """The wake-up socket, for ``loop.add_reader``."""
     def clear_wake(self) -> None:
         """Empties the wake-up socket."""
+    def metrics_snapshot(self) -> dict[str, Any] | None:
+        """The session's metrics now: live while it runs, final once ended."""
     def metrics(self) -> dict[str, Any] | None:
         """The engine's metrics once the session has ended."""
 

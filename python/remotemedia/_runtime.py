@@ -93,3 +93,34 @@ def require_native(node_type: str) -> None:
         raise NativeRuntimeUnavailableError(
             f"runtime_hint='rust': this build of remotemedia._native has no native implementation of {node_type}"
         )
+
+
+def version() -> str:
+    """The package version: the extension's (the Cargo workspace version,
+    which maturin also gives the wheel), else the installed distribution's."""
+    if native is not None:
+        return str(native.__version__)
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("remotemedia")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def set_worker_threads(n: int) -> None:
+    """Sets how many worker threads the engine's runtime starts (default: the
+    machine's available parallelism, or ``REMOTEMEDIA_WORKER_THREADS``).
+    Call it before the first pipeline runs; later it raises ``ValueError``, as
+    does a count outside 1..1024. Pure-Python runs use no engine workers, so
+    without the extension it only checks ``n``."""
+    if native is not None:
+        native.set_worker_threads(n)
+    elif not 1 <= n <= 1024:
+        raise ValueError(f"worker threads: expected 1 to 1024, got {n}")
+
+
+def worker_threads() -> int | None:
+    """The engine runtime's worker count (``None`` without the extension)."""
+    return None if native is None else int(native.worker_threads())

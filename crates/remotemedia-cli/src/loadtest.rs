@@ -72,6 +72,11 @@ pub struct LoadtestArgs {
     /// live after each round, to show that nothing leaks.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     rounds: u32,
+    /// Serve the live metrics of the sessions in the Prometheus text format
+    /// on `http://ADDR/metrics` while the load runs (port 0: any free port;
+    /// the address is printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind: Option<String>,
 }
 
 /// What one stream's reader saw.
@@ -116,6 +121,17 @@ fn execute(engine: &Engine, args: &LoadtestArgs) -> Result<(), String> {
     }
     .map_err(|e| e.to_string())?;
     let pipeline = engine.compile(manifest).map_err(|e| e.to_string())?;
+    let _metrics = match &args.metrics_bind {
+        Some(_) if args.inline => {
+            return Err("--metrics-bind serves the metrics of sessions; --inline runs none".into());
+        }
+        Some(addr) => {
+            let server = crate::metrics_server::MetricsServer::start(addr)?;
+            eprintln!("metrics: http://{}/metrics", server.addr());
+            Some(server)
+        }
+        None => None,
+    };
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
@@ -136,7 +152,14 @@ fn execute(engine: &Engine, args: &LoadtestArgs) -> Result<(), String> {
     let cpu_before = cpu_seconds();
     let wall = std::time::Instant::now();
     for _ in 0..args.rounds {
-        let driver = if args.inline { Driver::Inline } else { Driver::Sessions };
+        let driver = if args.inline {
+            Driver::Inline
+        } else {
+            // Node figures are recorded only when someone can scrape them.
+            Driver::Sessions {
+                metrics: args.metrics_bind.is_some(),
+            }
+        };
         let round = runtime.block_on(drive(
             driver,
             engine,
@@ -220,8 +243,12 @@ fn source_chunks(chunk_ms: u32) -> Arc<[RuntimeData]> {
 /// How streams are run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Driver {
-    /// A streaming session (own task, bounded queues) per stream.
-    Sessions,
+    /// A streaming session (own task, bounded queues) per stream, recording
+    /// node metrics or not.
+    Sessions {
+        /// Record per-node call metrics (for `--metrics-bind`).
+        metrics: bool,
+    },
     /// The stream's nodes run inside its clock task.
     Inline,
 }
@@ -241,7 +268,7 @@ async fn drive(
         input_capacity: 8,
         output_capacity: 8,
         run: RunOptions {
-            metrics: false,
+            metrics: driver == Driver::Sessions { metrics: true },
             trace: false,
         },
     };

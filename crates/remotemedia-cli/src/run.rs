@@ -213,13 +213,12 @@ async fn stream(graph_run: GraphRun, mut chunks: WavChunks, args: &RunArgs) -> R
             item = rx.recv() => match item {
                 None => break,
                 Some(Ok(o)) => {
-                    if failure.is_none() {
-                        if let Err(e) = out.handle(o) {
+                    if failure.is_none()
+                        && let Err(e) = out.handle(o) {
                             // Stop reading; the session drains and ends.
                             failure = Some(e);
                             producer.abort();
                         }
-                    }
                     continue;
                 }
                 Some(Err(e)) => {
@@ -258,10 +257,10 @@ async fn stream(graph_run: GraphRun, mut chunks: WavChunks, args: &RunArgs) -> R
     if let Err(e) = out.finish() {
         failure.get_or_insert(e);
     }
-    if let (Some(path), Some(metrics)) = (&args.metrics, rx.metrics()) {
-        if let Err(e) = std::fs::write(path, metrics.to_json()) {
-            failure.get_or_insert(format!("{}: {e}", path.display()));
-        }
+    if let (Some(path), Some(metrics)) = (&args.metrics, rx.metrics())
+        && let Err(e) = std::fs::write(path, metrics.to_json())
+    {
+        failure.get_or_insert(format!("{}: {e}", path.display()));
     }
     if let (Some(path), Some(e)) = (&args.trace, rx.trace_error()) {
         failure.get_or_insert(format!("{}: {e}", path.display()));
@@ -356,11 +355,11 @@ impl Outputs {
                     self.wav_failed = true;
                     return Err(e.to_string());
                 }
-                if let RuntimeData::Vad { info, .. } = &o.data {
-                    if !says_nothing(info) {
-                        extend(&mut line, json!(info));
-                        self.print(&line)?;
-                    }
+                if let RuntimeData::Vad { info, .. } = &o.data
+                    && !says_nothing(info)
+                {
+                    extend(&mut line, json!(info));
+                    self.print(&line)?;
                 }
                 return Ok(());
             }
@@ -385,10 +384,11 @@ impl Outputs {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(format!("stdout: {e}")),
             _ => {}
         }
-        if let Some(wav) = self.wav.take() {
-            if !wav.finish().map_err(|e| e.to_string())? && !self.wav_failed {
-                eprintln!("warning: no sink produced audio; no output file was written");
-            }
+        if let Some(wav) = self.wav.take()
+            && !wav.finish().map_err(|e| e.to_string())?
+            && !self.wav_failed
+        {
+            eprintln!("warning: no sink produced audio; no output file was written");
         }
         Ok(())
     }

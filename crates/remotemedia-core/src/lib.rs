@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod data;
+pub mod document;
 pub mod engine;
 pub mod error;
 pub mod executor;

@@ -3,7 +3,8 @@
 //! A manifest is parsed in stages, each refusing with errors that name the
 //! JSON path (and node id) of what is wrong:
 //!
-//! 1. syntax (JSON or YAML);
+//! 1. syntax (JSON or YAML), read strictly by [`crate::document`]: no
+//!    duplicate keys, no non-finite numbers, bounded nesting and aliases;
 //! 2. `version` (missing or unsupported);
 //! 3. shape: fields and their types, unknown fields (serde, strict);
 //! 4. meaning, against a [`Registry`]: ids, node types, params, connections,
@@ -22,6 +23,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::document;
 use crate::error::{ManifestError, Problem};
 use crate::printable::{is_unsafe, quoted, short};
 use crate::registry::Registry;
@@ -205,22 +207,14 @@ impl Default for BreakerConfig {
 }
 
 impl Manifest {
-    /// Parses JSON text (stages 1-3).
+    /// Parses JSON text (stages 1-3), strictly: see [`crate::document`].
     pub fn from_json(text: &str) -> Result<Self, ManifestError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ManifestError::Syntax {
-            format: "JSON",
-            message: e.to_string(),
-        })?;
-        Self::from_value(value)
+        Self::from_value(document::parse_json(text)?)
     }
 
-    /// Parses YAML text (stages 1-3).
+    /// Parses YAML text (stages 1-3), strictly: see [`crate::document`].
     pub fn from_yaml(text: &str) -> Result<Self, ManifestError> {
-        let value: Value = serde_yaml_ng::from_str(text).map_err(|e| ManifestError::Syntax {
-            format: "YAML",
-            message: e.to_string(),
-        })?;
-        Self::from_value(value)
+        Self::from_value(document::parse_yaml(text)?)
     }
 
     /// Reads a manifest file: YAML for `.yaml`/`.yml`, JSON otherwise.

@@ -157,15 +157,15 @@ fn unknown_param() {
 
 #[test]
 fn non_finite_yaml_number_is_refused() {
-    // JSON has no NaN: YAML's `.nan` reaches the params as null.
-    let m = Manifest::from_yaml(
+    // JSON has no NaN: YAML's `.nan` is refused where it is read, rather than
+    // reaching the params as null ("not set").
+    let e = Manifest::from_yaml(
         "version: v1\nnodes:\n  - id: m\n    node_type: MultiplyNode\n    params: {factor: .nan}\n",
     )
-    .unwrap();
-    let p = Engine::default().compile(m).unwrap_err().problems().remove(0);
+    .unwrap_err();
     assert_eq!(
-        p.to_string(),
-        "nodes[0].params.factor: invalid type: null, expected f64 (node \"m\")"
+        e.to_string(),
+        "nodes[0].params.factor: .nan is not a finite number; manifests take finite numbers only"
     );
 }
 

@@ -2,12 +2,15 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod cli;
 pub mod clip;
 pub mod convert;
+pub mod document;
 pub mod errors;
 pub mod gil;
 pub mod interrupt;
 pub mod lock;
+pub mod logging;
 pub mod merge;
 pub mod node_handle;
 pub mod pipeline;
@@ -17,6 +20,7 @@ pub mod run_state;
 pub mod runtime;
 pub mod session;
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use remotemedia_core::metrics::alloc::TrackingAllocator;
 
@@ -42,6 +46,18 @@ fn node_types() -> Vec<String> {
 #[pyfunction]
 fn has_native(node_type: &str) -> bool {
     registry::has_native(node_type)
+}
+
+/// Sets the engine runtime's worker count, before its first use.
+#[pyfunction]
+fn set_worker_threads(n: usize) -> PyResult<()> {
+    runtime::set_worker_threads(n).map_err(PyValueError::new_err)
+}
+
+/// The engine runtime's worker count (the one it will have, before its first use).
+#[pyfunction]
+fn worker_threads() -> usize {
+    runtime::worker_threads()
 }
 
 /// Raises `remotemedia.exceptions.Interrupted` in the Python thread whose
@@ -75,9 +91,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // A panic caught inside a node call is reported as that node's error,
     // not also printed with a backtrace on stderr.
     remotemedia_core::panic::install_quiet_hook();
+    runtime::configure_from_env().map_err(PyValueError::new_err)?;
+    logging::install();
     m.add("__version__", VERSION)?;
+    m.add_function(wrap_pyfunction!(set_worker_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(worker_threads, m)?)?;
     m.add_function(wrap_pyfunction!(node_types, m)?)?;
     m.add_function(wrap_pyfunction!(has_native, m)?)?;
+    m.add_function(wrap_pyfunction!(document::parse_manifest_text, m)?)?;
+    m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     m.add_class::<NativePipeline>()?;
     m.add_class::<pipeline::RunToken>()?;
     m.add_function(wrap_pyfunction!(interrupt_thread, m)?)?;

@@ -267,4 +267,22 @@ impl NativeSession {
             None => Ok(py.None().into_bound(py)),
         }
     }
+
+    /// The engine's metrics of the session now: live while it runs (the
+    /// session publishes them at its next step; waited for with the GIL
+    /// released), final once it has ended; `None` once cancelled.
+    fn metrics_snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (live, copied) = {
+            let state = self.lock();
+            (state.receiver.as_ref().map(SessionReceiver::live), state.copied)
+        };
+        let metrics = live.and_then(|live| py.detach(|| live.snapshot()));
+        match metrics.and_then(|m| serde_json::to_value(m).ok()) {
+            Some(mut v) => {
+                record_copies(&mut v, copied);
+                json_to_py(py, &v)
+            }
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
 }

@@ -129,7 +129,9 @@ class Pipeline:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> Pipeline:
-        """Builds a pipeline from a YAML manifest file."""
+        """Builds a pipeline from a YAML manifest file, read by the engine's own
+        YAML 1.2 reader, as the CLI reads it (``on``/``no`` are strings;
+        duplicate keys, ``.nan`` and alias bombs are refused)."""
         return cls._from_dict(_load_yaml(Path(path).read_text()))
 
     @classmethod
@@ -686,18 +688,40 @@ def _load_manifest(manifest: str | os.PathLike[str] | dict[str, Any]) -> Any:
         if path.suffix in (".yaml", ".yml"):
             return _load_yaml(text)
         manifest = text
+    return _load_json(manifest)
+
+
+def _load_yaml(text: str) -> Any:
+    """YAML through the engine's own reader (YAML 1.2, strict: see
+    ``remotemedia_core::document``), as the CLI reads it."""
+    native = _runtime.native
+    if native is None:
+        raise PipelineError(
+            f"reading YAML manifests needs the native extension remotemedia._native ({_runtime.import_error})"
+        )
+    return json.loads(native.parse_manifest_text(text, "yaml"))
+
+
+def _load_json(text: str) -> Any:
+    """JSON through the engine's own reader when it is there; else Python's,
+    with the same refusals (duplicate keys, NaN and infinities)."""
+    native = _runtime.native
+    if native is not None:
+        return json.loads(native.parse_manifest_text(text, "json"))
     try:
-        return json.loads(manifest)
+        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise PipelineError(f"JSON syntax error: {exc}") from exc
 
 
-def _load_yaml(text: str) -> Any:
-    try:
-        import yaml
-    except ImportError as exc:
-        raise PipelineError("reading YAML manifests needs PyYAML (pip install pyyaml)") from exc
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PipelineError(f"YAML syntax error: {exc}") from exc
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise PipelineError(f"{key}: duplicate key (each key may appear once)")
+        out[key] = value
+    return out
+
+
+def _refuse_constant(name: str) -> Any:
+    raise PipelineError(f"{name} is not a finite number; manifests take finite numbers only")

@@ -125,8 +125,13 @@ class StreamSession:
         self._stop_watching()
 
     def metrics(self) -> dict[str, Any] | None:
-        """The engine's metrics of this session, once it has ended (not after
-        a cancellation)."""
+        """The engine's metrics of this session: a live snapshot while it is
+        open (what it has processed so far; it waits for the session's
+        current step, at most 2 s), the final figures once it has ended (none
+        after a cancellation)."""
+        if not self._native.ended:
+            live: dict[str, Any] | None = self._native.metrics_snapshot()
+            return live
         metrics: dict[str, Any] | None = self._native.metrics()
         if metrics is not None:
             metrics["pipeline"]["discarded_outputs"] = self._discarded

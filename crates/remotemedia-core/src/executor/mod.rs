@@ -9,11 +9,13 @@
 //! the concatenation of a session's.
 
 mod detached;
+mod live;
 mod queue;
 mod run;
 mod session;
 mod slot;
 
+pub use live::{LiveSession, LiveView, SNAPSHOT_WAIT, Totals, live_view};
 pub use run::{GraphRun, RunOptions, SinkOutput};
 pub use session::{Session, SessionConfig, SessionReceiver, SessionSender, TryRecv, TrySendError};
 pub(crate) use slot::Policy;

@@ -61,6 +61,11 @@ impl<T> InputQueue<T> {
         }
     }
 
+    /// Items the queue holds before a push waits.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
         // Every critical section leaves the state consistent and none can
         // panic half-way, so a poisoned lock still holds good state.
@@ -113,15 +118,21 @@ impl<T> InputQueue<T> {
         if !s.reader_alive {
             return Err(Closed(item));
         }
-        if s.items.len() >= self.capacity {
-            if let Some(oldest) = s.items.iter().position(&droppable) {
-                s.items.remove(oldest);
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        let mut dropped = None;
+        if s.items.len() >= self.capacity
+            && let Some(oldest) = s.items.iter().position(&droppable)
+        {
+            s.items.remove(oldest);
+            dropped = Some(self.dropped.fetch_add(1, Ordering::Relaxed) + 1);
         }
         s.items.push_back(item);
         drop(s);
         self.readable.notify_one();
+        // Logged outside the lock (a log handler may block), at the 1st, 2nd,
+        // 4th, 8th... drop: an overload shows at once without flooding the log.
+        if let Some(dropped) = dropped.filter(|n| n.is_power_of_two()) {
+            tracing::warn!(dropped, "input queue full: dropped the oldest chunk");
+        }
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::slot::{NodeSlot, Recorder};
 use crate::data::RuntimeData;
 use crate::error::{EngineError, ManifestError};
-use crate::metrics::{NodeReport, PipelineMetrics, PipelineReport, Trace, alloc};
+use crate::metrics::{NodeMetrics, NodeReport, PipelineMetrics, PipelineReport, Trace, alloc};
 use crate::pipeline::Pipeline;
 use crate::registry::RunContext;
 
@@ -161,6 +161,11 @@ impl GraphRun {
         for s in &mut self.slots {
             s.reset();
         }
+    }
+
+    /// Each node's counters so far, in node order.
+    pub(crate) fn node_metrics(&self) -> Vec<NodeMetrics> {
+        self.slots.iter().map(|s| s.metrics.clone()).collect()
     }
 
     /// The metrics so far (see [`crate::metrics`] for the JSON shape).

@@ -1,10 +1,13 @@
 //! Streaming sessions: push chunks in, receive outputs as they are produced.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
+use super::live::{LiveSession, Publication};
 use super::queue::{InputQueue, TryPush};
 use super::run::{GraphRun, RunOptions, SinkOutput};
 use crate::data::RuntimeData;
@@ -141,6 +144,7 @@ impl SessionSender {
 pub struct SessionReceiver {
     rx: mpsc::Receiver<Result<SinkOutput, EngineError>>,
     summary: Arc<Mutex<Summary>>,
+    live: LiveSession,
 }
 
 /// Why [`SessionSender::try_send`] did not take a chunk; the chunk is
@@ -172,6 +176,18 @@ impl SessionReceiver {
             Err(mpsc::error::TryRecvError::Empty) => TryRecv::Empty,
             Err(mpsc::error::TryRecvError::Disconnected) => TryRecv::Ended,
         }
+    }
+
+    /// The session's metrics now, while it runs or after it ended: see
+    /// [`LiveSession::snapshot`] (blocks up to [`super::SNAPSHOT_WAIT`]; call
+    /// it off the session's runtime thread).
+    pub fn metrics_snapshot(&self) -> Option<PipelineMetrics> {
+        self.live.snapshot()
+    }
+
+    /// A handle on the session's live metrics, for another thread.
+    pub fn live(&self) -> LiveSession {
+        self.live.clone()
     }
 
     /// The session's metrics, once it has ended (after [`Self::recv`]
@@ -226,15 +242,32 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts a session for `run` on the current tokio runtime.
+    /// Starts a session for `run` on the current tokio runtime. Its log
+    /// events (opened, closed, and those of its nodes) are in a `session`
+    /// span whose `id` numbers the sessions of the process.
     pub fn spawn(run: GraphRun, config: SessionConfig) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let queue = Arc::new(InputQueue::new(config.input_capacity));
         let (out_tx, out_rx) = mpsc::channel(config.output_capacity.max(1));
         let summary = Arc::new(Mutex::new(Summary::default()));
-        tokio::spawn(drive(run, Arc::clone(&queue), out_tx, Arc::clone(&summary), config.run));
+        let span = tracing::info_span!("session", id = NEXT_ID.fetch_add(1, Ordering::Relaxed));
+        let live = LiveSession::open(Arc::clone(run.pipeline()));
+        let task = drive(
+            run,
+            Arc::clone(&queue),
+            out_tx,
+            Arc::clone(&summary),
+            config.run,
+            live.clone(),
+        );
+        tokio::spawn(task.instrument(span));
         Self {
             sender: Some(SessionSender { queue }),
-            receiver: SessionReceiver { rx: out_rx, summary },
+            receiver: SessionReceiver {
+                rx: out_rx,
+                summary,
+                live,
+            },
         }
     }
 
@@ -274,8 +307,22 @@ async fn drive(
     out: mpsc::Sender<Result<SinkOutput, EngineError>>,
     summary: Arc<Mutex<Summary>>,
     options: RunOptions,
+    live: LiveSession,
 ) {
-    drive_run(&mut run, &queue, &out).await;
+    tracing::info!(
+        input_capacity = queue.capacity(),
+        output_capacity = out.max_capacity(),
+        "session opened"
+    );
+    let counts = drive_run(&mut run, &queue, &out, &live).await;
+    live.close(publication(&run, &queue, &counts));
+    tracing::info!(
+        chunks_in = counts.chunks_in,
+        chunks_out = counts.chunks_out,
+        dropped = queue.dropped(),
+        error = counts.error.as_deref(),
+        "session closed"
+    );
     // Senders still pushing learn at once that nobody will read.
     queue.close_reader();
     let mut s = summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -292,29 +339,66 @@ async fn drive(
     drop(out);
 }
 
+/// What a session's run went through, for its closing log line.
+#[derive(Default)]
+struct Counts {
+    chunks_in: u64,
+    chunks_out: u64,
+    error: Option<String>,
+}
+
 async fn drive_run(
     run: &mut GraphRun,
     queue: &InputQueue<Command>,
     out: &mpsc::Sender<Result<SinkOutput, EngineError>>,
-) {
+    live: &LiveSession,
+) -> Counts {
     let mut emitted = Vec::new();
+    let mut counts = Counts::default();
     loop {
-        let result = match queue.pop().await {
-            Some(Command::Push(input)) => run.push(input, &mut emitted).await,
-            Some(Command::PushTo(id, input)) => run.push_to(&id, input, &mut emitted).await,
+        let command = tokio::select! {
+            biased;
+            () = live.requested() => {
+                live.publish(publication(run, queue, &counts));
+                continue;
+            }
+            command = queue.pop() => command,
+        };
+        let (result, last) = match command {
+            Some(Command::Push(input)) => {
+                counts.chunks_in += 1;
+                (run.push(input, &mut emitted).await, false)
+            }
+            Some(Command::PushTo(id, input)) => {
+                counts.chunks_in += 1;
+                (run.push_to(&id, input, &mut emitted).await, false)
+            }
             Some(Command::Reset) => {
                 run.reset();
-                Ok(())
+                (Ok(()), false)
             }
-            None => {
-                let result = run.flush(&mut emitted).await;
-                deliver(out, &mut emitted, result).await;
-                return;
-            }
+            None => (run.flush(&mut emitted).await, true),
         };
-        if !deliver(out, &mut emitted, result).await {
-            return;
+        counts.chunks_out += emitted.len() as u64;
+        if let Err(e) = &result {
+            counts.error = Some(e.to_string());
         }
+        if !deliver(out, &mut emitted, result).await || last {
+            return counts;
+        }
+    }
+}
+
+/// What the session has measured so far.
+fn publication(run: &GraphRun, queue: &InputQueue<Command>, counts: &Counts) -> Publication {
+    let mut report = run.metrics();
+    report.pipeline.dropped_inputs = queue.dropped();
+    Publication {
+        report: Some(report),
+        nodes: run.node_metrics(),
+        chunks_in: counts.chunks_in,
+        chunks_out: counts.chunks_out,
+        dropped: queue.dropped(),
     }
 }
 

@@ -117,7 +117,7 @@ impl NodeSlot {
         let original = policy.keep(&input);
         match self.call_inline(pipeline, Call::Process(input), out, rec) {
             Ok(()) => {
-                policy.breaker.record_success();
+                self.succeeded(pipeline);
                 Ok(())
             }
             Err(error) => Err(Pending::Recover(original, error)),
@@ -143,7 +143,7 @@ impl NodeSlot {
                     .await
                 {
                     Ok(()) => {
-                        policy.breaker.record_success();
+                        self.succeeded(pipeline);
                         Ok(())
                     }
                     Err(error) => Box::pin(self.recover(pipeline, original, error, out, rec)).await,
@@ -176,6 +176,13 @@ impl NodeSlot {
             let Some((delay, input)) = retry else { break };
             self.metrics.retries += 1;
             attempts += 1;
+            tracing::warn!(
+                node = pipeline.node_id(self.index),
+                attempt = attempts,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "retrying after a transient error"
+            );
             self.reset();
             tokio::time::sleep(delay).await;
             match self
@@ -183,13 +190,13 @@ impl NodeSlot {
                 .await
             {
                 Ok(()) => {
-                    policy.breaker.record_success();
+                    self.succeeded(pipeline);
                     return Ok(());
                 }
                 Err(e) => error = e,
             }
         }
-        policy.breaker.record_failure();
+        self.failed(pipeline, &error, attempts);
         let failure = EngineError::Node {
             node_id: pipeline.node_id(self.index).to_owned(),
             error,
@@ -224,7 +231,7 @@ impl NodeSlot {
             Ok(()) => Ok(()),
             Err(error) => {
                 out.clear();
-                policy.breaker.record_failure();
+                self.failed(pipeline, &error, 1);
                 let failure = EngineError::Node {
                     node_id: pipeline.node_id(self.index).to_owned(),
                     error,
@@ -235,6 +242,26 @@ impl NodeSlot {
                 }
                 self.fall_back(policy.on_failure, Lost::Flush, out, failure)
             }
+        }
+    }
+
+    /// Tells the breaker of a success (and the log, when that closed it).
+    fn succeeded(&self, pipeline: &Pipeline) {
+        if pipeline.policy(self.index).breaker.record_success() {
+            tracing::info!(node = pipeline.node_id(self.index), "circuit breaker closed");
+        }
+    }
+
+    /// Logs a failed execution (after its retries) and tells the breaker.
+    fn failed(&self, pipeline: &Pipeline, error: &NodeError, attempts: u32) {
+        let node = pipeline.node_id(self.index);
+        let policy = pipeline.policy(self.index);
+        tracing::warn!(node, attempts, class = %error.class(), error = %error, on_failure = ?policy.on_failure, "node failed");
+        if policy.breaker.record_failure() {
+            tracing::error!(
+                node,
+                "circuit breaker opened: the node is not called until its cool-down ends"
+            );
         }
     }
 
@@ -320,8 +347,10 @@ impl NodeSlot {
             outcome
         };
         if panicked {
+            caught_panic(pipeline, self.index, &result);
             node.reset();
         }
+        self.count_class(&result);
         result
     }
 
@@ -346,21 +375,31 @@ impl NodeSlot {
             if panicked {
                 node.reset();
             }
-            (node, result, local, peak)
+            (node, result, local, peak, panicked)
         });
         let (result, peak) = match tokio::time::timeout(limit, task).await {
-            Err(_) => (
-                Err(NodeError::transient(format!(
-                    "timed out after {} ms",
-                    limit.as_millis()
-                ))),
-                0,
-            ),
+            Err(_) => {
+                tracing::warn!(
+                    node = pipeline.node_id(self.index),
+                    timeout_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                    "call timed out; abandoned"
+                );
+                (
+                    Err(NodeError::transient(format!(
+                        "timed out after {} ms",
+                        limit.as_millis()
+                    ))),
+                    0,
+                )
+            }
             Ok(Err(_)) => (
                 Err(NodeError::fatal("the node's call thread could not start or died")),
                 0,
             ),
-            Ok(Ok((node, result, local, peak))) => {
+            Ok(Ok((node, result, local, peak, panicked))) => {
+                if panicked {
+                    caught_panic(pipeline, self.index, &result);
+                }
                 self.node = Some(node);
                 out.extend(local);
                 (result, peak)
@@ -379,7 +418,22 @@ impl NodeSlot {
         } else if result.is_err() {
             self.metrics.errors += 1;
         }
+        self.count_class(&result);
         result
+    }
+
+    /// Counts a transient failure (`errors` counts them all).
+    fn count_class(&mut self, result: &Result<(), NodeError>) {
+        if result.as_ref().is_err_and(NodeError::is_transient) {
+            self.metrics.transient_errors += 1;
+        }
+    }
+}
+
+/// Logs a panic that [`run_guarded`] caught (its message is the error's).
+fn caught_panic(pipeline: &Pipeline, index: usize, result: &Result<(), NodeError>) {
+    if let Err(error) = result {
+        tracing::error!(node = pipeline.node_id(index), error = %error, "caught a panic; the node was reset");
     }
 }
 

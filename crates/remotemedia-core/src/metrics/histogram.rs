@@ -81,6 +81,20 @@ impl Histogram {
         self.total == 0
     }
 
+    /// How many values were at most `v`, counting each bucket whole when its
+    /// middle is at most `v` (so within the bucket resolution, 6.25 %).
+    pub fn count_at_most(&self, v: u64) -> u64 {
+        self.counts
+            .iter()
+            .enumerate()
+            .take_while(|&(b, _)| {
+                let (low, width) = bucket_range(b);
+                low + width / 2 <= v
+            })
+            .map(|(_, &c)| u64::from(c))
+            .sum()
+    }
+
     /// The value below which a fraction `q` of the values fall (the middle
     /// of its bucket), or 0 when empty.
     pub fn quantile(&self, q: f64) -> u64 {

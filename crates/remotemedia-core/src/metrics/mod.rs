@@ -38,6 +38,7 @@
 
 pub mod alloc;
 mod histogram;
+pub mod prometheus;
 mod trace;
 
 pub use histogram::Histogram;
@@ -65,6 +66,8 @@ pub struct NodeMetrics {
     pub calls: u64,
     /// Failed attempts.
     pub errors: u64,
+    /// Failed attempts whose error was transient (the rest were fatal).
+    pub transient_errors: u64,
     /// Attempts that were retries.
     pub retries: u64,
     /// Inputs skipped or passed through under the `on_failure` policy.
@@ -91,6 +94,36 @@ impl NodeMetrics {
         self.max_ns = self.max_ns.max(elapsed_ns);
         self.histogram.record(elapsed_ns);
         self.peak_memory_bytes = self.peak_memory_bytes.max(peak_bytes);
+    }
+
+    /// Adds another run's counters of the same node (the status is the
+    /// worse of the two).
+    pub fn merge(&mut self, other: &NodeMetrics) {
+        if other.calls > 0 && (self.calls == 0 || other.min_ns < self.min_ns) {
+            self.min_ns = other.min_ns;
+        }
+        self.calls += other.calls;
+        self.errors += other.errors;
+        self.transient_errors += other.transient_errors;
+        self.retries += other.retries;
+        self.skipped += other.skipped;
+        if other.status != NodeStatus::Ok && self.status != NodeStatus::Failed {
+            self.status = other.status;
+        }
+        self.total_ns += other.total_ns;
+        self.max_ns = self.max_ns.max(other.max_ns);
+        self.histogram.merge(&other.histogram);
+        self.peak_memory_bytes = self.peak_memory_bytes.max(other.peak_memory_bytes);
+    }
+
+    /// Total call time, in nanoseconds.
+    pub fn total_ns(&self) -> u64 {
+        self.total_ns
+    }
+
+    /// The call-time histogram (nanoseconds).
+    pub fn histogram(&self) -> &Histogram {
+        &self.histogram
     }
 
     /// Time figures in microseconds.

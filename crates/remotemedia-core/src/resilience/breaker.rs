@@ -18,6 +18,28 @@ use tokio::time::Instant;
 
 use crate::manifest::BreakerConfig;
 
+/// Where a breaker stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    /// Calls go through.
+    Closed,
+    /// Calls are refused until the cool-down ends.
+    Open,
+    /// The cool-down ended: one trial call may go (or is going) through.
+    HalfOpen,
+}
+
+impl BreakerState {
+    /// 0 closed, 1 open, 2 half-open (the value of the Prometheus gauge).
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Closed => 0,
+            Self::Open => 1,
+            Self::HalfOpen => 2,
+        }
+    }
+}
+
 /// A circuit breaker (see the module docs).
 #[derive(Debug)]
 pub struct Breaker {
@@ -62,24 +84,44 @@ impl Breaker {
         }
     }
 
-    /// Records a successful execution: closes the breaker.
-    pub fn record_success(&self) {
-        if self.failures.load(Ordering::Acquire) != 0 {
-            let mut open = self.lock();
-            self.failures.store(0, Ordering::Release);
-            *open = Open::default();
+    /// Records a successful execution: closes the breaker. Returns true when
+    /// this closed a breaker that was open.
+    pub fn record_success(&self) -> bool {
+        if self.failures.load(Ordering::Acquire) == 0 {
+            return false;
         }
+        let mut open = self.lock();
+        let was_open = self.failures.load(Ordering::Acquire) >= self.threshold;
+        self.failures.store(0, Ordering::Release);
+        *open = Open::default();
+        was_open
     }
 
     /// Records a failed execution; opens the breaker at the threshold (or
-    /// re-opens it after a failed trial).
-    pub fn record_failure(&self) {
+    /// re-opens it after a failed trial). Returns true when this failure
+    /// opened (or re-opened) it.
+    pub fn record_failure(&self) -> bool {
         let mut open = self.lock();
         let failures = self.failures.load(Ordering::Acquire).saturating_add(1);
         self.failures.store(failures, Ordering::Release);
         if failures >= self.threshold {
             open.since = Some(Instant::now());
             open.trial_in_flight = false;
+            return true;
+        }
+        false
+    }
+
+    /// Where the breaker stands now.
+    pub fn state(&self) -> BreakerState {
+        if !self.is_open() {
+            return BreakerState::Closed;
+        }
+        let open = self.lock();
+        match open.since {
+            Some(since) if open.trial_in_flight || since.elapsed() >= self.cooldown => BreakerState::HalfOpen,
+            Some(_) => BreakerState::Open,
+            None => BreakerState::Closed,
         }
     }
 

@@ -8,5 +8,5 @@
 mod breaker;
 mod retry;
 
-pub use breaker::Breaker;
+pub use breaker::{Breaker, BreakerState};
 pub use retry::retry_delays;
