@@ -12,6 +12,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== rust: tests"
 cargo test --workspace --locked
 
+echo "== rust: instruction counts against bench/instructions/baseline.json"
+bash scripts/check_instructions.sh
+
 echo "== python: build, lint, tests"
 # A fresh virtualenv under target/ (gitignored), rebuilt on every run, with
 # only what the Python checks need; the package itself is built from this
