@@ -38,7 +38,10 @@
 //! numpy's in-place `rint` + `clip` + `astype`.
 
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::str::FromStr;
+
+use crate::simd::Avx2Fma;
 
 /// A PCM sample format of an audio buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,6 +132,9 @@ pub enum ConvertError {
     UnknownFormat(String),
 }
 
+/// The signature of the `*_uninit` converters, e.g. [`i16_to_f32_uninit`].
+pub type UninitConverter<S, T> = for<'a> fn(&[S], &'a mut [MaybeUninit<T>]) -> Result<&'a mut [T], ConvertError>;
+
 fn check_len(src: usize, dst: usize) -> Result<(), ConvertError> {
     if src == dst {
         Ok(())
@@ -185,109 +191,125 @@ fn i32_sample_to_i16(x: i32) -> i16 {
     (x.saturating_add(0x8000) >> 16) as i16
 }
 
-/// Defines a public converter whose loop body is compiled twice on x86-64 (build target and
-/// AVX2) and dispatched at run time.
+/// Defines a public converter pair, `$name` into initialised memory and `$uninit` into
+/// uninitialised memory (a fresh `Vec`'s spare capacity, a new numpy array), whose loop
+/// body is compiled twice on x86-64 (build target and AVX2) and dispatched at run time on
+/// an [`Avx2Fma`] token.
 macro_rules! converter {
-    ($(#[$doc:meta])* $name:ident, $src:ty, $dst:ty, |$x:ident| $body:expr) => {
+    ($(#[$doc:meta])* $name:ident, $uninit:ident, $src:ty, $dst:ty, |$x:ident| $body:expr) => {
         $(#[$doc])*
         ///
         /// # Errors
         /// [`ConvertError::LengthMismatch`] if `dst.len() != src.len()`.
         pub fn $name(src: &[$src], dst: &mut [$dst]) -> Result<(), ConvertError> {
+            // SAFETY: `MaybeUninit<T>` has the layout of `T`, and `$uninit` only writes
+            // initialised values, so `dst` stays initialised.
+            let dst = unsafe { &mut *(dst as *mut [$dst] as *mut [MaybeUninit<$dst>]) };
+            $uninit(src, dst).map(|_| ())
+        }
+
+        #[doc = concat!("[`", stringify!($name), "`] into uninitialised memory; returns `dst`, now initialised.")]
+        ///
+        /// # Errors
+        /// [`ConvertError::LengthMismatch`] if `dst.len() != src.len()`.
+        pub fn $uninit<'a>(src: &[$src], dst: &'a mut [MaybeUninit<$dst>]) -> Result<&'a mut [$dst], ConvertError> {
             #[inline(always)]
-            fn body(src: &[$src], dst: &mut [$dst]) {
+            fn body(src: &[$src], dst: &mut [MaybeUninit<$dst>]) {
                 for (d, &$x) in dst.iter_mut().zip(src) {
-                    *d = $body;
+                    d.write($body);
                 }
             }
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2")]
-            fn body_avx2(src: &[$src], dst: &mut [$dst]) {
-                body(src, dst)
+            fn body_avx2(_cpu: Avx2Fma, src: &[$src], dst: &mut [MaybeUninit<$dst>]) {
+                #[target_feature(enable = "avx2,fma")]
+                fn body_avx2(src: &[$src], dst: &mut [MaybeUninit<$dst>]) {
+                    body(src, dst)
+                }
+                // SAFETY: an `Avx2Fma` token exists only on a CPU with AVX2 and FMA.
+                unsafe { body_avx2(src, dst) }
             }
             check_len(src.len(), dst.len())?;
-            #[cfg(target_arch = "x86_64")]
-            if is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above.
-                unsafe { body_avx2(src, dst) };
-                return Ok(());
+            match Avx2Fma::detect() {
+                #[cfg(target_arch = "x86_64")]
+                Some(cpu) => body_avx2(cpu, src, dst),
+                _ => body(src, dst),
             }
-            body(src, dst);
-            Ok(())
+            // SAFETY: every element of `dst` was written above.
+            Ok(unsafe { &mut *(dst as *mut [MaybeUninit<$dst>] as *mut [$dst]) })
         }
     };
 }
 
 converter!(
     /// `i16` to `f32`: `x / 32768`, exact; the result lies in `[-1.0, 1.0)`.
-    i16_to_f32, i16, f32, |x| f32::from(x) * (1.0 / I16_SCALE)
+    i16_to_f32, i16_to_f32_uninit, i16, f32, |x| f32::from(x) * (1.0 / I16_SCALE)
 );
 
 converter!(
     /// `i32` to `f32`: `x / 2^31`, rounded to the nearest `f32` (24-bit mantissa); the
     /// result lies in `[-1.0, 1.0]` (`i32::MAX` rounds up to `1.0`).
-    i32_to_f32, i32, f32, |x| x as f32 * (1.0 / I32_SCALE)
+    i32_to_f32, i32_to_f32_uninit, i32, f32, |x| x as f32 * (1.0 / I32_SCALE)
 );
 
 converter!(
     /// `f32` to `i16`: `x * 32768`, rounded to nearest (ties to even), saturated to
     /// `[-32768, 32767]`; `NaN` gives `0`, infinities the range ends.
-    f32_to_i16, f32, i16, |x| f32_sample_to_i16(x)
+    f32_to_i16, f32_to_i16_uninit, f32, i16, |x| f32_sample_to_i16(x)
 );
 
 converter!(
     /// `f32` to `i32`: `x * 2^31` (computed in `f64`, exact), rounded to nearest (ties to
     /// even), saturated to `[-2^31, 2^31 - 1]`; `NaN` gives `0`, infinities the range ends.
-    f32_to_i32, f32, i32, |x| f64_sample_to_i32(f64::from(x))
+    f32_to_i32, f32_to_i32_uninit, f32, i32, |x| f64_sample_to_i32(f64::from(x))
 );
 
 converter!(
     /// `i16` to `i32`: `x << 16`, exact.
-    i16_to_i32, i16, i32, |x| i32::from(x) << 16
+    i16_to_i32, i16_to_i32_uninit, i16, i32, |x| i32::from(x) << 16
 );
 
 converter!(
     /// `i32` to `i16`: `x / 65536` rounded to nearest (ties up), saturated to `32767`.
-    i32_to_i16, i32, i16, |x| i32_sample_to_i16(x)
+    i32_to_i16, i32_to_i16_uninit, i32, i16, |x| i32_sample_to_i16(x)
 );
 
 converter!(
     /// `f64` to `f32`: nearest `f32`; values beyond the `f32` range become infinities,
     /// `NaN` stays `NaN`. No scaling.
-    f64_to_f32, f64, f32, |x| x as f32
+    f64_to_f32, f64_to_f32_uninit, f64, f32, |x| x as f32
 );
 
 converter!(
     /// `f64` to `i16`: `x * 32768`, rounded to nearest (ties to even), saturated to
     /// `[-32768, 32767]`; `NaN` gives `0`.
-    f64_to_i16, f64, i16, |x| f64_sample_to_i16(x)
+    f64_to_i16, f64_to_i16_uninit, f64, i16, |x| f64_sample_to_i16(x)
 );
 
 converter!(
     /// `f64` to `i32`: `x * 2^31`, rounded to nearest (ties to even), saturated to
     /// `[-2^31, 2^31 - 1]`; `NaN` gives `0`.
-    f64_to_i32, f64, i32, |x| f64_sample_to_i32(x)
+    f64_to_i32, f64_to_i32_uninit, f64, i32, |x| f64_sample_to_i32(x)
 );
 
 converter!(
     /// `f32` to `f64`: exact widening, no scaling.
-    f32_to_f64, f32, f64, |x| f64::from(x)
+    f32_to_f64, f32_to_f64_uninit, f32, f64, |x| f64::from(x)
 );
 
 converter!(
     /// Unsigned 8-bit PCM (silence at 128) to `f32`: `(x - 128) / 128`, exact; the result
     /// lies in `[-1.0, 0.9921875]`.
-    u8_to_f32, u8, f32, |x| (f32::from(x) - 128.0) * (1.0 / 128.0)
+    u8_to_f32, u8_to_f32_uninit, u8, f32, |x| (f32::from(x) - 128.0) * (1.0 / 128.0)
 );
 
 converter!(
     /// Unsigned 8-bit PCM (silence at 128) to `i16`: `(x - 128) << 8`, exact.
-    u8_to_i16, u8, i16, |x| (i16::from(x) - 128) << 8
+    u8_to_i16, u8_to_i16_uninit, u8, i16, |x| (i16::from(x) - 128) << 8
 );
 
 converter!(
     /// Unsigned 8-bit PCM (silence at 128) to `i32`: `(x - 128) << 24`, exact.
-    u8_to_i32, u8, i32, |x| (i32::from(x) - 128) << 24
+    u8_to_i32, u8_to_i32_uninit, u8, i32, |x| (i32::from(x) - 128) << 24
 );
 
 fn view<T: bytemuck::Pod>(bytes: &[u8]) -> Result<&[T], ConvertError> {
