@@ -6,6 +6,7 @@ results are the same.
 """
 
 from remotemedia._runtime import is_rust_runtime_available
+from remotemedia.convert import convert_samples
 from remotemedia.core.node import Node
 from remotemedia.core.pipeline import Pipeline
 from remotemedia.core.session import StreamSession
@@ -43,5 +44,6 @@ __all__ = [
     "StreamSession",
     "VADNode",
     "__version__",
+    "convert_samples",
     "is_rust_runtime_available",
 ]

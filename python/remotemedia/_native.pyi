@@ -8,6 +8,7 @@ __all__ = [
     "NativeSession",
     "SampleOwner",
     "__version__",
+    "convert_samples",
     "has_native",
     "node_types",
 ]
@@ -19,6 +20,10 @@ def node_types() -> list[str]:
 
 def has_native(node_type: str) -> bool:
     """True when ``node_type`` has a native implementation."""
+
+def convert_samples(samples: Any, target_format: str, out: Any = None) -> Any:
+    """``samples`` (a C-contiguous float32, int16 or int32 array) in ``target_format``,
+    into ``out`` when given (returned), else into a new array."""
 
 @final
 class NativePipeline:

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod py_node;
 pub mod registry;
 pub mod runtime;
+pub mod sample_format;
 pub mod session;
 
 use pyo3::prelude::*;
@@ -47,6 +48,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", VERSION)?;
     m.add_function(wrap_pyfunction!(node_types, m)?)?;
     m.add_function(wrap_pyfunction!(has_native, m)?)?;
+    m.add_function(wrap_pyfunction!(sample_format::convert_samples, m)?)?;
     m.add_class::<NativePipeline>()?;
     m.add_class::<NativeSession>()?;
     m.add_class::<NativeNode>()?;
