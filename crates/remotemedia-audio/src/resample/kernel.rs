@@ -45,13 +45,31 @@ impl Kernel {
             Kernel::Avx2Fma(cpu) => x86::dot4(cpu, coef, src, offs),
         }
     }
+
+    /// Four dot products of `rows[i]` with `src[offs[i]..offs[i] + rows[i].len()]`: four
+    /// outputs of different branches. Each output is computed with exactly the arithmetic
+    /// of [`dot4`](Self::dot4), so the two give identical samples.
+    ///
+    /// Panics if the rows differ in length, a window runs past `src` or the length is not
+    /// a multiple of [`TAP_BLOCK`] (internal invariants, never user input).
+    #[inline]
+    pub(super) fn dot4_rows(self, rows: [&[f32]; 4], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
+        match self {
+            Kernel::Portable => dot4_rows_portable(rows, src, offs),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2Fma(cpu) => x86::dot4_rows(cpu, rows, src, offs),
+        }
+    }
 }
 
 pub(super) fn dot4_portable(coef: &[f32], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
-    let k = coef.len();
+    dot4_rows_portable([coef; 4], src, offs)
+}
+
+fn dot4_rows_portable(rows: [&[f32]; 4], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
     let mut acc = [[0.0f32; TAP_BLOCK]; 4];
-    for (a, &o) in acc.iter_mut().zip(&offs) {
-        let x = &src[o..o + k];
+    for ((a, &o), coef) in acc.iter_mut().zip(&offs).zip(rows) {
+        let x = &src[o..o + coef.len()];
         for (cb, xb) in coef.chunks_exact(TAP_BLOCK).zip(x.chunks_exact(TAP_BLOCK)) {
             for l in 0..TAP_BLOCK {
                 a[l] += cb[l] * xb[l];
@@ -79,6 +97,18 @@ mod tests {
         let a = dot4_portable(&coef, &src, offs);
         let b = Kernel::detect().dot4(&coef, &src, offs);
         for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-5);
+        }
+        let rows = [&coef[..32], &coef[16..48], &coef[32..], &coef[..32]];
+        let c = Kernel::detect().dot4_rows(rows, &src, offs);
+        let d = dot4_rows_portable(rows, &src, offs);
+        for (w, (x, y)) in c.iter().zip(&d).enumerate() {
+            let one = Kernel::detect().dot4(rows[w], &src, [offs[w]; 4])[0];
+            assert_eq!(
+                x.to_bits(),
+                one.to_bits(),
+                "rows and shared-coefficient kernels must agree exactly"
+            );
             assert!((x - y).abs() < 1e-5);
         }
     }

@@ -20,6 +20,50 @@ pub(super) fn dot4(_cpu: Avx2Fma, coef: &[f32], src: &[f32], offs: [usize; 4]) -
     unsafe { dot4_avx2(coef, src, offs) }
 }
 
+/// Four dot products of `rows[i]` with `src[offs[i]..offs[i] + rows[i].len()]`, each with
+/// the arithmetic of [`dot4`] (same accumulators, same reduction).
+///
+/// Panics if the rows differ in length, a window runs past `src` or the length is not a
+/// multiple of [`TAP_BLOCK`] (internal invariants, never user input).
+#[inline]
+pub(super) fn dot4_rows(_cpu: Avx2Fma, rows: [&[f32]; 4], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
+    let k = rows[0].len();
+    assert!(
+        k.is_multiple_of(TAP_BLOCK) && rows.iter().all(|r| r.len() == k) && offs.iter().all(|&o| o + k <= src.len())
+    );
+    // SAFETY: the token proves AVX2 and FMA, and rows and windows were bounds-checked above.
+    unsafe { dot4_rows_avx2(rows, src, offs) }
+}
+
+/// AVX2/FMA kernel of [`dot4_rows`].
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, every row must have the same length `k`, a multiple
+/// of 16, and every window `src[o..o + k]` must be in bounds.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot4_rows_avx2(rows: [&[f32]; 4], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
+    let k = rows[0].len();
+    let c = rows.map(<[f32]>::as_ptr);
+    // SAFETY: the caller guarantees `o + k <= src.len()` for every offset.
+    let p = offs.map(|o| unsafe { src.as_ptr().add(o) });
+    let mut lo = [_mm256_setzero_ps(); 4];
+    let mut hi = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    while i < k {
+        // SAFETY: `i + 16 <= k`, so both 8-lane loads stay inside every row and window.
+        unsafe {
+            for w in 0..4 {
+                let c0 = _mm256_loadu_ps(c[w].add(i));
+                let c1 = _mm256_loadu_ps(c[w].add(i + 8));
+                lo[w] = _mm256_fmadd_ps(c0, _mm256_loadu_ps(p[w].add(i)), lo[w]);
+                hi[w] = _mm256_fmadd_ps(c1, _mm256_loadu_ps(p[w].add(i + 8)), hi[w]);
+            }
+        }
+        i += TAP_BLOCK;
+    }
+    reduce4(lo, hi)
+}
+
 /// AVX2/FMA version of [`dot4_portable`](super::kernel::dot4_portable): two 8-lane accumulators per output, eight
 /// independent FMA chains, one coefficient load shared by four windows. It is bound by
 /// loads (ten per sixteen taps of four outputs, half of the input loads split across cache
@@ -52,6 +96,12 @@ unsafe fn dot4_avx2(coef: &[f32], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
         }
         i += TAP_BLOCK;
     }
+    reduce4(lo, hi)
+}
+
+/// The four sums `lo[w] + hi[w]` over their eight lanes, in a fixed order.
+#[target_feature(enable = "avx2,fma")]
+fn reduce4(lo: [__m256; 4], hi: [__m256; 4]) -> [f32; 4] {
     let mut out = [0.0f32; 4];
     for w in 0..4 {
         let v = _mm256_add_ps(lo[w], hi[w]);
