@@ -85,6 +85,12 @@ fn f32_to_i16_extremes_saturate_and_nan_is_zero() {
             32_767, -32_768, 32_767, -32_768, 32_767, -32_768, 0, 0, 0, 0, 2, -2, 32_766, 32_767, 0
         ]
     );
+    // The same values at every position of three 16-sample SIMD steps.
+    let long: Vec<f32> = src.iter().cycle().take(48).copied().collect();
+    let mut out = vec![0i16; long.len()];
+    convert::f32_to_i16(&long, &mut out).unwrap();
+    let expected: Vec<i16> = dst.iter().cycle().take(48).copied().collect();
+    assert_eq!(out, expected);
 }
 
 #[test]
