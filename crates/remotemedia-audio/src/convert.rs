@@ -24,18 +24,15 @@
 //! # Speed
 //!
 //! On x86-64 the kernels are compiled twice, for the build target and with AVX2 enabled, and
-//! the AVX2 version is chosen at run time when the CPU has it: a wheel built for the default
-//! x86-64 target (SSE2 only) would otherwise run `i16 -> f32` about 2x slower, because SSE2
-//! has no packed sign extension. Rounding uses the `1.5 * 2^23` magic-number trick instead
-//! of `f32::round` (a libm call per sample without SSE4.1), and saturation uses
-//! compare-and-select before an unchecked conversion instead of the saturating `as` cast,
-//! which does not vectorise.
-//!
-//! Measured with `bench/resample/compare.py` (1 M samples, ratios from the same runs on a
-//! shared 2-core Xeon): `i16 -> f32` takes 0.74-0.81x the time of copying 1 M `f32`
-//! (the destination's bytes) and 0.54-0.86x of numpy's `np.multiply(a, 1/32768,
-//! dtype=np.float32)`; `f32 -> i16` takes 0.93-1.14x the time of `i16 -> f32` and 0.22x of
-//! numpy's in-place `rint` + `clip` + `astype`.
+//! the AVX2 version is chosen at run time when the CPU has it (through a
+//! `simd::Avx2Fma` token, which only feature detection produces): a wheel built for the
+//! default x86-64 target (SSE2 only) would otherwise run `i16 -> f32` about 2x slower,
+//! because SSE2 has no packed sign extension. Rounding uses the `1.5 * 2^23` magic-number
+//! trick instead of `f32::round` (a libm call per sample without SSE4.1), and saturation
+//! uses compare-and-select before an unchecked conversion instead of the saturating `as`
+//! cast, which does not vectorise; `f32 -> i16` has an AVX2 body written with intrinsics
+//! (convert, then a saturating pack). The `*_uninit` variants write into fresh memory
+//! without a zeroing pass first. Figures against a copy and numpy: README, Performance.
 
 use std::fmt;
 use std::mem::MaybeUninit;
