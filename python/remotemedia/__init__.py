@@ -6,6 +6,7 @@ results are the same.
 """
 
 from remotemedia._runtime import is_rust_runtime_available, set_worker_threads, version, worker_threads
+from remotemedia.convert import convert_samples
 from remotemedia.core.node import Node
 from remotemedia.core.pipeline import Pipeline
 from remotemedia.core.session import StreamSession
@@ -55,6 +56,7 @@ __all__ = [
     "VADNode",
     "VoiceActivityDetector",
     "__version__",
+    "convert_samples",
     "is_rust_runtime_available",
     "set_worker_threads",
     "worker_threads",

@@ -18,6 +18,7 @@ pub mod py_node;
 pub mod registry;
 pub mod run_state;
 pub mod runtime;
+pub mod sample_format;
 pub mod session;
 
 use pyo3::exceptions::PyValueError;
@@ -100,6 +101,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(has_native, m)?)?;
     m.add_function(wrap_pyfunction!(document::parse_manifest_text, m)?)?;
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(sample_format::convert_samples, m)?)?;
     m.add_class::<NativePipeline>()?;
     m.add_class::<pipeline::RunToken>()?;
     m.add_function(wrap_pyfunction!(interrupt_thread, m)?)?;
