@@ -185,7 +185,11 @@ def pooled(acc: dict[tuple[str, str], dict[str, list]], conds: list[str], name: 
 def summary(acc: dict[tuple[str, str], dict[str, list]], conds: list[str], names: list[str]) -> None:
     """The issue's bar: speech in noise (babble excluded) pooled F1 and mean boundary error; noise alone
     (babble, office ambience and level steps apart) false alarms; office and level steps."""
-    noisy = [c for c in conds if not c.startswith("only_") and "babble" not in c and c.split("_")[0] not in ("clean", "quiet")]
+    noisy = [
+        c
+        for c in conds
+        if not c.startswith("only_") and "babble" not in c and c.split("_")[0] not in ("clean", "quiet")
+    ]
     alone = [c for c in conds if c.startswith("only_") and c not in ("only_babble", "only_office", "only_steps")]
     rows = [("**speech in noise: F1 / mean boundary error**", noisy, "f1")]
     rows += [("**noise alone (pooled, no babble/office/steps): FA**", alone, "fa")]
