@@ -4,7 +4,8 @@
 //!
 //! - [`VadMode::Speech`] (default): the robust speech detector. The input is
 //!   converted to 8 kHz, and every 20 ms the last 32 ms are analysed (FFT,
-//!   per-bin adaptive noise floor, band SNRs, harmonicity, pitch continuity
+//!   per-bin adaptive noise floor and a fast-rising second one, band SNRs
+//!   and their spread, harmonicity, pitch continuity
 //!   and constancy, spectral flux, fine-spectrum stationarity, syllable-rate
 //!   modulation; see [`features`]); a tiny MLP trained offline on generated
 //!   data (weights compiled in, nothing loaded at run time) gives a speech

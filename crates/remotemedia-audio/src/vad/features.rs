@@ -690,16 +690,12 @@ impl Analysis {
     #[inline(always)]
     fn band_snr_db(&self) -> ([f32; NUM_BANDS], f32) {
         let mut out = [0.0; NUM_BANDS];
+        let mut fast = 0.0;
         for (b, o) in out.iter_mut().enumerate() {
             let range = bin(BAND_EDGES_HZ[b]) - LO..bin(BAND_EDGES_HZ[b + 1]) - LO;
             let s = lane_sum(&self.smoothed[range.clone()]);
-            let f = lane_sum(&self.floor[range]);
+            let f = lane_sum(&self.floor[range.clone()]);
             *o = fast_db(s / f).clamp(0.0, 50.0);
-        }
-        let mut fast = 0.0;
-        for b in 0..NUM_BANDS {
-            let range = bin(BAND_EDGES_HZ[b]) - LO..bin(BAND_EDGES_HZ[b + 1]) - LO;
-            let s = lane_sum(&self.smoothed[range.clone()]);
             fast += fast_db(s / lane_sum(&self.fast_floor[range])).clamp(0.0, 50.0);
         }
         (out, fast / NUM_BANDS as f32)
