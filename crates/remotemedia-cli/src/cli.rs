@@ -9,7 +9,7 @@ use remotemedia_core::printable::escaped;
 use remotemedia_core::{Engine, Manifest, ManifestError, Registry};
 
 use crate::logging::{self, LogFormat};
-use crate::{describe, loadtest, run};
+use crate::{describe, loadtest, run, serve};
 
 /// Real-time audio pipelines from a JSON or YAML manifest.
 #[derive(Debug, Parser)]
@@ -43,6 +43,8 @@ enum Command {
     /// Open many real-time streaming sessions on one engine and report
     /// latency, drops, CPU and memory (last stdout line: one JSON object).
     Loadtest(loadtest::LoadtestArgs),
+    /// Serve pipelines over gRPC (remotemedia.v1, health, reflection).
+    Serve(serve::ServeArgs),
 }
 
 /// Every node type this build of the engine knows.
@@ -83,6 +85,7 @@ fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(&engine, args),
         Command::Loadtest(args) => loadtest::loadtest(&engine, args),
+        Command::Serve(args) => serve::serve(&engine, args),
         Command::Validate { manifest } => validate(&engine, &manifest),
         Command::Nodes { json } => {
             describe::print_nodes(engine.registry(), json);
