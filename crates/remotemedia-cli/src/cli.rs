@@ -111,6 +111,9 @@ fn validate(engine: &Engine, path: &std::path::Path) -> ExitCode {
                 pipeline.manifest().connections.len(),
                 order.join(" -> ")
             );
+            for note in pipeline.manifest().ignored_fields() {
+                println!("  note: {note}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

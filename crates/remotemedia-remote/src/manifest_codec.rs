@@ -3,8 +3,9 @@
 //! Params arrive as JSON text; `runtime_hint` as the older `RuntimeHint`
 //! enum (unspecified, auto and the retired RustPython mean auto; the two
 //! CPython values mean python). `metadata.created_at`, `is_streaming`,
-//! `capabilities` and `host` are accepted and not honoured: each present one
-//! is returned as a note for the server log.
+//! `capabilities` and `host` are carried into the manifest, which accepts
+//! them without acting on them; [`Converted::notes`] names each present one
+//! (from [`Manifest::ignored_fields`]) for the server log.
 
 use remotemedia_core::{Manifest, ManifestError, Problem};
 use serde_json::{Map, Value, json};
@@ -43,7 +44,7 @@ pub fn convert(m: &PipelineManifest) -> Result<Converted, ManifestError> {
             metadata.insert("description".into(), md.description.clone().into());
         }
         if !md.created_at.is_empty() {
-            notes.push(format!("metadata.created_at {:?}: accepted, not used", md.created_at));
+            metadata.insert("created_at".into(), md.created_at.clone().into());
         }
     }
     let version = if m.version.is_empty() { "v1" } else { m.version.as_str() };
@@ -58,10 +59,9 @@ pub fn convert(m: &PipelineManifest) -> Result<Converted, ManifestError> {
         "nodes": nodes,
         "connections": connections,
     });
-    Ok(Converted {
-        manifest: Manifest::from_value(value)?,
-        notes,
-    })
+    let manifest = Manifest::from_value(value)?;
+    notes.extend(manifest.ignored_fields());
+    Ok(Converted { manifest, notes })
 }
 
 fn node(i: usize, n: &NodeManifest, notes: &mut Vec<String>) -> Result<Value, Problem> {
@@ -97,34 +97,29 @@ fn node(i: usize, n: &NodeManifest, notes: &mut Vec<String>) -> Result<Value, Pr
             ));
         }
     };
-    if n.is_streaming {
-        notes.push(format!(
-            "{}: is_streaming accepted, not used (every node streams)",
-            at("is_streaming")
-        ));
-    }
-    if let Some(c) = &n.capabilities {
-        notes.push(format!(
-            "{}: capabilities accepted, not used (gpu {:?}, cpu {:?}, memory_gb {})",
-            at("capabilities"),
-            c.gpu,
-            c.cpu,
-            c.memory_gb
-        ));
-    }
-    if !n.host.is_empty() {
-        notes.push(format!(
-            "{}: host {:?} accepted, not used (the node runs here)",
-            at("host"),
-            n.host
-        ));
-    }
-    Ok(json!({
+    let mut spec = json!({
         "id": n.id,
         "node_type": n.node_type,
         "params": params,
         "runtime_hint": hint,
-    }))
+    });
+    if n.is_streaming {
+        spec["is_streaming"] = Value::Bool(true);
+    }
+    if let Some(c) = &n.capabilities {
+        let mut caps = json!({"memory_gb": c.memory_gb});
+        if let Some(g) = &c.gpu {
+            caps["gpu"] = json!({"type": g.r#type, "min_memory_gb": g.min_memory_gb, "required": g.required});
+        }
+        if let Some(cpu) = &c.cpu {
+            caps["cpu"] = json!({"cores": cpu.cores, "arch": cpu.arch});
+        }
+        spec["capabilities"] = caps;
+    }
+    if !n.host.is_empty() {
+        spec["host"] = Value::String(n.host.clone());
+    }
+    Ok(spec)
 }
 
 #[cfg(test)]
