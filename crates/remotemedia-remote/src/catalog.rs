@@ -97,11 +97,7 @@ impl Catalog {
         let entry = self.entries.get(name);
         match entry {
             Some((_, pipeline)) if requested.nodes.is_empty() => Ok(Arc::clone(pipeline)),
-            Some((manifest, pipeline))
-                if manifest.nodes == requested.nodes && manifest.connections == requested.connections =>
-            {
-                Ok(Arc::clone(pipeline))
-            }
+            Some((manifest, pipeline)) if same_graph(manifest, requested) => Ok(Arc::clone(pipeline)),
             Some(_) => Err(WireError::permission_denied(format!(
                 "this server runs only its own pipelines: the manifest sent differs from {name:?}; send metadata.name {name:?} with no nodes"
             ))),
@@ -111,4 +107,20 @@ impl Catalog {
             ))),
         }
     }
+}
+
+/// True when `requested` has the nodes and connections of `served`, fields
+/// the engine does not act on (older clients' `is_streaming`,
+/// `capabilities`, `host`) aside.
+fn same_graph(served: &Manifest, requested: &Manifest) -> bool {
+    let strip = |m: &Manifest| {
+        let mut nodes = m.nodes.clone();
+        for n in &mut nodes {
+            n.is_streaming = None;
+            n.capabilities = None;
+            n.host = None;
+        }
+        nodes
+    };
+    strip(served) == strip(requested) && served.connections == requested.connections
 }
