@@ -51,6 +51,7 @@ enum Command {
 fn registry() -> Registry {
     let mut registry = Registry::with_builtins();
     remotemedia_audio::register(&mut registry);
+    remotemedia_remote::register(&mut registry);
     registry
 }
 

@@ -10,7 +10,7 @@
 use remotemedia_core::{Manifest, ManifestError, Problem};
 use serde_json::{Map, Value, json};
 
-use crate::proto::{NodeManifest, PipelineManifest, RuntimeHint};
+use crate::proto::{Connection, ManifestMetadata, NodeManifest, PipelineManifest, RuntimeHint};
 
 /// A converted manifest and the notes about fields it ignored.
 #[derive(Debug)]
@@ -62,6 +62,44 @@ pub fn convert(m: &PipelineManifest) -> Result<Converted, ManifestError> {
     let manifest = Manifest::from_value(value)?;
     notes.extend(manifest.ignored_fields());
     Ok(Converted { manifest, notes })
+}
+
+/// An engine manifest as a wire message (params as JSON text). The
+/// protocol has no fields for `retry`, `timeout_ms`, `on_failure` or
+/// `circuit_breaker`: the server applies its own defaults.
+pub fn to_wire(m: &Manifest) -> PipelineManifest {
+    PipelineManifest {
+        version: m.version.clone(),
+        metadata: Some(ManifestMetadata {
+            name: m.metadata.name.clone().unwrap_or_default(),
+            description: m.metadata.description.clone().unwrap_or_default(),
+            created_at: m.metadata.created_at.clone().unwrap_or_default(),
+        }),
+        nodes: m
+            .nodes
+            .iter()
+            .map(|n| NodeManifest {
+                id: n.id.clone(),
+                node_type: n.node_type.clone(),
+                params: Value::Object(n.params.clone()).to_string(),
+                is_streaming: true,
+                capabilities: None,
+                host: String::new(),
+                runtime_hint: match n.runtime_hint {
+                    remotemedia_core::RuntimeHint::Python => RuntimeHint::Cpython,
+                    _ => RuntimeHint::Auto,
+                } as i32,
+            })
+            .collect(),
+        connections: m
+            .connections
+            .iter()
+            .map(|c| Connection {
+                from: c.from.clone(),
+                to: c.to.clone(),
+            })
+            .collect(),
+    }
 }
 
 fn node(i: usize, n: &NodeManifest, notes: &mut Vec<String>) -> Result<Value, Problem> {
@@ -125,7 +163,7 @@ fn node(i: usize, n: &NodeManifest, notes: &mut Vec<String>) -> Result<Value, Pr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::{CapabilityRequirements, Connection, ManifestMetadata};
+    use crate::proto::CapabilityRequirements;
 
     fn node(id: &str, node_type: &str, params: &str) -> NodeManifest {
         NodeManifest {

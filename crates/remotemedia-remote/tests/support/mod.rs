@@ -187,3 +187,52 @@ impl Stream {
         Ok(m.map(|m| m.response.expect("a response has a body")))
     }
 }
+
+/// A server on a runtime of its own, so that killing it ends every task it
+/// started (connections included), as a crashed process would.
+pub struct IsolatedServer {
+    pub addr: SocketAddr,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl IsolatedServer {
+    pub fn start(config: ServerConfig) -> Self {
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            let mut registry = Registry::with_builtins();
+            remotemedia_audio::register(&mut registry);
+            let server = runtime
+                .block_on(Server::bind(
+                    "127.0.0.1:0".parse().unwrap(),
+                    Engine::new(registry),
+                    config,
+                ))
+                .expect("server binds");
+            let addr = server.local_addr();
+            runtime.spawn(server.serve(std::future::pending()));
+            Self {
+                addr,
+                runtime: Some(runtime),
+            }
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// Ends the server and all its connections at once.
+    pub fn kill(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for IsolatedServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
