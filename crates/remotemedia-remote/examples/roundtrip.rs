@@ -1,8 +1,12 @@
 //! Round trip of one 20 ms chunk (48 kHz mono) through resample to 16 kHz +
 //! VAD: in process (a `GraphRun` push) and through `remotemedia serve` over
-//! loopback (a tonic bidirectional stream, one chunk in flight), p50/p99.
+//! loopback (a tonic bidirectional stream, one chunk in flight), p50/p99,
+//! beside a PassThrough pipeline on the same server (the transport's floor:
+//! HTTP/2, protobuf, our audio codec);
+//! with a second argument, also through the StreamPipeline server at that
+//! `host:port` (bench/remote/run.sh passes its Python grpcio peer).
 //!
-//! `nice -n 10 cargo run --release -p remotemedia-remote --example roundtrip [chunks]`
+//! `nice -n 10 cargo run --release -p remotemedia-remote --example roundtrip [chunks [host:port]]`
 
 use std::time::{Duration, Instant};
 
@@ -83,13 +87,35 @@ async fn main() {
         .expect("binds");
     let addr = server.local_addr();
     tokio::spawn(server.serve(std::future::pending()));
+    let addr = addr.to_string();
+    let floor = Manifest::from_value(json!({"version": "v1", "nodes": [{"id": "n", "node_type": "PassThrough"}]}))
+        .expect("manifest");
+    report(
+        "loopback PassThrough (floor)",
+        stream_round_trips(&addr, &floor, &inputs).await,
+    );
+    report(
+        "loopback resample+VAD",
+        stream_round_trips(&addr, &manifest(), &inputs).await,
+    );
+    if let Some(peer) = std::env::args().nth(2) {
+        report(
+            "Python grpcio peer",
+            stream_round_trips(&peer, &manifest(), &inputs).await,
+        );
+    }
+}
+
+/// Round trip of each chunk through a StreamPipeline of `manifest` at
+/// `addr`, one chunk in flight.
+async fn stream_round_trips(addr: &str, manifest: &Manifest, inputs: &[Vec<f32>]) -> Vec<Duration> {
     let mut client = StreamingPipelineServiceClient::connect(format!("http://{addr}"))
         .await
         .expect("connects");
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tx.send(StreamRequest {
         request: Some(In::Init(StreamInit {
-            manifest: Some(manifest_codec::to_wire(&manifest())),
+            manifest: Some(manifest_codec::to_wire(manifest)),
             ..Default::default()
         })),
     })
@@ -104,7 +130,7 @@ async fn main() {
         responses.message().await.unwrap().unwrap().response,
         Some(Out::Ready(_))
     ));
-    let mut remote = Vec::with_capacity(n);
+    let mut remote = Vec::with_capacity(inputs.len());
     for (seq, c) in inputs.iter().enumerate() {
         let buffer = AudioBuffer {
             samples: c.iter().flat_map(|s| s.to_le_bytes()).collect(),
@@ -130,5 +156,5 @@ async fn main() {
         }
         remote.push(t.elapsed());
     }
-    report("loopback remotemedia serve", remote);
+    remote
 }

@@ -82,7 +82,7 @@ pub fn to_wire(m: &Manifest) -> PipelineManifest {
                 id: n.id.clone(),
                 node_type: n.node_type.clone(),
                 params: Value::Object(n.params.clone()).to_string(),
-                is_streaming: true,
+                is_streaming: false,
                 capabilities: None,
                 host: String::new(),
                 runtime_hint: match n.runtime_hint {
