@@ -48,6 +48,7 @@ pub fn serve(engine: &Engine, args: ServeArgs) -> ExitCode {
     };
     let result = runtime.block_on(async {
         let server = Server::bind(args.bind, engine.clone(), config).await?;
+        let shutdown = shutdown_signal();
         if !server.requires_auth() {
             eprintln!("warning: no --auth-token given: every client is accepted");
         }
@@ -55,7 +56,7 @@ pub fn serve(engine: &Engine, args: ServeArgs) -> ExitCode {
             eprintln!("serving only the pipelines: {}", names.join(", "));
         }
         eprintln!("listening on {}", server.local_addr());
-        server.serve(shutdown_signal()).await
+        server.serve(shutdown).await
     });
     match result {
         Ok(()) => {
@@ -69,25 +70,31 @@ pub fn serve(engine: &Engine, args: ServeArgs) -> ExitCode {
     }
 }
 
-/// Completes on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or (on Unix) SIGTERM. The handlers are installed
+/// at once (within the runtime), so a signal sent as soon as the address is
+/// logged already drains.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).expect("SIGTERM handler installs"),
+            signal(SignalKind::interrupt()).expect("SIGINT handler installs"),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut term, mut int) = signals;
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        eprintln!("shutting down: draining open streams");
     }
-    eprintln!("shutting down: draining open streams");
 }
