@@ -103,3 +103,31 @@ async fn refusals_are_fatal_and_name_the_server() {
         .unwrap();
     assert_eq!(samples(&out[0].data), vec![0.5]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_endpoint_is_transient_and_opens_the_breaker() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut manifest = remote_manifest(&[dead.to_string()], json!({"timeout_ms": 2000}));
+    manifest.nodes[0].retry = Some(serde_json::from_value(json!({"max_retries": 0})).unwrap());
+    manifest.nodes[0].circuit_breaker =
+        Some(serde_json::from_value(json!({"failure_threshold": 2, "cooldown_ms": 60000})).unwrap());
+    let engine = engine();
+    let mut run = GraphRun::new(engine.compile(manifest).unwrap()).unwrap();
+    let mut errors = Vec::new();
+    for seq in 0..3 {
+        let audio = AudioData::mono_f32(chunk(seq), 16_000).unwrap();
+        errors.push(
+            run.push(RuntimeData::Audio(audio), &mut Vec::new())
+                .await
+                .unwrap_err()
+                .to_string(),
+        );
+    }
+    for e in &errors[..2] {
+        assert!(e.contains("transient") && e.contains(&dead.to_string()), "{e}");
+    }
+    assert!(errors[2].contains("circuit breaker is open"), "{}", errors[2]);
+}
