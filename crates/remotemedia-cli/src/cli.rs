@@ -9,7 +9,7 @@ use remotemedia_core::printable::escaped;
 use remotemedia_core::{Engine, Manifest, ManifestError, Registry};
 
 use crate::logging::{self, LogFormat};
-use crate::{describe, loadtest, run};
+use crate::{describe, loadtest, run, serve};
 
 /// Real-time audio pipelines from a JSON or YAML manifest.
 #[derive(Debug, Parser)]
@@ -43,12 +43,15 @@ enum Command {
     /// Open many real-time streaming sessions on one engine and report
     /// latency, drops, CPU and memory (last stdout line: one JSON object).
     Loadtest(loadtest::LoadtestArgs),
+    /// Serve pipelines over gRPC (remotemedia.v1, health, reflection).
+    Serve(serve::ServeArgs),
 }
 
 /// Every node type this build of the engine knows.
 fn registry() -> Registry {
     let mut registry = Registry::with_builtins();
     remotemedia_audio::register(&mut registry);
+    remotemedia_remote::register(&mut registry);
     registry
 }
 
@@ -83,6 +86,7 @@ fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(&engine, args),
         Command::Loadtest(args) => loadtest::loadtest(&engine, args),
+        Command::Serve(args) => serve::serve(&engine, args),
         Command::Validate { manifest } => validate(&engine, &manifest),
         Command::Nodes { json } => {
             describe::print_nodes(engine.registry(), json);
@@ -108,6 +112,9 @@ fn validate(engine: &Engine, path: &std::path::Path) -> ExitCode {
                 pipeline.manifest().connections.len(),
                 order.join(" -> ")
             );
+            for note in pipeline.manifest().ignored_fields() {
+                println!("  note: {note}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -15,6 +15,7 @@ mod loadtest;
 mod logging;
 mod metrics_server;
 mod run;
+mod serve;
 pub mod wav;
 
 pub use cli::main;

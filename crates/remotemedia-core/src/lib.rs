@@ -33,6 +33,7 @@ pub mod error;
 pub mod executor;
 pub mod graph;
 pub mod manifest;
+pub mod manifest_compat;
 pub mod metrics;
 pub mod node;
 pub mod nodes;

@@ -25,6 +25,7 @@ use serde_json::{Map, Value, json};
 
 use crate::document;
 use crate::error::{ManifestError, Problem};
+use crate::manifest_compat as compat;
 use crate::printable::{is_unsafe, quoted, short};
 use crate::registry::Registry;
 
@@ -72,6 +73,9 @@ pub struct Metadata {
     /// What the pipeline is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// When it was written (older clients send it; not used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
 /// One node of the pipeline.
@@ -85,8 +89,9 @@ pub struct NodeSpec {
     pub id: String,
     /// The node type: a registered name such as `AudioResampleNode`.
     pub node_type: String,
-    /// The node's params (see `remotemedia nodes`).
-    #[serde(default)]
+    /// The node's params (see `remotemedia nodes`); older clients send them
+    /// as JSON text, which is accepted.
+    #[serde(default, deserialize_with = "compat::params")]
     pub params: Map<String, Value>,
     /// Which implementation to run.
     #[serde(default)]
@@ -105,6 +110,16 @@ pub struct NodeSpec {
     /// Circuit breaker settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<BreakerConfig>,
+    /// Older clients' flag (not used: every node streams).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_streaming: Option<bool>,
+    /// Older clients' machine requirements (not used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<compat::Capabilities>,
+    /// Older clients' placement on a named host (not used: the node runs
+    /// where its pipeline runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// One edge of the graph.
@@ -122,13 +137,25 @@ pub struct Connection {
 #[serde(rename_all = "lowercase")]
 pub enum RuntimeHint {
     /// Native if the type has a native implementation, else CPython.
+    /// (The older runtime's `RUNTIME_HINT_*` names: unspecified, auto and
+    /// the retired RustPython mean auto; the two CPython ones mean python.)
     #[default]
+    #[serde(
+        alias = "RUNTIME_HINT_UNSPECIFIED",
+        alias = "RUNTIME_HINT_AUTO",
+        alias = "RUNTIME_HINT_RUSTPYTHON"
+    )]
     Auto,
     /// Native only (older spelling: `rust_native`).
     #[serde(alias = "rust_native")]
     Rust,
     /// CPython only (older spellings: `rust_python`, `cpython`).
-    #[serde(alias = "rust_python", alias = "cpython")]
+    #[serde(
+        alias = "rust_python",
+        alias = "cpython",
+        alias = "RUNTIME_HINT_CPYTHON",
+        alias = "RUNTIME_HINT_CPYTHON_WASM"
+    )]
     Python,
 }
 
@@ -262,6 +289,31 @@ impl Manifest {
     /// Serializes to pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a manifest always serializes")
+    }
+
+    /// The fields present that the engine accepts but does not act on (sent
+    /// by older clients), one note each, by JSON path.
+    pub fn ignored_fields(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(c) = &self.metadata.created_at {
+            notes.push(format!("metadata.created_at ({c:?}): accepted, not used"));
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.is_streaming.is_some() {
+                notes.push(format!(
+                    "nodes[{i}].is_streaming: accepted, not used (every node streams)"
+                ));
+            }
+            if n.capabilities.is_some() {
+                notes.push(format!("nodes[{i}].capabilities: accepted, not used"));
+            }
+            if let Some(h) = &n.host {
+                notes.push(format!(
+                    "nodes[{i}].host ({h:?}): accepted, not used (the node runs here)"
+                ));
+            }
+        }
+        notes
     }
 
     /// Checks the manifest's meaning against the node types of `registry`

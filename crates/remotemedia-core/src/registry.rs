@@ -271,7 +271,7 @@ impl Registry {
         Self::default()
     }
 
-    /// A registry holding the built-in nodes (`PassThroughNode`,
+    /// A registry holding the built-in nodes (`PassThroughNode`, `Echo`, `CalculatorNode`,
     /// `MultiplyNode`, `AddNode`, `FaultInjectionNode`).
     pub fn with_builtins() -> Self {
         let mut registry = Self::new();

@@ -1,10 +1,14 @@
 //! Built-in simple nodes, so pipelines can be built and tested without any
 //! audio node.
 
+mod calculator;
+mod echo;
 mod fault;
 mod math;
 mod passthrough;
 
+pub use calculator::{CalculatorNode, CalculatorParams, Operation};
+pub use echo::EchoNode;
 pub use fault::{FaultClass, FaultInjectionNode, FaultParams};
 pub use math::{AddNode, AddParams, MultiplyNode, MultiplyParams};
 pub use passthrough::PassThroughNode;
@@ -29,6 +33,20 @@ pub fn register(registry: &mut Registry) {
     registry.register(
         NodeType::new::<AddParams>("AddNode", "Adds a constant to numbers (or lists of numbers).")
             .native(|p: AddParams| Ok(Box::new(AddNode::new(p)))),
+    );
+    registry.register(
+        NodeType::new::<NoParams>(
+            "Echo",
+            "Wraps every input as {\"input\": ..., \"counter\": n, \"node\": \"Echo\"} (n counts calls from 1); the older runtime's test node.",
+        )
+        .native(|_: NoParams| Ok(Box::new(EchoNode::default()))),
+    );
+    registry.register(
+        NodeType::new::<CalculatorParams>(
+            "CalculatorNode",
+            "Adds, subtracts, multiplies or divides a number (or an object's numeric \"value\") by an operand; the older runtime's arithmetic node.",
+        )
+        .native(|p: CalculatorParams| Ok(Box::new(CalculatorNode::new(p)))),
     );
     registry.register(
         NodeType::new::<FaultParams>(
