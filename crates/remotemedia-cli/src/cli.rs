@@ -49,6 +49,7 @@ enum Command {
 fn registry() -> Registry {
     let mut registry = Registry::with_builtins();
     remotemedia_audio::register(&mut registry);
+    remotemedia_media::register(&mut registry);
     registry
 }
 
