@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use remotemedia_core::AudioData;
-use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
+use remotemedia_core::{AudioData, SampleFormat};
+use symphonia::core::audio::AudioBufferRef;
 use symphonia::core::codecs::{self, CodecParameters, CodecType, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::{FormatOptions, FormatReader, Packet};
@@ -17,6 +17,7 @@ use symphonia::core::probe::Hint;
 
 use crate::error::MediaError;
 use crate::input::{HeadError, Input, WavLayout};
+use crate::pending::Pending;
 
 /// Frames per packet read from a WAV's data chunk.
 const WAV_PACKET_FRAMES: u64 = 4096;
@@ -38,6 +39,9 @@ pub struct MediaInfo {
     pub frames: Option<u64>,
     /// The codec, e.g. `mp3`, `flac`, `pcm_s16le`.
     pub codec: String,
+    /// The format of the chunks: the source's own for integer PCM (WAV,
+    /// FLAC, ALAC: up to 16 bits i16, more i32, full scale), f32 otherwise.
+    pub sample_format: SampleFormat,
 }
 
 enum Packets {
@@ -55,8 +59,9 @@ enum Packets {
     },
 }
 
-/// Decodes audio into [`AudioData`] chunks of `chunk_frames` frames (f32,
-/// planar, the file's channels and rate); the last chunk holds the rest.
+/// Decodes audio into [`AudioData`] chunks of `chunk_frames` frames
+/// (planar, the file's channels and rate, in [`MediaInfo::sample_format`]);
+/// the last chunk holds the rest.
 ///
 /// Memory stays bounded by one packet plus one chunk, whatever the file's
 /// length or what its header claims. The format is found from the content
@@ -78,9 +83,8 @@ pub struct MediaDecoder {
     packets: Packets,
     decoder: Box<dyn Decoder>,
     chunk_frames: usize,
-    /// Decoded frames not yet handed out, one run per channel.
-    pending: Vec<Vec<f32>>,
-    scratch: Option<AudioBuffer<f32>>,
+    /// Decoded frames not yet handed out.
+    pending: Pending,
     packet: u64,
     frames_out: u64,
     bad_in_a_row: u32,
@@ -174,13 +178,12 @@ impl MediaDecoder {
         }
         let info = media_info(&params, &name)?;
         Ok(Self {
-            pending: vec![Vec::new(); info.channels],
+            pending: Pending::new(info.sample_format, info.channels),
             name,
             info,
             packets,
             decoder,
             chunk_frames: chunk_frames.max(1),
-            scratch: None,
             packet: 0,
             frames_out: 0,
             bad_in_a_row: 0,
@@ -188,6 +191,13 @@ impl MediaDecoder {
             warnings: Vec::new(),
             read,
         })
+    }
+
+    /// Sets the frames per chunk from the next chunk on (clamped to at
+    /// least 1): a caller choosing a duration learns the rate from
+    /// [`Self::info`] first.
+    pub fn set_chunk_frames(&mut self, frames: usize) {
+        self.chunk_frames = frames.max(1);
     }
 
     /// The audio's rate, channels and promised length.
@@ -212,7 +222,7 @@ impl MediaDecoder {
     }
 
     fn pending_frames(&self) -> usize {
-        self.pending[0].len()
+        self.pending.frames()
     }
 
     fn bytes_read(&self) -> u64 {
@@ -221,11 +231,7 @@ impl MediaDecoder {
 
     /// Takes up to `frames` pending frames as one chunk.
     fn take_chunk(&mut self, frames: usize) -> Result<AudioData, MediaError> {
-        let mut samples = Vec::with_capacity(frames * self.info.channels);
-        for ch in &mut self.pending {
-            samples.extend_from_slice(&ch[..frames]);
-            ch.drain(..frames);
-        }
+        let samples = self.pending.take(frames);
         self.frames_out += frames as u64;
         AudioData::new(samples, self.info.channels, self.info.sample_rate).map_err(|e| MediaError::Params {
             source_name: self.name.clone(),
@@ -254,13 +260,11 @@ impl MediaDecoder {
         match guard(|| decoder.decode(&packet).map(|_| ())).map(|()| decoder.last_decoded()) {
             Ok(decoded) => {
                 self.bad_in_a_row = 0;
-                append(&mut self.pending, &mut self.scratch, &self.info, decoded).map_err(|message| {
-                    MediaError::Decode {
-                        source_name: self.name.clone(),
-                        message,
-                        packet: number,
-                        bytes_read: self.read.load(Ordering::Relaxed),
-                    }
+                append(&mut self.pending, &self.info, decoded).map_err(|message| MediaError::Decode {
+                    source_name: self.name.clone(),
+                    message,
+                    packet: number,
+                    bytes_read: self.read.load(Ordering::Relaxed),
                 })?;
                 Ok(true)
             }
@@ -365,9 +369,7 @@ impl Iterator for MediaDecoder {
                 }
                 Err(e) => {
                     self.ended = true;
-                    for ch in &mut self.pending {
-                        ch.clear();
-                    }
+                    self.pending.clear();
                     return Some(Err(e));
                 }
             }
@@ -377,14 +379,9 @@ impl Iterator for MediaDecoder {
     }
 }
 
-/// Appends decoded frames to `pending` (one run per channel), converting to
-/// f32 through `scratch`. Fails when the stream changed rate or channels.
-fn append(
-    pending: &mut [Vec<f32>],
-    scratch: &mut Option<AudioBuffer<f32>>,
-    info: &MediaInfo,
-    decoded: AudioBufferRef<'_>,
-) -> Result<(), String> {
+/// Appends decoded frames to `pending`. Fails when the stream changed
+/// rate or channels.
+fn append(pending: &mut Pending, info: &MediaInfo, decoded: AudioBufferRef<'_>) -> Result<(), String> {
     let spec = *decoded.spec();
     if spec.rate != info.sample_rate || spec.channels.count() != info.channels {
         return Err(format!(
@@ -395,22 +392,7 @@ fn append(
             spec.channels.count()
         ));
     }
-    let frames = decoded.frames();
-    if let AudioBufferRef::F32(buf) = &decoded {
-        for (c, dst) in pending.iter_mut().enumerate() {
-            dst.extend_from_slice(buf.chan(c));
-        }
-        return Ok(());
-    }
-    let capacity = decoded.capacity();
-    let scratch = match scratch {
-        Some(s) if s.capacity() >= capacity && *s.spec() == spec => s,
-        slot => slot.insert(AudioBuffer::new(capacity as u64, spec)),
-    };
-    decoded.convert(scratch);
-    for (c, dst) in pending.iter_mut().enumerate() {
-        dst.extend_from_slice(&scratch.chan(c)[..frames]);
-    }
+    pending.append(&decoded);
     Ok(())
 }
 
@@ -473,7 +455,24 @@ fn media_info(params: &CodecParameters, name: &str) -> Result<MediaInfo, MediaEr
     if channels == 0 {
         return Err(problem("the header gives no channels".into()));
     }
+    use codecs::*;
+    let integer = matches!(
+        params.codec,
+        CODEC_TYPE_FLAC
+            | CODEC_TYPE_ALAC
+            | CODEC_TYPE_PCM_U8
+            | CODEC_TYPE_PCM_S8
+            | CODEC_TYPE_PCM_S16LE
+            | CODEC_TYPE_PCM_S24LE
+            | CODEC_TYPE_PCM_S32LE
+    );
+    let sample_format = match params.bits_per_sample {
+        Some(1..=16) if integer => SampleFormat::I16,
+        Some(_) if integer => SampleFormat::I32,
+        _ => SampleFormat::F32,
+    };
     Ok(MediaInfo {
+        sample_format,
         sample_rate,
         channels,
         channel_mask: params.channels.map(|c| c.bits()),

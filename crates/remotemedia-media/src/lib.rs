@@ -10,6 +10,7 @@ mod decoder;
 mod error;
 mod input;
 pub mod nodes;
+mod pending;
 mod writer;
 
 pub use decoder::{MediaDecoder, MediaInfo};

@@ -60,36 +60,41 @@ fn total_frames(chunks: &[AudioData]) -> u64 {
     chunks.iter().map(|c| c.frames() as u64).sum()
 }
 
-fn f32s(a: &AudioData) -> &[f32] {
+/// The samples as f32 at full scale (i16 / 2^15, i32 / 2^31).
+fn f32s(a: &AudioData) -> Vec<f32> {
     match a.samples() {
-        Samples::F32(s) => s,
-        other => panic!("decoder yields f32, got {:?}", other.format()),
+        Samples::F32(s) => s.to_vec(),
+        Samples::I16(s) => s.iter().map(|&x| f32::from(x) / 32768.0).collect(),
+        Samples::I32(s) => s.iter().map(|&x| x as f32 / 2_147_483_648.0).collect(),
     }
 }
 
 #[test]
 fn every_format_decodes_to_ffmpegs_frame_count() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: &[(&str, u32, u32, &[&str])] = &[
-        ("s16.wav", 44100, 2, &["-c:a", "pcm_s16le"]),
-        ("s24.wav", 48000, 2, &["-c:a", "pcm_s24le"]),
-        ("s32.wav", 16000, 1, &["-c:a", "pcm_s32le"]),
-        ("u8.wav", 8000, 1, &["-c:a", "pcm_u8"]),
-        ("f32.wav", 48000, 2, &["-c:a", "pcm_f32le"]),
-        ("f64.wav", 22050, 1, &["-c:a", "pcm_f64le"]),
-        ("mulaw.wav", 8000, 1, &["-c:a", "pcm_mulaw"]),
-        ("alaw.wav", 8000, 1, &["-c:a", "pcm_alaw"]),
-        ("ext6.wav", 48000, 6, &["-c:a", "pcm_s16le"]),
-        ("a.flac", 44100, 2, &["-c:a", "flac"]),
-        ("a.mp3", 44100, 2, &["-c:a", "libmp3lame", "-b:a", "128k"]),
-        ("a.ogg", 44100, 2, &["-c:a", "libvorbis"]),
-        ("a.m4a", 44100, 2, &["-c:a", "aac", "-b:a", "128k"]),
+    use remotemedia_core::SampleFormat::{F32, I16, I32};
+    let cases: &[(&str, u32, u32, remotemedia_core::SampleFormat, &[&str])] = &[
+        ("s16.wav", 44100, 2, I16, &["-c:a", "pcm_s16le"]),
+        ("s24.wav", 48000, 2, I32, &["-c:a", "pcm_s24le"]),
+        ("s32.wav", 16000, 1, I32, &["-c:a", "pcm_s32le"]),
+        ("u8.wav", 8000, 1, I16, &["-c:a", "pcm_u8"]),
+        ("f32.wav", 48000, 2, F32, &["-c:a", "pcm_f32le"]),
+        ("f64.wav", 22050, 1, F32, &["-c:a", "pcm_f64le"]),
+        ("mulaw.wav", 8000, 1, F32, &["-c:a", "pcm_mulaw"]),
+        ("alaw.wav", 8000, 1, F32, &["-c:a", "pcm_alaw"]),
+        ("ext6.wav", 48000, 6, I16, &["-c:a", "pcm_s16le"]),
+        ("a.flac", 44100, 2, I16, &["-c:a", "flac", "-sample_fmt", "s16"]),
+        ("a24.flac", 48000, 1, I32, &["-c:a", "flac", "-sample_fmt", "s32"]),
+        ("a.mp3", 44100, 2, F32, &["-c:a", "libmp3lame", "-b:a", "128k"]),
+        ("a.ogg", 44100, 2, F32, &["-c:a", "libvorbis"]),
+        ("a.m4a", 44100, 2, F32, &["-c:a", "aac", "-b:a", "128k"]),
     ];
-    for &(name, rate, channels, args) in cases {
+    for &(name, rate, channels, format, args) in cases {
         let path = make(dir.path(), name, rate, channels, 1.3, args);
         let d = MediaDecoder::open(&path, 1000).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(d.info().sample_rate, rate, "{name}");
         assert_eq!(d.info().channels, channels as usize, "{name}");
+        assert_eq!(d.info().sample_format, format, "{name}");
         let (chunks, d) = decode_all(d);
         let mut want = ffmpeg_frames(&path, channels as usize);
         if name.ends_with(".m4a") {
@@ -102,7 +107,8 @@ fn every_format_decodes_to_ffmpegs_frame_count() {
         for c in &chunks[..chunks.len() - 1] {
             assert_eq!(c.frames(), 1000, "{name}: every chunk but the last is full");
         }
-        let peak = chunks.iter().flat_map(f32s).fold(0f32, |m, &x| m.max(x.abs()));
+        assert!(chunks.iter().all(|c| c.format() == format), "{name}");
+        let peak = chunks.iter().flat_map(f32s).fold(0f32, |m, x| m.max(x.abs()));
         assert!(
             (0.33..0.6).contains(&peak),
             "{name}: a 0.5 sine (0.35 after ffmpeg up-mixes it) decodes at its level, peak {peak}"
@@ -147,6 +153,7 @@ fn wav_samples_match_ffmpeg_exactly_per_channel() {
     let mut got = Vec::new();
     for c in &chunks {
         let s = f32s(c);
+        assert_eq!(c.format(), remotemedia_core::SampleFormat::F32);
         let n = c.frames();
         for f in 0..n {
             got.push(s[f]);

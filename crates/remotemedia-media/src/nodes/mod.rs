@@ -17,7 +17,7 @@ pub fn register(registry: &mut Registry) {
     registry.register(
         NodeType::new::<MediaReaderParams>(
             "MediaReaderNode",
-            "Source: decodes the audio file at path (WAV, FLAC, MP3, OGG/Vorbis, M4A/AAC) into f32 chunks of chunk_size frames at the end of the input.",
+            "Source: decodes the audio file at path (WAV, FLAC, MP3, OGG/Vorbis, M4A/AAC) into chunks of chunk_size frames at the end of the input.",
         )
         .native(|p: MediaReaderParams| Ok(Box::new(MediaReaderNode::new(p)))),
     );

@@ -39,7 +39,8 @@ impl NodeParams for MediaReaderParams {
 }
 
 /// A source: at the end of the input stream (when the run is flushed) it
-/// yields the audio of `path` as f32 chunks of `chunk_size` frames, one
+/// yields the audio of `path` in chunks of `chunk_size` frames (i16/i32 for
+/// integer PCM sources, f32 otherwise: see `MediaInfo::sample_format`), one
 /// chunk per engine step ([`Node::has_more`]), so a long file never sits in
 /// memory whole. A pipeline made only to read a file is run by flushing it
 /// with no input. Inputs it receives before that are passed on unchanged,
