@@ -90,6 +90,7 @@ pub struct MediaDecoder {
     bad_in_a_row: u32,
     ended: bool,
     warnings: Vec<String>,
+    truncated: Option<String>,
     read: Arc<AtomicU64>,
 }
 
@@ -97,10 +98,12 @@ impl MediaDecoder {
     /// Opens the file at `path`. `chunk_frames` is clamped to at least 1.
     pub fn open(path: &Path, chunk_frames: usize) -> Result<Self, MediaError> {
         let name = path.display().to_string();
-        let file = File::open(path).and_then(Input::file).map_err(|error| MediaError::Io {
-            source_name: name.clone(),
-            error,
-        })?;
+        let file = File::open(path)
+            .and_then(Input::file)
+            .map_err(|error| MediaError::Open {
+                source_name: name.clone(),
+                error,
+            })?;
         Self::new(file, name, chunk_frames)
     }
 
@@ -189,6 +192,7 @@ impl MediaDecoder {
             bad_in_a_row: 0,
             ended: false,
             warnings: Vec::new(),
+            truncated: None,
             read,
         })
     }
@@ -214,6 +218,12 @@ impl MediaDecoder {
     /// early end), in order.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The warning that the stream ended before its header's frame count,
+    /// once the iteration has found it (it is in [`Self::warnings`] too).
+    pub fn truncated(&self) -> Option<&str> {
+        self.truncated.as_deref()
     }
 
     fn warn(&mut self, message: String) {
@@ -347,10 +357,11 @@ impl MediaDecoder {
         let decoded = self.frames_out + self.pending_frames() as u64;
         if decoded < promised {
             let message = format!(
-                "{}: truncated: the stream ends after {decoded} of the {promised} frames its header promises (after reading {} bytes); the frames before the damage were decoded",
+                "{}: truncated: the data ends after {decoded} of {promised} frames (after reading {} bytes); the frames before the damage were decoded",
                 self.name,
                 self.bytes_read(),
             );
+            self.truncated = Some(message.clone());
             self.warn(message);
         }
     }

@@ -5,7 +5,15 @@
 /// wrong: the packet number (counted from 0) and the bytes read so far.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    /// The input could not be opened or read at all.
+    /// The file could not be opened.
+    #[error("{source_name}: cannot open: {error}")]
+    Open {
+        /// The input.
+        source_name: String,
+        /// The operating system's error.
+        error: std::io::Error,
+    },
+    /// The input could not be read.
     #[error("{source_name}: {error}")]
     Io {
         /// The input.

@@ -13,6 +13,10 @@ use symphonia::core::io::MediaSource;
 /// it the header is left to the demuxer as it is.
 const MAX_WAV_HEADER: usize = 1 << 20;
 
+/// The most channels a WAV may have: symphonia maps channels to the 26
+/// speaker positions it names and refuses more.
+const MAX_CHANNELS: u16 = 26;
+
 /// What the first bytes of a RIFF/WAVE input said about its data chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct WavLayout {
@@ -20,7 +24,9 @@ pub(crate) struct WavLayout {
     pub data_start: u64,
     /// Bytes of samples the header promises; `None` when the writer did not
     /// know (a stream to a pipe: ffmpeg writes 0xFFFFFFFF, sox 0x7FFFF000,
-    /// others 0), and the samples run to the end of the input.
+    /// others 0; in a stream any length from 0x7FFF0000 up is taken for a
+    /// placeholder, in a file only sox's when it runs past the end), and the
+    /// samples run to the end of the input.
     pub data_len: Option<u64>,
 }
 
@@ -100,15 +106,19 @@ impl Input {
             }
             let len = u32::from_le_bytes(self.head[at + 4..at + 8].try_into().expect("4 bytes"));
             if &self.head[at..at + 4] == b"data" {
-                let data_len = (len != 0 && len < 0x7FFF_0000).then_some(u64::from(len));
+                let data_start = (at + 8) as u64;
+                let placeholder = match self.byte_len {
+                    // In a file, sox's placeholder runs past the end; a
+                    // real length of that size does not.
+                    Some(size) => len == 0x7FFF_F000 && data_start + u64::from(len) > size,
+                    None => len >= 0x7FFF_0000,
+                };
+                let data_len = (len != 0 && len != u32::MAX && !placeholder).then_some(u64::from(len));
                 if data_len.is_none() {
                     self.head[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
                     self.head[at + 4..at + 8].copy_from_slice(&u32::MAX.to_le_bytes());
                 }
-                return Ok(Some(WavLayout {
-                    data_start: (at + 8) as u64,
-                    data_len,
-                }));
+                return Ok(Some(WavLayout { data_start, data_len }));
             }
             let next = at + 8 + len as usize + (len as usize & 1);
             if next > MAX_WAV_HEADER {
@@ -151,14 +161,15 @@ impl Input {
     }
 }
 
-/// Refuses a WAV format chunk with no channels or a 0 Hz rate (the
-/// demuxer would divide by them). `at` is the chunk body's byte offset.
+/// Refuses a WAV format chunk with no channels, more than the demuxer maps,
+/// or a 0 Hz rate (the demuxer would divide by it). `at` is the chunk
+/// body's byte offset.
 fn check_fmt(body: &[u8], at: usize) -> Result<(), HeadError> {
     let channels = u16::from_le_bytes([body[2], body[3]]);
     let rate = u32::from_le_bytes(body[4..8].try_into().expect("4 bytes"));
-    if channels == 0 {
+    if channels == 0 || channels > MAX_CHANNELS {
         return Err(HeadError::BadFormat(format!(
-            "the WAV format chunk at byte {at} gives 0 channels"
+            "the WAV format chunk at byte {at} gives {channels} channels; 1 to {MAX_CHANNELS} are supported"
         )));
     }
     if rate == 0 {
