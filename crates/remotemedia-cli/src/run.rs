@@ -21,8 +21,8 @@ use remotemedia_core::{
 use serde_json::{Value, json};
 
 use remotemedia_cli::files::{Role, check_distinct};
-use remotemedia_cli::wav::WavSink;
 use remotemedia_media::MediaDecoder;
+use remotemedia_media::wav::WavSink;
 
 /// Arguments of `remotemedia run`.
 #[derive(Debug, Args)]

@@ -65,12 +65,4 @@ pub enum MediaError {
         /// Bytes of the input read when it went wrong.
         bytes_read: u64,
     },
-    /// Writing a file failed.
-    #[error("{path}: cannot write WAV: {message}")]
-    Write {
-        /// The output file.
-        path: String,
-        /// What was wrong.
-        message: String,
-    },
 }

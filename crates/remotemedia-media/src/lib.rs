@@ -11,9 +11,8 @@ mod error;
 mod input;
 pub mod nodes;
 mod pending;
-mod writer;
+pub mod wav;
 
 pub use decoder::{MediaDecoder, MediaInfo};
 pub use error::MediaError;
 pub use nodes::register;
-pub use writer::WavWriter;

@@ -4,7 +4,7 @@ use remotemedia_core::{Node, NodeError, NodeParams, ParamError, RuntimeData};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::writer::WavWriter;
+use crate::wav::WavSink;
 
 /// Params of [`MediaWriterNode`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -28,10 +28,12 @@ impl NodeParams for MediaWriterParams {
 /// PCM) and passes every input on unchanged. The first audio fixes the
 /// file's format, channels and rate; audio of another shape later fails.
 /// The header is completed at the end of the stream (flush); a reset ends
-/// the file too, and the next audio starts it again from empty.
+/// the file too, and the next audio starts it again from empty. Shapes and
+/// lengths a WAV cannot hold fail as in `remotemedia run` (see
+/// [`crate::wav`]).
 pub struct MediaWriterNode {
     params: MediaWriterParams,
-    writer: Option<WavWriter>,
+    writer: Option<WavSink>,
 }
 
 impl MediaWriterNode {
@@ -56,7 +58,7 @@ impl Node for MediaWriterNode {
         if let Some(audio) = input.audio() {
             let writer = self
                 .writer
-                .get_or_insert_with(|| WavWriter::new(&self.params.output_path));
+                .get_or_insert_with(|| WavSink::new(self.params.output_path.as_ref()));
             writer
                 .write(audio)
                 .map_err(|e| NodeError::fatal(e.to_string()).with_source(e))?;

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use remotemedia_cli::wav::{WAV_DATA_LIMIT, WavError, WavSink};
 use remotemedia_core::AudioData;
+use remotemedia_media::wav::{WAV_DATA_LIMIT, WavError, WavSink};
 
 struct Dir(PathBuf);
 

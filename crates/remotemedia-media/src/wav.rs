@@ -1,6 +1,6 @@
 //! WAV output of planar [`AudioData`] chunks (input is decoded by
-//! `remotemedia_media::MediaDecoder`, which keeps integer WAVs' integer
-//! format: 8- and 16-bit as i16, 24- and 32-bit as i32, full scale).
+//! [`crate::MediaDecoder`], which keeps integer WAVs' integer format: 8- and
+//! 16-bit as i16, 24- and 32-bit as i32, full scale).
 //!
 //! i16 audio is written as 16-bit PCM, i32 as 32-bit PCM and f32 as 32-bit
 //! float.
