@@ -20,8 +20,8 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,12 +95,14 @@ def soundfile_decode(path: Path) -> int:
 
 
 def pyav_decode(path: Path) -> int:
+    """Decodes to the codec's own sample format (float for MP3, s16 for FLAC)."""
     import av
 
     frames = 0
     with av.open(str(path)) as container:
         for frame in container.decode(audio=0):
-            frames += frame.to_ndarray().shape[-1]
+            frame.to_ndarray()
+            frames += frame.samples
     return frames
 
 
@@ -137,14 +139,13 @@ def main() -> None:
         ours_s = None
         for name, fn in peers:
             try:
-                secs, frames = best_of(args.repeat, lambda fn=fn: fn(path))
+                secs, frames = best_of(args.repeat, lambda fn=fn, path=path: fn(path))
             except Exception as e:  # a peer that cannot read the format is reported, not fatal
                 print(f"| {path.suffix[1:]} | {name} | failed: {e} | | | |")
                 continue
             ours_s = ours_s or secs
-            print(
-                f"| {path.suffix[1:]} | {name} | {frames} | {secs:.2f} | {args.seconds / secs:.0f} | {secs / ours_s:.2f} |"
-            )
+            speed = args.seconds / secs
+            print(f"| {path.suffix[1:]} | {name} | {frames} | {secs:.2f} | {speed:.0f} | {secs / ours_s:.2f} |")
     manifest = ROOT / "examples" / "speech_prep.json"
     out = args.workdir / "speech_prep_out.wav"
     t0 = time.perf_counter()

@@ -1,10 +1,14 @@
-//! Decodes a file (or `-` for standard input) to the end and prints its
-//! frame count, rate and channels: the decoding benchmark's subject.
+//! Decodes a file (or `-` for standard input) to the end, as f32 (integer
+//! PCM chunks are converted, as the benchmark's peers output f32), and
+//! prints its frame count, rate and channels: the decoding benchmark's
+//! subject.
 //!
 //! Usage: `decode_file PATH [CHUNK_FRAMES]`
 
 use std::process::ExitCode;
 
+use remotemedia_audio::convert;
+use remotemedia_core::Samples;
 use remotemedia_media::MediaDecoder;
 
 fn main() -> ExitCode {
@@ -27,9 +31,22 @@ fn main() -> ExitCode {
         }
     };
     let mut frames = 0u64;
+    let mut f32s = Vec::new();
     for chunk in decoder.by_ref() {
         match chunk {
-            Ok(c) => frames += c.frames() as u64,
+            Ok(c) => {
+                f32s.resize(c.samples().len(), 0.0);
+                let converted = match c.samples() {
+                    Samples::F32(_) => Ok(()),
+                    Samples::I16(s) => convert::i16_to_f32(s, &mut f32s),
+                    Samples::I32(s) => convert::i32_to_f32(s, &mut f32s),
+                };
+                if let Err(e) = converted {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+                frames += c.frames() as u64;
+            }
             Err(e) => {
                 eprintln!("{e}");
                 return ExitCode::FAILURE;
