@@ -22,6 +22,11 @@ use crate::pending::Pending;
 /// Frames per packet read from a WAV's data chunk.
 const WAV_PACKET_FRAMES: u64 = 4096;
 
+/// The largest packet a header may announce: decoders size their buffers
+/// by it before reading any audio. Real codecs stay far below (FLAC 65,535,
+/// ALAC 4,096 by default).
+const MAX_PACKET_FRAMES: u64 = 1 << 20;
+
 /// Decode errors in a row after which a stream is given up as garbage.
 const MAX_BAD_PACKETS_IN_A_ROW: u32 = 64;
 
@@ -171,6 +176,14 @@ impl MediaDecoder {
                 track: track_id,
             },
         };
+        if let Some(n) = params.max_frames_per_packet.filter(|&n| n > MAX_PACKET_FRAMES) {
+            return Err(MediaError::Params {
+                source_name: name,
+                message: format!(
+                    "the header claims packets of {n} frames; at most {MAX_PACKET_FRAMES} are accepted (the decoder would allocate for them)"
+                ),
+            });
+        }
         let decoder = guard(|| symphonia::default::get_codecs().make(&params, &DecoderOptions::default()))
             .map_err(format_error)?;
         if params.channels.is_none() {
@@ -429,7 +442,17 @@ fn wav_packets(
         });
     };
     let stream = format.into_inner();
-    debug_assert_eq!(stream.pos(), layout.data_start);
+    if stream.pos() != layout.data_start {
+        return Err(MediaError::Format {
+            source_name: name.to_owned(),
+            message: format!(
+                "the WAV header reads differently: samples at byte {} or {}",
+                layout.data_start,
+                stream.pos()
+            ),
+            bytes_read: read.load(Ordering::Relaxed),
+        });
+    }
     params.with_max_frames_per_packet(WAV_PACKET_FRAMES);
     params.n_frames = layout.data_len.map(|l| l / block as u64);
     Ok(Packets::Wav {
