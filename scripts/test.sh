@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== tools: ffmpeg, sox (the media tests make their input with them)"
+if ! command -v ffmpeg >/dev/null || ! command -v sox >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg sox >/dev/null
+fi
+
 echo "== rust: fmt, clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -32,7 +37,7 @@ echo "== rust: instruction counts against bench/instructions/baseline.json"
 bash scripts/check_instructions.sh
 
 echo "== python: lint, tests"
-"$venv/bin/ruff" check python tests bench/python examples bench/vad
-"$venv/bin/ruff" format --check python tests bench/python examples bench/vad
+"$venv/bin/ruff" check python tests bench/python examples bench/vad bench/media
+"$venv/bin/ruff" format --check python tests bench/python examples bench/vad bench/media
 "$venv/bin/mypy" python tests examples
 "$venv/bin/python" -m pytest -q tests

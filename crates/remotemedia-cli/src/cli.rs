@@ -25,7 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Stream a WAV file through a pipeline.
+    /// Stream an audio file (WAV, FLAC, MP3, OGG, M4A; `-` for standard input)
+    /// through a pipeline.
     Run(run::RunArgs),
     /// Check a manifest; exit 1 with every problem found if it is invalid.
     Validate {
@@ -51,6 +52,7 @@ enum Command {
 fn registry() -> Registry {
     let mut registry = Registry::with_builtins();
     remotemedia_audio::register(&mut registry);
+    remotemedia_media::register(&mut registry);
     remotemedia_remote::register(&mut registry);
     registry
 }

@@ -1,11 +1,11 @@
 //! The `remotemedia` command as a library. Its entry point, [`main`], is
 //! shared by the binary and the Python extension (`remotemedia._native.cli_main`,
 //! behind the `remotemedia` command a pip install provides), so there is one
-//! command-line implementation. The WAV reader and writer, and the check
-//! that a run's files are distinct, are exposed so that the fuzz targets (and
-//! tests) can drive them directly.
+//! command-line implementation. The check that a run's files are distinct is
+//! exposed so that tests can drive it directly (media input and WAV output
+//! live in `remotemedia_media`).
 
-// `run` names this crate by its public path (`remotemedia_cli::wav`).
+// `run` names this crate by its public path (`remotemedia_cli::files`).
 extern crate self as remotemedia_cli;
 
 mod cli;
@@ -16,6 +16,5 @@ mod logging;
 mod metrics_server;
 mod run;
 mod serve;
-pub mod wav;
 
 pub use cli::main;

@@ -1,7 +1,9 @@
-//! `remotemedia run`: stream a WAV file through a pipeline.
+//! `remotemedia run`: stream an audio file (or standard input) through a
+//! pipeline.
 //!
-//! The file is read in chunks of `--chunk-ms` and pushed into a streaming
-//! session, so memory stays flat however long the file is. Audio from one
+//! The input (WAV, FLAC, MP3, OGG/Vorbis, M4A/AAC, found from the content)
+//! is opened once and decoded in chunks of `--chunk-ms` pushed into a
+//! streaming session, so memory stays flat however long it is. Audio from one
 //! sink goes to `--output`; every other output is printed on stdout as one
 //! JSON object per line, naming the node that produced it.
 
@@ -19,14 +21,17 @@ use remotemedia_core::{
 use serde_json::{Value, json};
 
 use remotemedia_cli::files::{Role, check_distinct};
-use remotemedia_cli::wav::{WavChunks, WavInfo, WavSink};
+use remotemedia_media::MediaDecoder;
+use remotemedia_media::wav::WavSink;
 
 /// Arguments of `remotemedia run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The manifest (JSON, or YAML for .yaml/.yml).
     manifest: PathBuf,
-    /// The WAV file to stream through the pipeline.
+    /// The audio to stream through the pipeline: WAV, FLAC, MP3, OGG/Vorbis
+    /// or M4A/AAC (the format is found from the content), `-` for standard
+    /// input (an M4A whose index is at its end needs a path).
     #[arg(long, short)]
     input: PathBuf,
     /// Where to write the audio of the output sink (a WAV file).
@@ -103,18 +108,19 @@ fn for_terminal(message: &str) -> String {
 }
 
 fn execute(engine: &Engine, args: &RunArgs) -> Result<Ended, String> {
-    let mut files = vec![
-        Role {
-            name: "the manifest",
-            path: &args.manifest,
-            written: false,
-        },
-        Role {
+    let stdin = args.input.as_os_str() == "-";
+    let mut files = vec![Role {
+        name: "the manifest",
+        path: &args.manifest,
+        written: false,
+    }];
+    if !stdin {
+        files.push(Role {
             name: "--input",
             path: &args.input,
             written: false,
-        },
-    ];
+        });
+    }
     for (name, path) in [
         ("--output", &args.output),
         ("--metrics", &args.metrics),
@@ -144,9 +150,14 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<Ended, String> {
             ));
         }
     }
-    let probe = WavChunks::open(&args.input, 1).map_err(|e| e.to_string())?.info();
-    let chunk_frames = (u64::from(probe.sample_rate) * u64::from(args.chunk_ms)).div_ceil(1000) as usize;
-    let chunks = WavChunks::open(&args.input, chunk_frames).map_err(|e| e.to_string())?;
+    let mut decoder = if stdin {
+        MediaDecoder::from_reader(Box::new(std::io::stdin()), "-", 1)
+    } else {
+        MediaDecoder::open(&args.input, 1)
+    }
+    .map_err(|e| escaped(&e.to_string()).into_owned())?;
+    let rate = decoder.info().sample_rate;
+    decoder.set_chunk_frames((u64::from(rate) * u64::from(args.chunk_ms)).div_ceil(1000) as usize);
     let options = RunOptions {
         metrics: args.metrics.is_some(),
         trace: false,
@@ -167,7 +178,7 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<Ended, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let ended = runtime.block_on(stream(graph_run, chunks, args));
+    let ended = runtime.block_on(stream(graph_run, decoder, args));
     // A second signal may leave the session's task inside a node call:
     // do not wait for it.
     runtime.shutdown_background();
@@ -176,12 +187,9 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<Ended, String> {
 
 /// Streams the input through the session, writes its outputs, then the
 /// metrics; see [`run`] for what ends it.
-async fn stream(graph_run: GraphRun, mut chunks: WavChunks, args: &RunArgs) -> Result<Ended, String> {
-    let WavInfo {
-        frames,
-        sample_rate: rate,
-        ..
-    } = chunks.info();
+async fn stream(graph_run: GraphRun, mut decoder: MediaDecoder, args: &RunArgs) -> Result<Ended, String> {
+    let frames = decoder.info().frames;
+    let rate = decoder.info().sample_rate;
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch SIGINT: {e}"))?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
@@ -196,16 +204,27 @@ async fn stream(graph_run: GraphRun, mut chunks: WavChunks, args: &RunArgs) -> R
     let (tx, mut rx) = Session::spawn(graph_run, config).split();
     let bar = progress.clone();
     let producer = tokio::spawn(async move {
-        while let Some(chunk) = chunks.next_chunk().map_err(|e| e.to_string())? {
+        for chunk in decoder.by_ref() {
+            let chunk = chunk.map_err(|e| escaped(&e.to_string()).into_owned())?;
             bar.inc(chunk.frames() as u64);
             if tx.send(RuntimeData::Audio(chunk)).await.is_err() {
                 break;
             }
         }
-        Ok::<(), String>(())
+        // A cut input fails the run once what it held went through; other
+        // warnings (packets skipped) are printed.
+        for w in decoder.warnings() {
+            if Some(w.as_str()) != decoder.truncated() {
+                bar.suspend(|| eprintln!("warning: {}", escaped(w)));
+            }
+        }
+        match decoder.truncated() {
+            Some(t) => Err(escaped(t).into_owned()),
+            None => Ok::<(), String>(()),
+        }
     });
     let mut out = Outputs::new(args.output.as_deref(), args.output_node.clone());
-    out.input = Some((frames, rate));
+    out.input = frames.map(|f| (f, rate));
     let mut failure: Option<String> = None;
     let mut interrupted: Option<u8> = None;
     loop {
@@ -277,11 +296,11 @@ fn manifest_message(path: &std::path::Path, e: &remotemedia_core::ManifestError)
     format!("{}: invalid manifest\n{}", path.display(), lines.join("\n"))
 }
 
-fn progress_bar(frames: u64) -> ProgressBar {
+fn progress_bar(frames: Option<u64>) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(frames), ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(frames, ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template("{bar:40} {percent:>3}% {elapsed_precise} ETA {eta}") {
         bar.set_style(style);
     }

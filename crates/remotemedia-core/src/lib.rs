@@ -55,6 +55,6 @@ pub use graph::Graph;
 pub use manifest::{BreakerConfig, Manifest, NodeSpec, OnFailure, RetryConfig, RuntimeHint};
 pub use metrics::PipelineMetrics;
 pub use node::Node;
-pub use params::{NodeParams, ParamError};
+pub use params::{NoParams, NodeParams, ParamError};
 pub use pipeline::Pipeline;
 pub use registry::{NodeType, Registry, RunContext, Runtime};

@@ -56,6 +56,18 @@ pub trait Node: Send {
         Ok(())
     }
 
+    /// True while the node has more to release at the end of the stream
+    /// than one [`Node::flush`] call should hold: a source reading a file
+    /// gives one chunk per call. At the end of the stream the engine calls
+    /// `flush` on such a node again and again, walking each call's outputs
+    /// through the rest of the graph (and handing them to the caller)
+    /// before the next, so memory stays bounded by one call's outputs; it
+    /// stops when this returns false or a call pushes nothing, and then
+    /// flushes every node as usual. The default has nothing more.
+    fn has_more(&self) -> bool {
+        false
+    }
+
     /// Forgets all stream state, as if newly built. Called before a retry and
     /// after a discontinuity. The default has no state to forget.
     fn reset(&mut self) {}

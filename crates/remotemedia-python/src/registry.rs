@@ -7,11 +7,13 @@ use remotemedia_core::{Registry, Runtime};
 
 static BASE: OnceLock<Registry> = OnceLock::new();
 
-/// The shared registry: built-ins plus `remotemedia_audio::register`.
+/// The shared registry: built-ins plus `remotemedia_audio::register` and
+/// `remotemedia_media::register`.
 pub fn base() -> &'static Registry {
     BASE.get_or_init(|| {
         let mut registry = Registry::with_builtins();
         remotemedia_audio::register(&mut registry);
+        remotemedia_media::register(&mut registry);
         registry
     })
 }

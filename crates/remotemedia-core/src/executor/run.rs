@@ -56,6 +56,8 @@ pub struct GraphRun {
     /// Reused buffer receiving one call's outputs.
     outputs: Vec<RuntimeData>,
     sources: Vec<usize>,
+    /// Nodes whose end-of-stream production ([`Self::produce`]) is over.
+    produced_all: Vec<bool>,
     options: RunOptions,
     trace: Trace,
     /// Whether the trace goes to a writer rather than memory.
@@ -101,6 +103,7 @@ impl GraphRun {
             work: Vec::new(),
             outputs: Vec::new(),
             sources,
+            produced_all: vec![false; n],
             options,
             trace: Trace::default(),
             trace_streamed: false,
@@ -144,9 +147,62 @@ impl GraphRun {
         self.walk(emit, false).await
     }
 
-    /// Ends the stream: flushes every node in topological order, so what an
-    /// upstream node releases still flows through the nodes below it.
+    /// One step of the end of the stream for nodes that release their
+    /// output a call at a time ([`crate::Node::has_more`], e.g. a file
+    /// reader): flushes the first such node once and walks what it released
+    /// through the graph. Returns false, doing nothing, when no node has
+    /// more (or a node's last call released nothing). [`Self::flush`] runs
+    /// these steps itself; a caller that hands outputs on between steps
+    /// (a session) keeps memory bounded by one step.
+    pub async fn produce(&mut self, emit: &mut Vec<SinkOutput>) -> Result<bool, EngineError> {
+        let Some(i) = (0..self.slots.len()).find(|&i| !self.produced_all[i] && self.slots[i].has_more()) else {
+            return Ok(false);
+        };
+        if self.started.is_none() {
+            self.started = Some(Instant::now());
+            self.live_at_start = alloc::live_bytes();
+        }
+        let pipeline = Arc::clone(&self.pipeline);
+        let mut rec = Recorder {
+            metrics: self.options.metrics,
+            trace: self.options.trace.then_some(&mut self.trace),
+            started: self.started.expect("set above"),
+            live_at_start: self.live_at_start,
+            peak_growth: &mut self.peak_growth,
+        };
+        let result = self.slots[i].flush(&pipeline, &mut self.outputs, &mut rec).await;
+        if let Err(e) = result {
+            self.produced_all[i] = true;
+            return Err(e);
+        }
+        if self.outputs.is_empty() {
+            self.produced_all[i] = true;
+        }
+        route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
+        let result = self.walk_inner(emit, false).await;
+        if result.is_err() {
+            for p in &mut self.pending {
+                p.clear();
+            }
+            self.work.clear();
+        }
+        result.map(|()| true)
+    }
+
+    /// Ends the stream: runs the [`Self::produce`] steps, then flushes every
+    /// node in topological order, so what an upstream node releases still
+    /// flows through the nodes below it.
     pub async fn flush(&mut self, emit: &mut Vec<SinkOutput>) -> Result<(), EngineError> {
+        loop {
+            match self.produce(emit).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    self.finished = Some(Instant::now());
+                    return Err(e);
+                }
+            }
+        }
         let result = self.walk(emit, true).await;
         self.finished = Some(Instant::now());
         result
@@ -161,6 +217,7 @@ impl GraphRun {
         for s in &mut self.slots {
             s.reset();
         }
+        self.produced_all.fill(false);
     }
 
     /// Each node's counters so far, in node order.

@@ -377,7 +377,28 @@ async fn drive_run(
                 run.reset();
                 (Ok(()), false)
             }
-            None => (run.flush(&mut emitted).await, true),
+            None => {
+                // Sources that release their output a step at a time (a
+                // file reader) hand each step on before the next.
+                loop {
+                    match run.produce(&mut emitted).await {
+                        Ok(true) => {
+                            counts.chunks_out += emitted.len() as u64;
+                            if !deliver(out, &mut emitted, Ok(())).await {
+                                return counts;
+                            }
+                        }
+                        Ok(false) => break,
+                        Err(e) => {
+                            counts.chunks_out += emitted.len() as u64;
+                            counts.error = Some(e.to_string());
+                            deliver(out, &mut emitted, Err(e)).await;
+                            return counts;
+                        }
+                    }
+                }
+                (run.flush(&mut emitted).await, true)
+            }
         };
         counts.chunks_out += emitted.len() as u64;
         if let Err(e) = &result {

@@ -83,6 +83,12 @@ impl NodeSlot {
         }
     }
 
+    /// True when the node has more to release at the end of the stream
+    /// (see [`Node::has_more`]).
+    pub(crate) fn has_more(&self) -> bool {
+        self.node.as_ref().is_some_and(|n| n.has_more())
+    }
+
     pub(crate) fn reset(&mut self) {
         if let Some(n) = &mut self.node {
             n.reset();

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use remotemedia_cli::wav::{WAV_DATA_LIMIT, WavError, WavSink};
 use remotemedia_core::AudioData;
+use remotemedia_media::wav::{WAV_DATA_LIMIT, WavError, WavSink};
 
 struct Dir(PathBuf);
 
@@ -81,4 +81,32 @@ fn a_chunk_that_fits_exactly_is_not_an_error() {
     sink.write(&chunk(200, 0)).unwrap();
     assert!(sink.finish().unwrap());
     assert_eq!(hound::WavReader::open(&path).unwrap().duration(), 200);
+}
+
+#[test]
+fn shapes_a_wav_header_cannot_describe_are_refused_before_creating_the_file() {
+    // i16 frames of 40,000 channels and i32 frames of 20,000 channels pass
+    // the 16-bit block-align field; 32,767 i16 channels is the widest that fits.
+    let d = Dir::new("shapes");
+    for (channels, i32s, max) in [(40_000usize, false, "32767"), (20_000, true, "16383")] {
+        let path = d.0.join(format!("wide-{channels}.wav"));
+        let audio = if i32s {
+            AudioData::new(vec![0i32; channels * 2], channels, 16_000).unwrap()
+        } else {
+            AudioData::new(vec![0i16; channels * 2], channels, 16_000).unwrap()
+        };
+        let err = WavSink::new(&path).write(&audio).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("cannot write {channels} channels")) && err.contains(&format!("1 to {max} channels")),
+            "{err}"
+        );
+        assert!(!path.exists(), "{channels}: a file was created");
+    }
+    let path = d.0.join("widest.wav");
+    let mut sink = WavSink::new(&path);
+    sink.write(&AudioData::new(vec![1i16; 32_767 * 2], 32_767, 16_000).unwrap())
+        .unwrap();
+    assert!(sink.finish().unwrap());
+    let r = hound::WavReader::open(&path).unwrap();
+    assert_eq!((r.spec().channels, r.len()), (32_767, 2 * 32_767));
 }

@@ -1,10 +1,9 @@
-//! WAV files in and out, as planar [`AudioData`] chunks.
+//! WAV output of planar [`AudioData`] chunks (input is decoded by
+//! [`crate::MediaDecoder`], which keeps integer WAVs' integer format: 8- and
+//! 16-bit as i16, 24- and 32-bit as i32, full scale).
 //!
-//! Integer WAVs keep their integer format through the pipeline: 8- and 16-bit
-//! files become i16 audio (8-bit scaled up by 256), 24- and 32-bit files
-//! become i32 audio (24-bit scaled up by 256). 32-bit float files become f32
-//! audio. On output, i16 audio is written as 16-bit PCM, i32 as 32-bit PCM
-//! and f32 as 32-bit float.
+//! i16 audio is written as 16-bit PCM, i32 as 32-bit PCM and f32 as 32-bit
+//! float.
 //!
 //! A WAV file counts its sizes in 32 bits, so it holds at most 4 GiB of
 //! samples, and its frame size (channels × bytes per sample, "block align")
@@ -16,40 +15,13 @@
 //! hound, our WAV library, has no writer for it and few readers take it).
 
 use std::fs::File;
-use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use remotemedia_core::{AudioData, SampleFormat, Samples};
 
-/// Why a WAV file could not be read or written.
+/// Why a WAV file could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum WavError {
-    /// The file does not exist or cannot be opened.
-    #[error("{path}: cannot open: {source}")]
-    Open {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
-    },
-    /// The file is not a WAV file hound can read.
-    #[error("{path}: not a readable WAV file: {message}")]
-    Format {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// The data chunk ends before the header says it does.
-    #[error("{path}: truncated: the data ends after {frames} of {expected} frames")]
-    Truncated {
-        /// The file.
-        path: PathBuf,
-        /// Frames read.
-        frames: u64,
-        /// Frames the header announced.
-        expected: u64,
-    },
     /// The audio does not fit in a WAV file: the file holds the whole
     /// frames that fit and its header is correct, the rest is not written.
     #[error(
@@ -92,153 +64,6 @@ pub enum WavError {
 }
 
 /// The shape of the audio in a WAV file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WavInfo {
-    /// Channels.
-    pub channels: usize,
-    /// Sample rate, Hz.
-    pub sample_rate: u32,
-    /// Frames announced by the header.
-    pub frames: u64,
-    /// Bits per sample.
-    pub bits: u16,
-    /// True for IEEE float samples.
-    pub float: bool,
-}
-
-/// Reads a WAV file in chunks of planar audio.
-pub struct WavChunks<R: Read = BufReader<File>> {
-    path: PathBuf,
-    reader: hound::WavReader<R>,
-    info: WavInfo,
-    chunk_frames: usize,
-    frames_read: u64,
-}
-
-impl WavChunks {
-    /// Opens `path`, to be read `chunk_frames` frames at a time.
-    pub fn open(path: &Path, chunk_frames: usize) -> Result<Self, WavError> {
-        let file = File::open(path).map_err(|source| WavError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_reader(BufReader::new(file), path, chunk_frames)
-    }
-}
-
-impl<R: Read> WavChunks<R> {
-    /// Reads WAV data from `reader`, `chunk_frames` frames at a time; `path`
-    /// only names the source in errors.
-    pub fn from_reader(reader: R, path: &Path, chunk_frames: usize) -> Result<Self, WavError> {
-        let reader = hound::WavReader::new(reader).map_err(|e| format_error(path, e))?;
-        let spec = reader.spec();
-        let info = WavInfo {
-            channels: usize::from(spec.channels),
-            sample_rate: spec.sample_rate,
-            frames: u64::from(reader.duration()),
-            bits: spec.bits_per_sample,
-            float: spec.sample_format == hound::SampleFormat::Float,
-        };
-        let supported = matches!((info.float, info.bits), (true, 32) | (false, 8 | 16 | 24 | 32));
-        if !supported || info.channels == 0 || info.sample_rate == 0 {
-            return Err(WavError::Format {
-                path: path.to_owned(),
-                message: format!(
-                    "unsupported: {} channels, {} Hz, {}-bit {}",
-                    info.channels,
-                    info.sample_rate,
-                    info.bits,
-                    if info.float { "float" } else { "int" }
-                ),
-            });
-        }
-        Ok(Self {
-            path: path.to_owned(),
-            reader,
-            info,
-            chunk_frames: chunk_frames.max(1),
-            frames_read: 0,
-        })
-    }
-
-    /// The file's shape.
-    pub fn info(&self) -> WavInfo {
-        self.info
-    }
-
-    /// The next chunk, `None` at the end of the data.
-    pub fn next_chunk(&mut self) -> Result<Option<AudioData>, WavError> {
-        let left = self.info.frames - self.frames_read;
-        let frames = (self.chunk_frames as u64).min(left) as usize;
-        if frames == 0 {
-            return Ok(None);
-        }
-        let samples: Samples = match (self.info.float, self.info.bits) {
-            (true, _) => self.read_planar::<f32, f32>(frames, |s| s)?.into(),
-            (false, 8) => self.read_planar::<i8, i16>(frames, |s| i16::from(s) << 8)?.into(),
-            (false, 16) => self.read_planar::<i16, i16>(frames, |s| s)?.into(),
-            (false, 24) => self.read_planar::<i32, i32>(frames, |s| s << 8)?.into(),
-            (false, _) => self.read_planar::<i32, i32>(frames, |s| s)?.into(),
-        };
-        self.frames_read += frames as u64;
-        let audio = AudioData::new(samples, self.info.channels, self.info.sample_rate).expect("shape checked at open");
-        Ok(Some(audio))
-    }
-
-    /// Reads `frames` frames and returns them planar. The interleaved
-    /// samples are collected as they arrive, so a header that promises far
-    /// more data than the file holds cannot make us allocate for it.
-    fn read_planar<S: hound::Sample, T: Copy + Default>(
-        &mut self,
-        frames: usize,
-        convert: impl Fn(S) -> T,
-    ) -> Result<Vec<T>, WavError> {
-        let channels = self.info.channels;
-        let mut interleaved = Vec::new();
-        let mut samples = self.reader.samples::<S>();
-        while interleaved.len() < frames * channels {
-            match samples.next() {
-                Some(Ok(s)) => interleaved.push(convert(s)),
-                Some(Err(e)) if is_short_read(&e) => return Err(self.truncated(interleaved.len() / channels)),
-                None => return Err(self.truncated(interleaved.len() / channels)),
-                Some(Err(e)) => return Err(format_error(&self.path, e)),
-            }
-        }
-        let mut planar = vec![T::default(); frames * channels];
-        for (i, s) in interleaved.into_iter().enumerate() {
-            planar[(i % channels) * frames + i / channels] = s;
-        }
-        Ok(planar)
-    }
-
-    fn truncated(&self, frames_in_chunk: usize) -> WavError {
-        WavError::Truncated {
-            path: self.path.clone(),
-            frames: self.frames_read + frames_in_chunk as u64,
-            expected: self.info.frames,
-        }
-    }
-}
-
-/// True when hound stopped because the data ran out. hound reports a short
-/// read as an I/O error, either end-of-file or one carrying this fixed
-/// message.
-fn is_short_read(e: &hound::Error) -> bool {
-    match e {
-        hound::Error::IoError(io) => {
-            io.kind() == std::io::ErrorKind::UnexpectedEof || io.to_string().contains("enough bytes")
-        }
-        _ => false,
-    }
-}
-
-fn format_error(path: &Path, e: hound::Error) -> WavError {
-    WavError::Format {
-        path: path.to_owned(),
-        message: e.to_string(),
-    }
-}
-
 /// Most bytes of samples a WAV file can hold: its RIFF size field (32
 /// bits) counts them plus the 60 bytes of the largest header hound writes
 /// after that field.
