@@ -49,7 +49,7 @@ enum Command {
 }
 
 /// Every node type this build of the engine knows.
-fn registry() -> Registry {
+pub fn registry() -> Registry {
     let mut registry = Registry::with_builtins();
     remotemedia_audio::register(&mut registry);
     remotemedia_media::register(&mut registry);

@@ -17,4 +17,4 @@ mod metrics_server;
 mod run;
 mod serve;
 
-pub use cli::main;
+pub use cli::{main, registry};

@@ -1,5 +1,5 @@
-//! The node types the bindings can build: the engine's built-in nodes and
-//! the native audio nodes, registered once per process.
+//! The node types the bindings can build: every node type RemoteMedia ships
+//! (the CLI's registry), registered once per process.
 
 use std::sync::OnceLock;
 
@@ -7,15 +7,9 @@ use remotemedia_core::{Registry, Runtime};
 
 static BASE: OnceLock<Registry> = OnceLock::new();
 
-/// The shared registry: built-ins plus `remotemedia_audio::register` and
-/// `remotemedia_media::register`.
+/// The shared registry: the same node types as the `remotemedia` command.
 pub fn base() -> &'static Registry {
-    BASE.get_or_init(|| {
-        let mut registry = Registry::with_builtins();
-        remotemedia_audio::register(&mut registry);
-        remotemedia_media::register(&mut registry);
-        registry
-    })
+    BASE.get_or_init(remotemedia_cli::registry)
 }
 
 /// True when `node_type` resolves to a type with a native implementation.

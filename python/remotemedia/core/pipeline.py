@@ -251,9 +251,10 @@ class Pipeline:
         continuous stream (stateful nodes keep their state); outputs are
         yielded as they are produced, and the nodes are flushed at the end.
 
-        Without ``stream``, the first node is the source: its
-        ``process(None)`` returns an async iterator (e.g. ``MediaReaderNode``)
-        whose items stream through the rest of the pipeline.
+        Without ``stream``, the first node is the source: a native source
+        (``MediaReaderNode``) yields its chunks through the whole pipeline on
+        the engine; a Python node's ``process(None)`` returns an async
+        iterator whose items stream through the rest of the pipeline.
 
         On the Rust engine this is a :class:`StreamSession` (see
         :meth:`open_session`): a task reads ``stream`` into the session while
@@ -290,6 +291,14 @@ class Pipeline:
         if self._connections is not None and self._python_order()[0] != 0:
             raise PipelineError("pipeline.process() without a stream: the first node must be the source")
         first = self._nodes[0]
+        if use_rust and first.runs_natively() and self._native_pipeline() is not None:
+            # A native source (MediaReaderNode) yields when the stream ends:
+            # a session with no input, closed at once.
+            async with self._session(self._native_pipeline(), 16, 64) as session:
+                await session.close()
+                async for out in session:
+                    yield out
+            return
         wanted = (
             f"pipeline.process() without a stream: the first node ({first.name!r}) "
             "must return an async iterator from process(None)"

@@ -11,16 +11,21 @@ from remotemedia.nodes.audio import (
     VoiceActivityDetector,
 )
 from remotemedia.nodes.base import PassThroughNode
+from remotemedia.nodes.sink import MediaWriterNode
 from remotemedia.nodes.simple_math import AddNode, MultiplyNode
+from remotemedia.nodes.source import AudioTrackSource, MediaReaderNode
 
 __all__ = [
     "AddNode",
     "AudioBuffer",
     "AudioResampleNode",
     "AudioResampler",
+    "AudioTrackSource",
     "AudioTransform",
     "ExtractAudioDataNode",
     "FormatConverterNode",
+    "MediaReaderNode",
+    "MediaWriterNode",
     "MultiplyNode",
     "PassThroughNode",
     "VADNode",
