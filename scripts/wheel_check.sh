@@ -5,12 +5,14 @@
 # Usage: scripts/wheel_check.sh PYTHON  (a Python with maturin and ziglang)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python="$1"
+python="$(realpath -s "$1")"
+# maturin finds zig as `python -m ziglang` with the first python on PATH.
+export PATH="$(dirname "$python"):$PATH"
 root="$(pwd)"
 target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 out="$target/wheels-check"
 rm -rf "$out" "$target/wheel-venv"
-"$python" -m maturin build --release --zig --compatibility manylinux2014 -o "$out"
+"$python" -m maturin build --release --zig --compatibility manylinux2014 -i "$python" -o "$out"
 wheel=$(ls "$out"/remotemedia-*.whl)
 echo "built $(basename "$wheel") ($(du -h "$wheel" | cut -f1))"
 python3 -m venv "$target/wheel-venv"
