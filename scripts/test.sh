@@ -15,7 +15,7 @@ python3 scripts/check_msrv.py
 echo "== rust: tests"
 cargo test --workspace --locked
 
-echo "== python: build, lint, tests"
+echo "== python: build"
 # A fresh virtualenv under target/ (gitignored), rebuilt on every run, with
 # only what the Python checks need; the package itself is built from this
 # tree by maturin (`pip install .`, a release build of the extension).
@@ -25,6 +25,13 @@ python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet "maturin>=1.9.4,<2" numpy pytest ruff pyyaml mypy types-PyYAML ziglang
 "$venv/bin/python" -m pip install --quiet --no-build-isolation .
+
+# After the wheel: its release build has already compiled the dependencies that
+# the (identically configured) bench profile needs.
+echo "== rust: instruction counts against bench/instructions/baseline.json"
+bash scripts/check_instructions.sh
+
+echo "== python: lint, tests"
 "$venv/bin/ruff" check python tests bench/python examples bench/vad
 "$venv/bin/ruff" format --check python tests bench/python examples bench/vad
 "$venv/bin/mypy" python tests examples

@@ -351,3 +351,66 @@ def test_an_array_lent_twice_unlocks_after_the_last_borrower() -> None:
     # by engine threads are released at the next call into the extension).
     run(Pipeline([PassThroughNode()]).run(1))
     a[0] = 2.0
+
+
+def test_a_direct_call_that_releases_the_gil_locks_its_input() -> None:
+    """A direct node call on a large array releases the GIL: the array is
+    locked for the call (small calls keep the GIL and skip the lock)."""
+    a = tone(1000.0, 120.0, 48000, amplitude=0.3)
+    node = AudioResampleNode(target_sample_rate=16000, quality="high")
+    expected = node.process((a.copy(), 48000))[0]
+    refused = 0
+    stop = threading.Event()
+
+    def vandal() -> None:
+        nonlocal refused
+        while a.flags.writeable and not stop.is_set():
+            time.sleep(0.0001)
+        while not stop.is_set():
+            try:
+                a[::997] = 0.0
+            except ValueError:
+                refused += 1
+            time.sleep(0.0002)
+
+    worker = threading.Thread(target=vandal)
+    worker.start()
+    try:
+        out = node.process((a, 48000))[0]
+    finally:
+        stop.set()
+        worker.join()
+    assert refused > 0
+    np.testing.assert_array_equal(out, expected)
+    assert a.flags.writeable
+    small = np.ones(480, dtype=np.float32)
+    assert node.process((small, 48000))[0].shape == (160,) and small.flags.writeable
+
+
+def test_sweep_of_array_kinds_never_corrupts_and_counts_copies(tmp_path: Any) -> None:
+    """Issue 14 sweep: foreign memory (a memory map, a ctypes buffer), Fortran
+    order, strides and an empty array: each runs, the result equals the
+    input, copies are counted, and the caller's array is writeable after."""
+    import ctypes
+
+    mapped = np.memmap(tmp_path / "m.f32", dtype=np.float32, mode="w+", shape=(480,))
+    mapped[:] = 0.25
+    raw = (ctypes.c_float * 480)(*([0.5] * 480))
+    cases = {
+        "memmap": (mapped, 1),
+        "ctypes": (np.ctypeslib.as_array(raw), 1),
+        "fortran": (np.asfortranarray(np.ones((2, 480), dtype=np.float32)), 1),
+        "strided": (np.ones(960, dtype=np.float32)[::2], 1),
+        "empty": (np.zeros(0, dtype=np.float32), 0),
+        "owned": (np.full(480, 3.0, dtype=np.float32), 0),
+    }
+    p = Pipeline([MultiplyNode(factor=1.0)], enable_metrics=True)
+    for name, (array, copies) in cases.items():
+        before = np.array(array, copy=True)
+        out, _ = run(p.run((array, 16000)))
+        np.testing.assert_array_equal(out, before, err_msg=name)
+        metrics = p.get_metrics()
+        assert metrics is not None and metrics["pipeline"]["copied_inputs"] == copies, name
+        del out
+        run(Pipeline([PassThroughNode()]).run(1))  # releases locks dropped elsewhere
+        assert array.flags.writeable, name

@@ -80,6 +80,19 @@ VARIANTS = {
     "B": ["+f3", "+m1", "+klatt2", "+f1", "+m5", "+croak"],
     "C": ["+m2", "+f5", "+klatt3", "+m4", "+m6", "+m8"],
 }
+# Training-only talkers of other synthesizers: (engine, voice, language of list A used). The
+# independent evaluation family (gen_real.py) holds out flite slt and festival's slt (HTS), ked,
+# ona and lp voices.
+OTHER_VOICES = [
+    ("flite", "kal16", "en"),
+    ("flite", "awb", "en"),
+    ("flite", "rms", "en"),
+    ("festival", "kal_diphone", "en"),
+    ("festival", "pc_diphone", "it"),
+]
+# General MIDI programs (0-based) of the training music; gen_real.py uses other ones.
+GM_PROGRAMS = [4, 24, 33, 46, 56, 61, 68, 71, 80, 6]
+SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 EN_VOICES = {
     "A": ["en", "en-us", "en-gb-scotland"],
     "B": ["en-us", "en-gb", "en-gb-x-rp"],
@@ -134,17 +147,48 @@ def fill_gaps(lab: np.ndarray, max_gap: int) -> np.ndarray:
     return out
 
 
-def make_utterance(rng: np.random.Generator, split: str, tmp: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate 3-5 spoken sentences with random pauses; return (clean, labels)."""
+def other_voice(engine: str, voice: str, text: str, tempo: float, tmp: Path) -> np.ndarray:
+    """Speak `text` with a flite or festival voice (training only); float samples at 16 kHz."""
+    raw = tmp / "o.wav"
+    out = tmp / "o16.wav"
+    if engine == "flite":
+        subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(raw)], check=True, capture_output=True)
+    else:
+        cmd = ["text2wave", "-eval", f"(voice_{voice})", "-o", str(raw)]
+        subprocess.run(cmd, input=text.encode(), check=True, capture_output=True)
+    subprocess.run(
+        ["sox", "-V1", str(raw), "-r", str(SR), "-c", "1", "-b", "16", str(out), "tempo", f"{tempo:.3f}"], check=True
+    )
+    return read_wav(out)
+
+
+def other_voice_pool(rng: np.random.Generator, tmp: Path) -> list[list[np.ndarray]]:
+    """Per training voice of another synthesizer, its sentences of list A (at tempo 0.85-1.2)."""
+    pool = []
+    for engine, voice, lang in OTHER_VOICES:
+        texts = [t for la, t in SENTENCES_A if la == lang]
+        pool.append([other_voice(engine, voice, t, float(rng.uniform(0.85, 1.2)), tmp) for t in texts])
+    return pool
+
+
+def make_utterance(
+    rng: np.random.Generator, split: str, tmp: Path, voices: list[list[np.ndarray]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate 3-5 spoken sentences with random pauses; return (clean, labels). With
+    `voices` (an `other_voice_pool`), one of those talkers says them instead of espeak-ng."""
     sentences = SENTENCES[split]
     variants = VARIANTS[split]
+    talker = voices[int(rng.integers(len(voices)))] if voices else None
     parts = [np.zeros(int(rng.uniform(0.4, 1.0) * SR))]
     labels = [np.zeros(len(parts[0]) // HOP, dtype=np.int8)]
     for _ in range(int(rng.integers(3, 6))):
-        lang, text = sentences[int(rng.integers(len(sentences)))]
-        base = str(rng.choice(EN_VOICES[split])) if lang == "en" else lang
-        voice = base + str(rng.choice(variants))
-        s = espeak(text, voice, int(rng.integers(120, 220)), int(rng.integers(25, 75)), tmp)
+        if talker is not None:
+            s = talker[int(rng.integers(len(talker)))]
+        else:
+            lang, text = sentences[int(rng.integers(len(sentences)))]
+            base = str(rng.choice(EN_VOICES[split])) if lang == "en" else lang
+            voice = base + str(rng.choice(variants))
+            s = espeak(text, voice, int(rng.integers(120, 220)), int(rng.integers(25, 75)), tmp)
         s = s[: len(s) // HOP * HOP]
         e = frame_energy(s)
         lab = (e > e.max() * 10 ** (-LABEL_DB / 10)).astype(np.int8)
@@ -247,14 +291,227 @@ def babble(rng: np.random.Generator, n: int, pool: list[np.ndarray]) -> np.ndarr
     return x / np.sqrt(np.mean(x**2))
 
 
-def noise_of(kind: str, rng: np.random.Generator, n: int, pool: list[np.ndarray]) -> np.ndarray:
-    """Unit-RMS noise of the named kind."""
+def tilted_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Unit-RMS noise with a random spectral slope (-8 to +2 dB per octave)."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.maximum(np.fft.rfftfreq(n, 1 / SR), 30.0)
+    spec *= (f / 1000.0) ** (rng.uniform(-8, 2) / 6.02)
+    w = np.fft.irfft(spec, n)
+    return w / np.sqrt(np.mean(w**2))
+
+
+def unsteady(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Noise whose level changes: steps of 6-20 dB held 1-5 s, or ramps of 10-25 dB over 1-4 s."""
+    x = tilted_noise(rng, n)
+    pts, levels, pos, level = [0], [0.0], 0, 0.0
+    steps = rng.random() < 0.6
+    while pos < n:
+        hold = int(rng.uniform(1, 5) * SR)
+        change = float(rng.uniform(6, 20) if steps else rng.uniform(10, 25))
+        level = level + change if level <= 0 else level - change
+        if steps:
+            pts += [pos + hold, pos + hold + int(0.005 * SR)]
+            levels += [levels[-1], level]
+        else:
+            pts.append(pos + hold)
+            levels.append(level)
+        pos += hold
+    db = np.interp(np.arange(n), pts, levels)
+    x = x * 10 ** (db / 20)
+    return x / np.sqrt(np.mean(x**2))
+
+
+def transients(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Impulsive events over a faint bed: clicks (typing), knocks and thuds (doors),
+    clinks (inharmonic rings: cutlery, dishes), at 0.5-8 events per second in bursts."""
+    x = np.zeros(n + SR)
+    pos = 0
+    rate = rng.uniform(0.5, 8)
+    kinds = rng.choice(["click", "knock", "clink"], size=int(rng.integers(1, 4)), replace=False)
+    while pos < n:
+        kind = str(rng.choice(kinds))
+        if kind == "click":
+            m = int(rng.uniform(0.002, 0.015) * SR)
+            ev = rng.standard_normal(m) * np.exp(-np.arange(m) / (m * rng.uniform(0.1, 0.4)))
+            spec = np.fft.rfft(ev)
+            spec[np.fft.rfftfreq(m, 1 / SR) < rng.uniform(200, 1500)] = 0
+            ev = np.fft.irfft(spec, m)
+        elif kind == "knock":
+            m = int(rng.uniform(0.15, 0.6) * SR)
+            t = np.arange(m) / SR
+            ev = np.sin(2 * np.pi * rng.uniform(50, 300) * t) * np.exp(-t * rng.uniform(10, 40))
+            ev[: int(0.004 * SR)] += 0.5 * rng.standard_normal(int(0.004 * SR))
+        else:
+            m = int(rng.uniform(0.1, 0.6) * SR)
+            t = np.arange(m) / SR
+            f0 = rng.uniform(700, 4500)
+            ev = sum(
+                np.sin(2 * np.pi * f0 * r * t + rng.uniform(0, 6.3)) * np.exp(-t * rng.uniform(8, 80))
+                for r in [1.0, *rng.uniform(1.3, 7.0, size=int(rng.integers(1, 4)))]
+            )
+        x[pos : pos + len(ev)] += ev * 10 ** (rng.uniform(-12, 0) / 20)
+        gap = rng.exponential(1 / rate) if rng.random() < 0.9 else rng.uniform(1, 3)
+        pos += int((gap + 0.02) * SR)
+    x = x[:n] / np.sqrt(np.mean(x[:n] ** 2) + 1e-12) + 10 ** (rng.uniform(-40, -15) / 20) * tilted_noise(rng, n)
+    return x / np.sqrt(np.mean(x**2))
+
+
+def fan(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Ventilation: tilted noise, 1-3 blade tones (60-250 Hz, with harmonics), slow swell."""
+    t = np.arange(n) / SR
+    x = tilted_noise(rng, n)
+    for _ in range(int(rng.integers(1, 4))):
+        f = rng.uniform(60, 250)
+        for k in range(1, int(rng.integers(2, 6))):
+            x += rng.uniform(0.02, 0.3) / k * np.sin(2 * np.pi * f * k * t + rng.uniform(0, 6.3))
+    x *= 1 + rng.uniform(0, 0.3) * np.sin(2 * np.pi * rng.uniform(0.03, 0.3) * t)
+    return x / np.sqrt(np.mean(x**2))
+
+
+def room_response(rng: np.random.Generator, rt60: float) -> np.ndarray:
+    """Impulse response of a room: a direct sound and a noise tail decaying 60 dB in `rt60` s,
+    darker as it decays, at a direct-to-reverberant ratio of -3..+9 dB."""
+    m = int(rt60 * SR)
+    t = np.arange(m) / SR
+    tail = rng.standard_normal(m) * 10 ** (-3 * t / rt60)
+    spec = np.fft.rfft(tail)
+    spec /= 1 + np.fft.rfftfreq(m, 1 / SR) / rng.uniform(2000, 6000)
+    tail = np.fft.irfft(spec, m)
+    tail *= 10 ** (-rng.uniform(-3, 9) / 20) / np.sqrt(np.sum(tail**2))
+    tail[0] = 1.0
+    return tail
+
+
+def convolve(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Linear convolution cut to len(x)."""
+    size = 1 << int(np.ceil(np.log2(len(x) + len(h))))
+    return np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[: len(x)]
+
+
+def far_talk(rng: np.random.Generator, n: int, pool: list[np.ndarray]) -> np.ndarray:
+    """Office-like: a fan, clicks, and one or two far talkers (reverberant, muffled, 8-20 dB down)."""
+    x = fan(rng, n)
+    if rng.random() < 0.7:
+        x += transients(rng, n) * 10 ** (rng.uniform(-6, 6) / 20)
+    for _ in range(int(rng.integers(1, 3))):
+        src = pool[int(rng.integers(len(pool)))]
+        src = np.tile(src, n // len(src) + 2)
+        off = int(rng.integers(0, len(src) - n))
+        far = convolve(src[off : off + n], room_response(rng, rng.uniform(0.6, 1.5)))
+        spec = np.fft.rfft(far)
+        spec /= 1 + np.fft.rfftfreq(n, 1 / SR) / rng.uniform(800, 2500)
+        far = np.fft.irfft(spec, n)
+        x += far / (np.sqrt(np.mean(far**2)) + 1e-12) * 10 ** (-rng.uniform(8, 20) / 20)
+    return x / np.sqrt(np.mean(x**2))
+
+
+def midi_bytes(rng: np.random.Generator, seconds: float) -> bytes:
+    """A one-track MIDI file: a drum groove, a bass line, arpeggiated or held chords
+    (training programs only) and sometimes a lead line."""
+    ppq = 96
+    bpm = rng.uniform(70, 160)
+    beat_ticks = ppq
+    total = int(seconds * bpm / 60 * ppq)
+    progs = rng.choice(GM_PROGRAMS, size=3, replace=False)
+    ev: list[tuple[int, int, bytes]] = []
+    for ch, prog in enumerate(progs):
+        ev.append((0, 0, bytes([0xC0 | ch, int(prog)])))
+
+    def note(ch: int, key: int, vel: int, start: int, dur: int) -> None:
+        ev.append((start, 1, bytes([0x90 | ch, key, vel])))
+        ev.append((start + max(dur, 1), 0, bytes([0x80 | ch, key, 0])))
+
+    key = int(rng.integers(40, 52))
+    degrees = [0, 2, 4, 5, 7, 9, 11] if rng.random() < 0.5 else [0, 2, 3, 5, 7, 8, 10]
+    arpeggio = rng.random() < 0.5
+    drums = rng.random() < 0.8
+    for bar in range(0, total, 4 * beat_ticks):
+        root = key + degrees[int(rng.integers(7))]
+        note(1, root - 12, 90, bar, 4 * beat_ticks - 4)
+        chord = [root, root + 4 if rng.random() < 0.5 else root + 3, root + 7]
+        if arpeggio:
+            for i in range(8):
+                note(0, chord[i % 3] + 12, 70, bar + i * beat_ticks // 2, beat_ticks // 2)
+        else:
+            for k in chord:
+                note(0, k + 12, 60, bar, 4 * beat_ticks - 4)
+        for b in range(4):
+            start = bar + b * beat_ticks
+            if drums:
+                note(9, 35 if b in (0, 2) else 40, 100, start, 10)
+                note(9, 44 if rng.random() < 0.5 else 46, 60, start + beat_ticks // 2, 10)
+            if rng.random() < 0.5:
+                note(2, root + 24 + degrees[int(rng.integers(7))], 80, start, beat_ticks)
+    ev.sort(key=lambda e: (e[0], e[1]))
+    body = bytearray()
+    body += b"\x00\xff\x51\x03" + int(60e6 / bpm).to_bytes(3, "big")
+    now = 0
+    for tick, _, msg in ev:
+        delta = tick - now
+        now = tick
+        chunk = [delta & 0x7F]
+        while delta > 0x7F:
+            delta >>= 7
+            chunk.insert(0, 0x80 | (delta & 0x7F))
+        body += bytes(chunk) + msg
+    body += b"\x00\xff\x2f\x00"
+    header = b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big")
+    return header + ppq.to_bytes(2, "big") + b"MTrk" + len(body).to_bytes(4, "big") + bytes(body)
+
+
+def gm_music(rng: np.random.Generator, n: int, tmp: Path) -> np.ndarray:
+    """Instrument music rendered by fluidsynth (General MIDI soundfont) from `midi_bytes`."""
+    mid = tmp / "g.mid"
+    out = tmp / "g.wav"
+    mid.write_bytes(midi_bytes(rng, n / SR + 0.5))
+    subprocess.run(
+        ["fluidsynth", "-ni", "-q", "-r", str(SR), "-F", str(out), SOUNDFONT, str(mid)], check=True, capture_output=True
+    )
+    with wave.open(str(out), "rb") as w:
+        ch = w.getnchannels()
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64).reshape(-1, ch).mean(axis=1)
+    x = np.resize(x, n)
+    return x / (np.sqrt(np.mean(x**2)) + 1e-12)
+
+
+def channel(rng: np.random.Generator, x: np.ndarray, kind: str) -> np.ndarray:
+    """A capture channel: a reverberant room, a telephone (300-3400 Hz band, mu-law 8 bit)
+    or slow gain rides of up to +-10 dB."""
+    if kind == "room":
+        return convolve(x, room_response(rng, rng.uniform(0.2, 0.9)))
+    if kind == "phone":
+        spec = np.fft.rfft(x)
+        f = np.fft.rfftfreq(len(x), 1 / SR)
+        spec[(f < 300) | (f > 3400)] = 0
+        y = np.clip(np.fft.irfft(spec, len(x)), -1, 1)
+        code = np.round(np.sign(y) * np.log1p(255 * np.abs(y)) / np.log(256) * 127) / 127
+        return np.sign(code) * (256 ** np.abs(code) - 1) / 255
+    step = int(rng.uniform(0.5, 2) * SR)
+    knots = np.arange(0, len(x) + step, step)
+    return x * 10 ** (np.interp(np.arange(len(x)), knots, rng.uniform(-10, 10, size=len(knots))) / 20)
+
+
+def noise_of(
+    kind: str, rng: np.random.Generator, n: int, pool: list[np.ndarray], tmp: Path | None = None
+) -> np.ndarray:
+    """Unit-RMS noise of the named kind (`gm_music` needs a scratch folder)."""
     if kind in ("white", "pink", "brown"):
         return colored_noise(rng, n, kind)
     if kind == "hum":
         return hum(rng, n)
     if kind == "music":
         return music(rng, n)
+    if kind == "unsteady":
+        return unsteady(rng, n)
+    if kind == "transients":
+        return transients(rng, n)
+    if kind == "fan":
+        return fan(rng, n)
+    if kind == "far_talk":
+        return far_talk(rng, n, pool)
+    if kind == "gm_music":
+        assert tmp is not None, "gm_music renders through a scratch folder"
+        return gm_music(rng, n, tmp)
     return babble(rng, n, pool)
 
 
@@ -306,6 +563,9 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).parent / "data"))
     ap.add_argument("--test-files", type=int, default=8)
     ap.add_argument("--train-files", type=int, default=200)
+    ap.add_argument(
+        "--wide-files", type=int, default=240, help="training clips of the wider kinds (and as many noise-only)"
+    )
     args = ap.parse_args()
     out = Path(args.out)
     manifest: list[dict[str, object]] = []
@@ -338,6 +598,34 @@ def main() -> None:
             n = int(rng.uniform(8, 14) * SR)
             x = noise_of(kind, rng, n, pool_b) * 10 ** (rng.uniform(-50, -12) / 20)
             rel = f"train/noise/{i:03d}.wav"
+            write_wav(out / rel, x)
+            manifest.append({"split": "train", "condition": f"only_{kind}", "wav": rel, "labels": [0] * (n // HOP)})
+        # Wider training (kinds the clips above lack: other synthesizers' voices, level steps and
+        # ramps, impulsive noises, fans, far talkers, instrument music, rooms, telephone, gain
+        # rides). Its own seeds, so the clips above stay as they were.
+        voices = other_voice_pool(np.random.default_rng(1002), tmp)
+        rng = np.random.default_rng(1003)
+        wide = ["unsteady", "transients", "fan", "far_talk", "gm_music", "pink", "hum", None, "white", "brown"]
+        for i in range(args.wide_files):
+            clean, lab = make_utterance(rng, "A", tmp, voices if i % 2 == 0 else None)
+            kind = wide[i % len(wide)]
+            chan = str(rng.choice(["dry", "dry", "room", "phone", "ride"]))
+            level = float(rng.uniform(-50, -12))
+            g = 10 ** (level / 20) / active_rms(clean, lab)
+            speech = clean * g if chan in ("dry", "phone") else channel(rng, clean * g, chan)
+            noise = noise_of(kind, rng, len(clean), pool_b, tmp) if kind else np.zeros(len(clean))
+            x = speech + noise * 10 ** ((level - float(rng.uniform(-2, 25))) / 20)
+            x = channel(rng, x, "phone") if chan == "phone" else x
+            rel = f"train/wide_speech/{i:03d}.wav"
+            write_wav(out / rel, x)
+            manifest.append({"split": "train", "condition": str(kind), "wav": rel, "labels": lab.tolist()})
+        wide_noise = ["unsteady", "transients", "fan", "far_talk", "gm_music", "unsteady", "far_talk", "gm_music"]
+        for i in range(args.wide_files):
+            kind = wide_noise[i % len(wide_noise)]
+            n = int(rng.uniform(8, 14) * SR)
+            x = noise_of(kind, rng, n, pool_b, tmp) * 10 ** (rng.uniform(-50, -12) / 20)
+            x = channel(rng, x, "phone") if rng.random() < 0.15 else x
+            rel = f"train/wide_noise/{i:03d}.wav"
             write_wav(out / rel, x)
             manifest.append({"split": "train", "condition": f"only_{kind}", "wav": rel, "labels": [0] * (n // HOP)})
         # Development split (for choosing settings without looking at the test split):

@@ -86,17 +86,21 @@ def boundary_errors(ref: np.ndarray, hyp: np.ndarray) -> tuple[list[float], list
     return onsets, offsets
 
 
+BINARY: Path | None = None  # a prebuilt vad_eval (--binary), e.g. one built from an earlier commit
+
+
 def rust_example(args: list[str]) -> list[dict[str, object]]:
-    """Run the vad_eval example (release) and parse its JSON lines."""
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    subprocess.run(
-        ["cargo", "build", "--release", "-q", "-p", "remotemedia-audio", "--example", "vad_eval"],
-        cwd=ROOT,
-        check=True,
-    )
-    out = subprocess.run(
-        [str(target / "release/examples/vad_eval"), *args], check=True, capture_output=True, text=True
-    ).stdout
+    """Run the vad_eval example (release, or the --binary given) and parse its JSON lines."""
+    binary = BINARY
+    if binary is None:
+        target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+        subprocess.run(
+            ["cargo", "build", "--release", "-q", "-p", "remotemedia-audio", "--example", "vad_eval"],
+            cwd=ROOT,
+            check=True,
+        )
+        binary = target / "release/examples/vad_eval"
+    out = subprocess.run([str(binary), *args], check=True, capture_output=True, text=True).stdout
     return [json.loads(line) for line in out.splitlines()]
 
 
@@ -157,13 +161,49 @@ def silero_decide(timer: Timer) -> Callable[[bytes, int], tuple[np.ndarray, floa
     return run
 
 
-def at_rate(wav: Path, rate: int) -> Path:
-    """A copy of `wav` resampled to `rate` Hz (made once, under data/rate_<rate>/)."""
-    copy = DATA / f"rate_{rate}" / wav.relative_to(DATA)
+def at_rate(wav: Path, rate: int, data: Path) -> Path:
+    """A copy of `wav` resampled to `rate` Hz (made once, under <data>/rate_<rate>/)."""
+    copy = data / f"rate_{rate}" / wav.relative_to(data)
     if not copy.exists():
         copy.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["sox", str(wav), "-r", str(rate), str(copy)], check=True)
     return copy
+
+
+def pooled(acc: dict[tuple[str, str], dict[str, list]], conds: list[str], name: str) -> tuple[float, float, float]:
+    """F1 over the pooled frames of `conds`, their false-alarm rate and mean boundary error (ms)."""
+    tp = fp = fn = neg = 0
+    bounds: list[float] = []
+    for c in conds:
+        a = acc[(c, name)]
+        tp, fp, fn, neg = tp + sum(a["tp"]), fp + sum(a["fp"]), fn + sum(a["fn"]), neg + sum(a["neg"])
+        bounds += a["on"] + a["off"]
+    f1 = 2 * tp / max(2 * tp + fp + fn, 1)
+    return f1, fp / max(neg, 1), float(np.mean(bounds)) if bounds else float("nan")
+
+
+def summary(acc: dict[tuple[str, str], dict[str, list]], conds: list[str], names: list[str]) -> None:
+    """The issue's bar: speech in noise (babble excluded) pooled F1 and mean boundary error; noise alone
+    (babble, office ambience and level steps apart) false alarms; office and level steps."""
+    noisy = [
+        c
+        for c in conds
+        if not c.startswith("only_") and "babble" not in c and c.split("_")[0] not in ("clean", "quiet")
+    ]
+    alone = [c for c in conds if c.startswith("only_") and c not in ("only_babble", "only_office", "only_steps")]
+    rows = [("**speech in noise: F1 / mean boundary error**", noisy, "f1")]
+    rows += [("**noise alone (pooled, no babble/office/steps): FA**", alone, "fa")]
+    for extra in ("only_office", "only_steps"):
+        if extra in conds:
+            rows.append((f"**{extra}: FA**", [extra], "fa"))
+    for label, cs, kind in rows:
+        if not cs:
+            continue
+        cells = []
+        for name in names:
+            f1, fa, b = pooled(acc, cs, name)
+            cells.append(f"{f1:.3f} / {b:.0f} ms" if kind == "f1" else f"{fa:.1%}")
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -173,22 +213,28 @@ def main() -> None:
     ap.add_argument("--only-ours", action="store_true", help="skip the other detectors")
     ap.add_argument(
         "--split",
-        choices=["test", "dev"],
+        choices=["test", "dev", "real_test", "real_dev"],
         default="test",
-        help="dev: the development split, for choosing settings without looking at the test split",
+        help="dev: the development split, for choosing settings without looking at the test split; "
+        "real_test / real_dev: the independent family written by gen_real.py (use with --data)",
     )
+    ap.add_argument("--data", type=Path, default=DATA, help="generated data (gen_data.py or gen_real.py --out)")
     ap.add_argument(
         "--rate",
         type=int,
         default=16_000,
         help="score our detector on copies of the clips at this rate (sox; implies --only-ours)",
     )
+    ap.add_argument("--binary", type=Path, help="a prebuilt vad_eval to score instead of building this tree's")
     args = ap.parse_args()
-    items = [m for m in json.loads((DATA / "manifest.json").read_text()) if m["split"] == args.split]
-    wavs = [DATA / str(m["wav"]) for m in items]
+    global BINARY
+    BINARY = args.binary
+    data = args.data
+    items = [m for m in json.loads((data / "manifest.json").read_text()) if m["split"] == args.split]
+    wavs = [data / str(m["wav"]) for m in items]
     if args.rate != 16_000:
         args.only_ours = True
-        wavs = [at_rate(w, args.rate) for w in wavs]
+        wavs = [at_rate(w, args.rate, data) for w in wavs]
     timers = {"webrtc3": Timer(), "webrtc2": Timer(), "silero": Timer()}
     ours = rust_decisions(["decide", "--frame-ms", str(args.frame_ms), *args.ours_args.split()], wavs)
     earshot = {} if args.only_ours else rust_decisions(["earshot"], wavs)
@@ -240,6 +286,7 @@ def main() -> None:
             b = f"{np.mean(a['on']):.0f}/{np.mean(a['off']):.0f}" if a["on"] else "-"
             cells.append(f"{p:.2f} / {r:.2f} / {f1:.2f} / {fa:.1%} / {b}")
         print(f"| {c} | " + " | ".join(cells) + " |")
+    summary(acc, conds, names)
     print()
     for k, t in timers.items() if not args.only_ours else []:
         print(f"{k}: {t.us_per_call():.1f} us per frame from Python ({t.calls} frames)")

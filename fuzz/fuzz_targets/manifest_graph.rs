@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use remotemedia_core::manifest::{Connection, Metadata};
+use remotemedia_core::manifest::{Connection, MAX_ID_BYTES, MAX_TIMEOUT_MS, Metadata};
+use remotemedia_core::printable::is_unsafe;
 use remotemedia_core::{Manifest, ManifestError, NodeSpec, RuntimeHint};
 use remotemedia_fuzz::{compile_and_check, engine, instantiate};
 use serde_json::{Map, Value};
@@ -181,7 +182,8 @@ fn expected(m: &Manifest) -> Expected {
     let mut invalid = m.nodes.is_empty();
     for (i, n) in m.nodes.iter().enumerate() {
         invalid |= n.id.trim().is_empty() || index.insert(n.id.as_str(), i).is_some();
-        invalid |= n.timeout_ms == Some(0);
+        invalid |= n.id.len() > MAX_ID_BYTES || n.id.chars().any(is_unsafe);
+        invalid |= n.timeout_ms.is_some_and(|ms| ms == 0 || ms > MAX_TIMEOUT_MS);
         let params_ok = registry
             .get(&n.node_type)
             .and_then(|t| t.resolve(n.runtime_hint).ok())

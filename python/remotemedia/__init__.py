@@ -6,6 +6,7 @@ results are the same.
 """
 
 from remotemedia._runtime import is_rust_runtime_available, set_worker_threads, version, worker_threads
+from remotemedia.convert import convert_samples
 from remotemedia.core.node import Node
 from remotemedia.core.pipeline import Pipeline
 from remotemedia.core.session import StreamSession
@@ -19,18 +20,27 @@ from remotemedia.exceptions import (
 )
 from remotemedia.nodes import (
     AddNode,
+    AudioBuffer,
     AudioResampleNode,
+    AudioResampler,
+    AudioTransform,
+    ExtractAudioDataNode,
     FormatConverterNode,
     MultiplyNode,
     PassThroughNode,
     VADNode,
+    VoiceActivityDetector,
 )
 
 __version__ = version()
 
 __all__ = [
     "AddNode",
+    "AudioBuffer",
     "AudioResampleNode",
+    "AudioResampler",
+    "AudioTransform",
+    "ExtractAudioDataNode",
     "FormatConverterNode",
     "Interrupted",
     "MultiplyNode",
@@ -44,7 +54,9 @@ __all__ = [
     "RetryableError",
     "StreamSession",
     "VADNode",
+    "VoiceActivityDetector",
     "__version__",
+    "convert_samples",
     "is_rust_runtime_available",
     "set_worker_threads",
     "worker_threads",

@@ -115,8 +115,8 @@ fn features(args: &[String]) -> Result<(), AnyError> {
         });
         fs::write(out_dir.join(format!("{n}.f32")), bytes)?;
     }
-    // The training script reads the hop from here (one vector per hop).
-    println!("hop_ms {HOP_MS}");
+    // The training script reads the hop and the vector length from here (one vector per hop).
+    println!("hop_ms {HOP_MS} num_features {NUM_FEATURES}");
     Ok(())
 }
 

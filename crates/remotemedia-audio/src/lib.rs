@@ -11,6 +11,7 @@
 pub mod convert;
 pub mod nodes;
 pub mod resample;
+mod simd;
 pub mod vad;
 
 pub use nodes::register;

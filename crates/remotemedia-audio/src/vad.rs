@@ -4,7 +4,8 @@
 //!
 //! - [`VadMode::Speech`] (default): the robust speech detector. The input is
 //!   converted to 8 kHz, and every 20 ms the last 32 ms are analysed (FFT,
-//!   per-bin adaptive noise floor, band SNRs, harmonicity, pitch continuity
+//!   per-bin adaptive noise floor and a fast-rising second one, band SNRs
+//!   and their spread, harmonicity, pitch continuity
 //!   and constancy, spectral flux, fine-spectrum stationarity, syllable-rate
 //!   modulation; see [`features`]); a tiny MLP trained offline on generated
 //!   data (weights compiled in, nothing loaded at run time) gives a speech
@@ -74,7 +75,7 @@ pub const DEFAULT_HANGOVER_MS: u32 = 0;
 /// Default shortest run of active frames that starts a segment, in milliseconds.
 pub const DEFAULT_MIN_SPEECH_MS: u32 = 180;
 /// Default shortest pause that ends a segment, in milliseconds.
-pub const DEFAULT_MIN_SILENCE_MS: u32 = 200;
+pub const DEFAULT_MIN_SILENCE_MS: u32 = 150;
 /// Longest accepted hangover / minimum speech / minimum silence duration, in milliseconds.
 pub const MAX_DURATION_MS: u32 = 10_000;
 /// Speech mode: longest tail of active frames that a segment end may be pulled back by.
@@ -195,7 +196,7 @@ pub struct VadConfig {
     /// the shorter runs just before it that are separated by less than
     /// `min_silence_ms`, so a short first syllable is not lost.
     pub min_speech_ms: u32,
-    /// Shortest inactive stretch that ends a segment, in ms (rounded up; default 200, energy 0).
+    /// Shortest inactive stretch that ends a segment, in ms (rounded up; default 150, energy 0).
     pub min_silence_ms: u32,
 }
 

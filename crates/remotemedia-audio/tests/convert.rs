@@ -85,6 +85,12 @@ fn f32_to_i16_extremes_saturate_and_nan_is_zero() {
             32_767, -32_768, 32_767, -32_768, 32_767, -32_768, 0, 0, 0, 0, 2, -2, 32_766, 32_767, 0
         ]
     );
+    // The same values at every position of three 16-sample SIMD steps.
+    let long: Vec<f32> = src.iter().cycle().take(48).copied().collect();
+    let mut out = vec![0i16; long.len()];
+    convert::f32_to_i16(&long, &mut out).unwrap();
+    let expected: Vec<i16> = dst.iter().cycle().take(48).copied().collect();
+    assert_eq!(out, expected);
 }
 
 #[test]
@@ -307,4 +313,27 @@ proptest! {
             prop_assert_eq!(i64::from(y), r);
         }
     }
+}
+
+#[test]
+fn uninit_converters_fill_spare_capacity_like_the_slice_converters() {
+    let pcm: Vec<i16> = (0..1_001).map(|i| (i * 65) as i16).collect();
+    let mut expected = vec![0.0f32; pcm.len()];
+    convert::i16_to_f32(&pcm, &mut expected).unwrap();
+    let mut fresh: Vec<f32> = Vec::with_capacity(pcm.len());
+    let written = convert::i16_to_f32_uninit(&pcm, &mut fresh.spare_capacity_mut()[..pcm.len()]).unwrap();
+    assert_eq!(written, &expected[..]);
+
+    let floats: Vec<f32> = (0..1_001).map(|i| (i as f32 - 500.0) / 400.0).collect();
+    let mut expected = vec![0i16; floats.len()];
+    convert::f32_to_i16(&floats, &mut expected).unwrap();
+    let mut fresh: Vec<i16> = Vec::with_capacity(floats.len());
+    let written = convert::f32_to_i16_uninit(&floats, &mut fresh.spare_capacity_mut()[..floats.len()]).unwrap();
+    assert_eq!(written, &expected[..]);
+
+    let mut short: Vec<f32> = Vec::with_capacity(10);
+    assert_eq!(
+        convert::i16_to_f32_uninit(&pcm, &mut short.spare_capacity_mut()[..10]),
+        Err(ConvertError::LengthMismatch { src: 1_001, dst: 10 })
+    );
 }

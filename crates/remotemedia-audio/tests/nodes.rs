@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use remotemedia_core::{AudioData, Engine, Manifest, Pipeline, Registry, RuntimeData, Samples, SinkOutput};
+use remotemedia_core::{AudioData, Engine, Manifest, Node, Pipeline, Registry, RuntimeData, Samples, SinkOutput};
 use serde_json::{Value, json};
 
 fn engine() -> Engine {
@@ -353,4 +353,103 @@ fn integer_audio_keeps_its_format_through_the_flush() {
             }
         }
     }
+}
+
+#[test]
+fn audio_buffer_hands_on_exact_blocks_and_the_remainder() {
+    use remotemedia_audio::nodes::{AudioBufferNode, AudioBufferParams};
+    let mut node = AudioBufferNode::new(AudioBufferParams {
+        buffer_size_samples: 400,
+    });
+    let mut out = Vec::new();
+    let samples: Vec<i16> = (0..2000).map(|i| (i % 1000) as i16).collect();
+    // Stereo, planar: the second channel is the first negated.
+    for piece in samples.chunks(333) {
+        let mut planar = piece.to_vec();
+        planar.extend(piece.iter().map(|s| -s));
+        node.process(RuntimeData::Audio(AudioData::new(planar, 2, 8000).unwrap()), &mut out)
+            .unwrap();
+    }
+    node.flush(&mut out).unwrap();
+    let blocks: Vec<&AudioData> = out.iter().map(|d| d.audio().unwrap()).collect();
+    assert_eq!(
+        blocks.iter().map(|a| a.frames()).collect::<Vec<_>>(),
+        [400, 400, 400, 400, 400]
+    );
+    let mut left = Vec::new();
+    for a in &blocks {
+        assert_eq!(
+            (a.channels(), a.sample_rate(), a.format()),
+            (2, 8000, remotemedia_core::SampleFormat::I16)
+        );
+        let Samples::I16(s) = a.samples() else {
+            panic!("format kept")
+        };
+        left.extend_from_slice(&s[..a.frames()]);
+        assert!(s[..a.frames()].iter().zip(&s[a.frames()..]).all(|(l, r)| *r == -*l));
+    }
+    assert_eq!(left, samples);
+}
+
+#[test]
+fn audio_buffer_flushes_what_it_holds_when_the_shape_changes() {
+    use remotemedia_audio::nodes::{AudioBufferNode, AudioBufferParams};
+    let mut node = AudioBufferNode::new(AudioBufferParams {
+        buffer_size_samples: 1000,
+    });
+    let mut out = Vec::new();
+    node.process(
+        RuntimeData::Audio(AudioData::mono_f32(vec![0.5; 300], 16_000).unwrap()),
+        &mut out,
+    )
+    .unwrap();
+    node.process(
+        RuntimeData::Audio(AudioData::new(vec![7i16; 500], 1, 16_000).unwrap()),
+        &mut out,
+    )
+    .unwrap();
+    node.flush(&mut out).unwrap();
+    let shapes: Vec<_> = out
+        .iter()
+        .map(|d| (d.audio().unwrap().frames(), d.audio().unwrap().format()))
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            (300, remotemedia_core::SampleFormat::F32),
+            (500, remotemedia_core::SampleFormat::I16)
+        ]
+    );
+}
+
+#[test]
+fn audio_transform_mixes_down_before_and_up_after_resampling() {
+    use remotemedia_audio::nodes::{AudioTransformNode, AudioTransformParams};
+    let frames = 4800;
+    let mut planar: Vec<f32> = (0..frames).map(|i| (i as f32 * 0.01).sin() * 0.5).collect();
+    planar.extend(vec![0.25f32; frames]);
+    let mut mono = AudioTransformNode::new(AudioTransformParams {
+        output_sample_rate: 16_000,
+        output_channels: 1,
+        ..AudioTransformParams::default()
+    });
+    let mut out = Vec::new();
+    mono.process(RuntimeData::Audio(AudioData::new(planar, 2, 48_000).unwrap()), &mut out)
+        .unwrap();
+    mono.flush(&mut out).unwrap();
+    let total: usize = out.iter().map(|d| d.audio().unwrap().frames()).sum();
+    assert_eq!(total, frames / 3);
+    assert!(
+        out.iter()
+            .all(|d| d.audio().unwrap().channels() == 1 && d.audio().unwrap().sample_rate() == 16_000)
+    );
+    let mut stereo = AudioTransformNode::new(AudioTransformParams::default());
+    let mut up = Vec::new();
+    stereo
+        .process(
+            RuntimeData::Audio(AudioData::mono_f32(vec![0.1; 4410], 44_100).unwrap()),
+            &mut up,
+        )
+        .unwrap();
+    assert!(up.iter().all(|d| d.audio().unwrap().channels() == 2));
 }

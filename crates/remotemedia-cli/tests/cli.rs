@@ -1136,3 +1136,25 @@ fn a_trace_or_metrics_that_cannot_be_written_fails_the_run_but_not_the_audio() {
         std::fs::remove_file(&out).unwrap();
     }
 }
+
+#[test]
+fn file_names_are_printed_escaped() {
+    let d = Dir::new("evilname");
+    let good = d.write("ok\u{1b}[31m\nforged.json", PASS_CHAIN);
+    let o = run(&["validate", good.to_str().unwrap()]);
+    assert!(o.status.success());
+    let out = text(&o.stdout);
+    assert!(!out.contains('\u{1b}') && out.lines().count() == 1, "{out:?}");
+    let bad = d.write("bad\u{1b}[31m\nforged.json", "{}");
+    let o = run(&["validate", bad.to_str().unwrap()]);
+    let err = text(&o.stderr);
+    assert!(
+        !err.contains('\u{1b}') && !err.lines().any(|l| l.starts_with("forged")),
+        "{err:?}"
+    );
+    // A missing input named with escapes, in `run`.
+    let o = run(&["run", good.to_str().unwrap(), "-i", "/nonexistent/\u{1b}]0;x\u{7}.wav"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+}

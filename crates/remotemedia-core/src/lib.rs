@@ -42,6 +42,7 @@ pub mod pipeline;
 pub mod printable;
 pub mod registry;
 pub mod resilience;
+mod set_aside;
 
 pub use data::{AudioData, OpaqueValue, RuntimeData, SampleFormat, Samples, Shared, SpeechSegment, VadInfo};
 pub use engine::{Engine, RunError};

@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use crate::document;
 use crate::error::{ManifestError, Problem};
-use crate::printable::{quoted, short};
+use crate::printable::{is_unsafe, quoted, short};
 use crate::registry::Registry;
 
 /// The only manifest version this engine reads.
@@ -79,7 +79,9 @@ pub struct Metadata {
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
     /// Unique, non-empty id, used by connections, errors and metrics; at
-    /// most 256 bytes, without control characters.
+    /// most 256 bytes, without control characters or bidirectional text
+    /// controls.
+    #[schemars(length(min = 1, max = 256))]
     pub id: String,
     /// The node type: a registered name such as `AudioResampleNode`.
     pub node_type: String,
@@ -92,8 +94,10 @@ pub struct NodeSpec {
     /// Retry policy for transient errors (default: 3 retries, 100 ms, x2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryConfig>,
-    /// Longest a single call may take, in milliseconds.
+    /// Longest a single call may take, in milliseconds (1 to 86400000,
+    /// 24 h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 86_400_000))]
     pub timeout_ms: Option<u64>,
     /// What downstream gets once the node's circuit breaker is open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,13 +147,17 @@ impl fmt::Display for RuntimeHint {
 #[serde(default, deny_unknown_fields)]
 pub struct RetryConfig {
     /// Retries after the first attempt (0 disables retrying; at most 100).
+    #[schemars(range(max = 100))]
     pub max_retries: u32,
     /// Delay before the first retry, in milliseconds (at most 3600000, 1 h).
+    #[schemars(range(max = 3_600_000))]
     pub initial_delay_ms: u64,
     /// Factor applied to the delay after each retry (1 to 1000).
+    #[schemars(range(min = 1, max = 1000))]
     pub multiplier: f64,
     /// Upper bound on one delay, in milliseconds (at least
     /// initial_delay_ms, at most 3600000, 1 h).
+    #[schemars(range(max = 3_600_000))]
     pub max_delay_ms: u64,
 }
 
@@ -185,6 +193,7 @@ pub struct BreakerConfig {
     pub failure_threshold: u32,
     /// How long the breaker stays open before one trial call, in ms (at
     /// most 86400000, 24 h).
+    #[schemars(range(max = 86_400_000))]
     pub cooldown_ms: u64,
 }
 
@@ -281,11 +290,13 @@ impl Manifest {
                     id,
                     format!("node id is {} bytes long; at most {MAX_ID_BYTES}", node.id.len()),
                 );
-            } else if node.id.chars().any(char::is_control) {
+            } else if node.id.chars().any(is_unsafe) {
                 push(
                     at("id"),
                     id,
-                    "node id must not contain control characters (newline, tab, ESC...)".into(),
+                    "node id must not contain control characters (newline, tab, ESC...) or bidirectional text \
+                     controls"
+                        .into(),
                 );
             } else if let Some(first) = first_index.insert(&node.id, i) {
                 first_index.insert(&node.id, first);
@@ -448,9 +459,7 @@ impl Manifest {
 
 /// Every shape problem (stage 3) of a manifest that does not deserialize:
 /// each node and connection is checked on its own, then the rest of the
-/// document. Within each, after a problem the field it is about is set
-/// aside and the rest checked again, until it passes or a problem names no
-/// single field (a missing required field, a value of the wrong type).
+/// document, each listing every problem it has (see [`crate::set_aside`]).
 fn shape_problems(value: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut top = value.as_object().cloned().unwrap_or_default();
@@ -479,25 +488,26 @@ fn shape_problems(value: &Value) -> Vec<Problem> {
 }
 
 /// The shape problems of `value` as a `T`, as (path, message), the paths
-/// under `prefix`.
+/// under `prefix` (see [`crate::set_aside`]).
 fn field_problems<T: serde::de::DeserializeOwned>(value: &Value, prefix: &str) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
-    let mut rest = value.clone();
-    while let Err(e) = serde_path_to_error::deserialize::<_, T>(&rest) {
-        let inner = e.path().to_string();
-        let inner = if inner == "." { String::new() } else { inner };
-        let key = inner.split(['.', '[']).next().unwrap_or_default().to_owned();
-        let path = match (prefix.is_empty(), inner.is_empty()) {
-            (_, true) => prefix.to_owned(),
-            (true, false) => inner,
-            (false, false) => format!("{prefix}.{inner}"),
-        };
-        problems.push((path, e.into_inner().to_string()));
-        if rest.as_object_mut().and_then(|o| o.remove(&key)).is_none() {
-            break;
-        }
-    }
-    problems
+    let check = |v: &Value| {
+        serde_path_to_error::deserialize::<_, T>(v).map(drop).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            (path, e.into_inner().to_string())
+        })
+    };
+    crate::set_aside::every_problem(value, check, |(path, message)| (path.as_str(), message.clone()))
+        .into_iter()
+        .map(|(inner, message)| {
+            let path = match (prefix.is_empty(), inner.is_empty()) {
+                (_, true) => prefix.to_owned(),
+                (true, false) => inner,
+                (false, false) => format!("{prefix}.{inner}"),
+            };
+            (path, message)
+        })
+        .collect()
 }
 
 /// The id of the node a JSON path such as `nodes[2].params.x` points into.

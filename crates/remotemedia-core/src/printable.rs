@@ -13,16 +13,24 @@ use std::fmt::Write;
 /// Longest user string [`quoted`] prints in full, in characters.
 pub const QUOTE_LIMIT: usize = 100;
 
-/// `s` with every control character (C0, DEL, C1; newlines and tabs
-/// included) written as a Rust escape (`\n`, `\u{1b}`); borrowed when
-/// there is none.
+/// Whether `c` can change how a terminal shows what follows it: a control
+/// character (C0, DEL, C1; newlines and tabs included) or a bidirectional
+/// text control (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069),
+/// which can make printed text read differently from what it is.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every [`is_unsafe`] character written as a Rust escape (`\n`,
+/// `\u{1b}`, `\u{202e}`); borrowed when there is none.
 pub fn escaped(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c.is_control() {
+        if is_unsafe(c) {
             let _ = write!(out, "{}", c.escape_default());
         } else {
             out.push(c);

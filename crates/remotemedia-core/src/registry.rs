@@ -143,24 +143,9 @@ impl Implementation {
         (self.check)(params)
     }
 
-    /// Checks params; every problem found. After each problem, the param it
-    /// is about is set aside (left to its default) and the rest checked
-    /// again, until they pass or a problem names no single param.
+    /// Checks params; every problem found (see [`crate::set_aside`]).
     pub fn check_all(&self, params: &Value) -> Vec<ParamProblem> {
-        let mut problems = Vec::new();
-        if self.check(params).is_ok() {
-            return problems;
-        }
-        let mut rest = params.clone();
-        while let Err(p) = self.check(&rest) {
-            let key = p.path.split(['.', '[']).next().unwrap_or_default().to_owned();
-            problems.push(p);
-            let set_aside = rest.as_object_mut().and_then(|o| o.remove(&key));
-            if set_aside.is_none() {
-                break;
-            }
-        }
-        problems
+        crate::set_aside::every_problem(params, |v| self.check(v), |p| (p.path.as_str(), p.message.clone()))
     }
 }
 

@@ -320,12 +320,20 @@ fn node_ids_are_bounded_and_printable() {
     // The id is cut short where the problem prints it.
     assert!(p.to_string().len() < 300, "{p}");
     compile(chain(json!([{"id": "y".repeat(256), "node_type": "AddNode"}]))).unwrap();
-    for id in ["a\u{1b}[2Jb", "a\nb", "tab\there", "del\u{7f}", "c1\u{9b}"] {
+    for id in [
+        "a\u{1b}[2Jb",
+        "a\nb",
+        "tab\there",
+        "del\u{7f}",
+        "c1\u{9b}",
+        "rlo\u{202e}txt.exe",
+        "iso\u{2066}x",
+    ] {
         let p = one_problem(chain(json!([{"id": id, "node_type": "AddNode"}])));
         assert_eq!(p.path, "nodes[0].id", "{id:?}");
         assert!(p.message.contains("control characters"), "{p}");
         let shown = p.to_string();
-        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(!shown.chars().any(remotemedia_core::printable::is_unsafe), "{shown:?}");
     }
     // Non-ASCII ids are fine.
     compile(chain(json!([{"id": "Überprüfung-音声", "node_type": "AddNode"}]))).unwrap();
@@ -412,4 +420,52 @@ fn a_huge_param_name_is_cut_short_where_it_is_printed() {
     let shown = p.to_string();
     assert!(shown.len() < 3000, "{} bytes", shown.len());
     assert!(shown.contains("bytes)"), "{shown}");
+}
+
+#[test]
+fn a_required_field_of_the_wrong_type_is_one_problem_not_two() {
+    // Set aside to go on checking, the id goes missing: that is not a
+    // second problem.
+    let found: Vec<String> = problems(chain(json!([{"id": 5, "node_type": "AddNode", "timeout_ms": "x"}])))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found[0].starts_with("nodes[0].id: invalid type"), "{found:#?}");
+    assert!(found[1].starts_with("nodes[0].timeout_ms: invalid type"), "{found:#?}");
+    assert!(!found.iter().any(|p| p.contains("missing field")), "{found:#?}");
+}
+
+#[test]
+fn the_schema_states_the_bounds_validation_enforces() {
+    use remotemedia_core::manifest::{
+        MAX_COOLDOWN_MS, MAX_ID_BYTES, MAX_MULTIPLIER, MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_TIMEOUT_MS,
+    };
+    let schema = Manifest::json_schema(Engine::default().registry());
+    let at = |p: &str| schema.pointer(p).unwrap_or_else(|| panic!("{p} missing")).clone();
+    assert_eq!(at("/$defs/NodeSpec/properties/id/maxLength"), json!(MAX_ID_BYTES));
+    assert_eq!(
+        at("/$defs/NodeSpec/properties/timeout_ms/maximum"),
+        json!(MAX_TIMEOUT_MS)
+    );
+    assert_eq!(
+        at("/$defs/RetryConfig/properties/max_retries/maximum"),
+        json!(MAX_RETRIES)
+    );
+    assert_eq!(
+        at("/$defs/RetryConfig/properties/initial_delay_ms/maximum"),
+        json!(MAX_RETRY_DELAY_MS)
+    );
+    assert_eq!(
+        at("/$defs/RetryConfig/properties/max_delay_ms/maximum"),
+        json!(MAX_RETRY_DELAY_MS)
+    );
+    assert_eq!(
+        at("/$defs/RetryConfig/properties/multiplier/maximum").as_f64(),
+        Some(MAX_MULTIPLIER)
+    );
+    assert_eq!(
+        at("/$defs/BreakerConfig/properties/cooldown_ms/maximum"),
+        json!(MAX_COOLDOWN_MS)
+    );
 }

@@ -19,6 +19,7 @@
 //! pass-through), the caller's own array object is returned.
 
 use std::ptr::NonNull;
+use std::sync::{Arc, OnceLock};
 
 use numpy::ndarray::{ArrayView1, ArrayView2};
 use numpy::{Element, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
@@ -36,9 +37,59 @@ use crate::lock::{ArrayLock, Lendable, lendable};
 /// and, when it could be written, locked for that time.
 pub struct NumpyStore<T> {
     _owner: Py<PyAny>,
-    _lock: Option<ArrayLock>,
+    /// Set when the array is locked (at once, or later: see [`Pending`]).
+    lock: OnceLock<ArrayLock>,
     ptr: NonNull<T>,
     len: usize,
+}
+
+/// A store whose array may be locked after it was lent.
+trait LockSlot: Send + Sync {
+    fn fill(&self, lock: ArrayLock);
+}
+
+impl<T: Sync> LockSlot for NumpyStore<T> {
+    fn fill(&self, lock: ArrayLock) {
+        // Locked already: the new lock is dropped (and released) at once.
+        let _ = self.lock.set(lock);
+    }
+}
+
+/// A lockable array lent *without* its lock, for a call that keeps the GIL
+/// from start to end (no Python code can write meanwhile): locking and
+/// unlocking would cost more than the call. [`Pending::lock_if_retained`]
+/// locks it after the call when the engine kept a reference (a node's
+/// state, an output viewing it); [`Pending::lock_now`] before the GIL is
+/// released after all.
+pub struct Pending {
+    slot: Arc<dyn LockSlot>,
+    array: Py<PyAny>,
+}
+
+impl Pending {
+    /// Locks the array now.
+    pub fn lock_now(&self, py: Python<'_>) -> PyResult<()> {
+        let array = self.array.bind(py).cast::<PyUntypedArray>()?;
+        self.slot.fill(ArrayLock::new(array));
+        Ok(())
+    }
+
+    /// Locks the array if anything but this handle still holds its store.
+    pub fn lock_if_retained(self, py: Python<'_>) -> PyResult<()> {
+        if Arc::strong_count(&self.slot) > 1 {
+            self.lock_now(py)?;
+        }
+        Ok(())
+    }
+}
+
+/// When a lockable array is locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locking {
+    /// As it is lent (the engine may read it without the GIL).
+    Now,
+    /// Only if needed after a call that keeps the GIL (see [`Pending`]).
+    Deferred,
 }
 
 // SAFETY: the memory is owned by a numpy array kept alive by `_owner` (a
@@ -88,6 +139,8 @@ pub struct AudioIn {
     /// True when the samples were copied (the caller's array could not be
     /// lent safely or had another layout).
     pub copied: bool,
+    /// The lock still to take, when lent with [`Locking::Deferred`].
+    pub pending: Option<Pending>,
 }
 
 /// The numpy helpers used on the slow path, imported once.
@@ -95,12 +148,16 @@ static ASCONTIGUOUS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Reads `(samples, sample_rate)`: borrows `samples` when it has a
 /// supported layout and can be lent safely, converts it once otherwise.
-pub fn audio_from_py(samples: &Bound<'_, PyAny>, sample_rate: &Bound<'_, PyAny>) -> PyResult<AudioIn> {
+pub fn audio_from_py(
+    samples: &Bound<'_, PyAny>,
+    sample_rate: &Bound<'_, PyAny>,
+    locking: Locking,
+) -> PyResult<AudioIn> {
     let rate = sample_rate_from_py(sample_rate)?;
     if let Ok(array) = samples.cast::<PyUntypedArray>() {
         let lending = lendable(array);
         if lending != Lendable::Copy
-            && let Some(audio) = borrow_array(array, rate, lending)?
+            && let Some(audio) = borrow_array(array, rate, lending, locking)?
         {
             return Ok(audio);
         }
@@ -108,7 +165,7 @@ pub fn audio_from_py(samples: &Bound<'_, PyAny>, sample_rate: &Bound<'_, PyAny>)
     let converted = convert_array(samples)?;
     let array = converted.cast::<PyUntypedArray>()?;
     // The conversion is a fresh array only we hold: nothing else can write it.
-    let mut audio = borrow_array(array, rate, Lendable::Immutable)?
+    let mut audio = borrow_array(array, rate, Lendable::Immutable, locking)?
         .ok_or_else(|| PyTypeError::new_err("samples: could not be converted"))?;
     audio.copied = true;
     Ok(audio)
@@ -140,7 +197,12 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 
 /// The fast path: `Some` when the array has a layout the engine reads as it
 /// is; it is lent locked when `lending` says so.
-fn borrow_array(array: &Bound<'_, PyUntypedArray>, rate: u32, lending: Lendable) -> PyResult<Option<AudioIn>> {
+fn borrow_array(
+    array: &Bound<'_, PyUntypedArray>,
+    rate: u32,
+    lending: Lendable,
+    locking: Locking,
+) -> PyResult<Option<AudioIn>> {
     let ndim = array.ndim();
     let (channels, frames) = match *array.shape() {
         [frames] => (1, frames),
@@ -160,11 +222,12 @@ fn borrow_array(array: &Bound<'_, PyUntypedArray>, rate: u32, lending: Lendable)
     if !array.is_c_contiguous() || !array.is_aligned() || dtype.is_native_byteorder() == Some(false) {
         return Ok(None);
     }
-    let locked = lending == Lendable::Lockable;
-    let samples = match (dtype.kind(), dtype.itemsize()) {
-        (b'f', 4) => Samples::F32(lend::<f32>(array, channels * frames, locked)),
-        (b'i', 2) => Samples::I16(lend::<i16>(array, channels * frames, locked)),
-        (b'i', 4) => Samples::I32(lend::<i32>(array, channels * frames, locked)),
+    let lock = (lending == Lendable::Lockable).then_some(locking);
+    let len = channels * frames;
+    let (samples, pending) = match (dtype.kind(), dtype.itemsize()) {
+        (b'f', 4) => lend::<f32>(array, len, lock, Samples::F32),
+        (b'i', 2) => lend::<i16>(array, len, lock, Samples::I16),
+        (b'i', 4) => lend::<i32>(array, len, lock, Samples::I32),
         _ => return Ok(None),
     };
     let audio = AudioData::new(samples, channels, rate).map_err(|e| PyValueError::new_err(format!("samples: {e}")))?;
@@ -173,19 +236,38 @@ fn borrow_array(array: &Bound<'_, PyUntypedArray>, rate: u32, lending: Lendable)
         one_dimensional: ndim == 1,
         array: array.clone().into_any().unbind(),
         copied: false,
+        pending,
     }))
 }
 
-fn lend<T: Copy + Send + Sync + 'static>(array: &Bound<'_, PyUntypedArray>, len: usize, locked: bool) -> Shared<T> {
+/// Lends `array`'s memory; `lock` says whether (and when) to lock it.
+fn lend<T: Copy + Send + Sync + 'static>(
+    array: &Bound<'_, PyUntypedArray>,
+    len: usize,
+    lock: Option<Locking>,
+    wrap: fn(Shared<T>) -> Samples,
+) -> (Samples, Option<Pending>) {
     // SAFETY: reading the data pointer of a live array object.
     let data = unsafe { (*numpy::npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr())).data }.cast::<T>();
     let ptr = NonNull::new(data).filter(|_| len > 0).unwrap_or(NonNull::dangling());
-    Shared::from_store(std::sync::Arc::new(NumpyStore {
+    let store = Arc::new(NumpyStore {
         _owner: array.clone().into_any().unbind(),
-        _lock: locked.then(|| ArrayLock::new(array)),
+        lock: OnceLock::new(),
         ptr,
         len,
-    }))
+    });
+    let pending = match lock {
+        Some(Locking::Now) => {
+            store.fill(ArrayLock::new(array));
+            None
+        }
+        Some(Locking::Deferred) => Some(Pending {
+            slot: Arc::clone(&store) as Arc<dyn LockSlot>,
+            array: array.clone().into_any().unbind(),
+        }),
+        None => None,
+    };
+    (wrap(Shared::from_store(store)), pending)
 }
 
 /// The slow path: one conversion to a supported, contiguous layout.

@@ -29,7 +29,7 @@ use remotemedia_core::data::OpaqueValue;
 use remotemedia_core::{RuntimeData, SpeechSegment, VadInfo};
 use serde_json::{Map, Number, Value};
 
-use crate::audio::{AudioIn, audio_from_py, audio_to_py};
+use crate::audio::{AudioIn, Locking, Pending, audio_from_py, audio_to_py};
 
 /// Deepest nesting of lists and dicts converted to JSON.
 const MAX_DEPTH: usize = 128;
@@ -48,15 +48,22 @@ pub struct DataIn {
     pub array: Option<Py<PyAny>>,
     /// True when the audio's samples had to be copied (see [`crate::lock`]).
     pub copied: bool,
+    /// The lock still to take (audio converted with [`Locking::Deferred`]).
+    pub pending: Option<Pending>,
 }
 
-/// Converts one Python value.
+/// Converts one Python value; a lockable array is locked as it is lent.
 pub fn data_from_py(obj: &Bound<'_, PyAny>) -> PyResult<DataIn> {
+    data_from_py_locking(obj, Locking::Now)
+}
+
+/// Converts one Python value, locking a lockable array as `locking` says.
+pub fn data_from_py_locking(obj: &Bound<'_, PyAny>, locking: Locking) -> PyResult<DataIn> {
     if let Ok(t) = obj.cast::<PyTuple>()
         && (t.len() == 2 || t.len() == 3)
         && t.get_borrowed_item(0)?.cast::<PyUntypedArray>().is_ok()
     {
-        return audio_from_tuple(t);
+        return audio_from_tuple(t, locking);
     }
     let data = if let Ok(s) = obj.cast::<PyString>() {
         RuntimeData::Text(Arc::from(s.to_str()?))
@@ -73,18 +80,20 @@ pub fn data_from_py(obj: &Bound<'_, PyAny>) -> PyResult<DataIn> {
         one_dimensional: false,
         array: None,
         copied: false,
+        pending: None,
     })
 }
 
 /// Converts `(samples, sample_rate)` or `(samples, sample_rate, info)`;
 /// `samples` may be anything numpy can make an array of.
-pub fn audio_from_tuple(t: &Bound<'_, PyTuple>) -> PyResult<DataIn> {
+pub fn audio_from_tuple(t: &Bound<'_, PyTuple>, locking: Locking) -> PyResult<DataIn> {
     let AudioIn {
         audio,
         one_dimensional,
         array,
         copied,
-    } = audio_from_py(&*t.get_borrowed_item(0)?, &*t.get_borrowed_item(1)?)?;
+        pending,
+    } = audio_from_py(&*t.get_borrowed_item(0)?, &*t.get_borrowed_item(1)?, locking)?;
     let data = if t.len() == 3 {
         let dict = t.get_borrowed_item(2)?;
         let info = Arc::new(vad_info_from_py(&dict)?);
@@ -97,6 +106,7 @@ pub fn audio_from_tuple(t: &Bound<'_, PyTuple>) -> PyResult<DataIn> {
         one_dimensional,
         array: Some(array),
         copied,
+        pending,
     })
 }
 

@@ -26,7 +26,7 @@ pub fn maybe_detach<T: Send, F: FnOnce() -> T + Send>(py: Python<'_>, samples: u
 /// thread lives.
 ///
 /// Taking the GIL on a thread CPython does not know (a tokio worker, the
-/// blocking pool) creates a thread state and destroys it again on release:
+/// thread of a timed call) creates a thread state and destroys it again on release:
 /// about 5 µs per Python node call. Called before a Python node's first call
 /// on a thread, this creates the state once (taking and releasing the GIL);
 /// later calls only take the GIL. The state is released when the thread

@@ -18,6 +18,7 @@ pub mod py_node;
 pub mod registry;
 pub mod run_state;
 pub mod runtime;
+pub mod sample_format;
 pub mod session;
 
 use pyo3::exceptions::PyValueError;
@@ -88,6 +89,9 @@ fn after_fork_in_child(py: Python<'_>) {
 /// The extension module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // A panic caught inside a node call is reported as that node's error,
+    // not also printed with a backtrace on stderr.
+    remotemedia_core::panic::install_quiet_hook();
     runtime::configure_from_env().map_err(PyValueError::new_err)?;
     logging::install();
     m.add("__version__", VERSION)?;
@@ -97,6 +101,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(has_native, m)?)?;
     m.add_function(wrap_pyfunction!(document::parse_manifest_text, m)?)?;
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(sample_format::convert_samples, m)?)?;
     m.add_class::<NativePipeline>()?;
     m.add_class::<pipeline::RunToken>()?;
     m.add_function(wrap_pyfunction!(interrupt_thread, m)?)?;

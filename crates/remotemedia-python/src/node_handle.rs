@@ -19,10 +19,11 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use remotemedia_core::{Node, RuntimeData, RuntimeHint};
 use serde_json::Value;
 
+use crate::audio::Locking;
 use crate::audio::sample_count;
-use crate::convert::{DataIn, audio_from_tuple, data_from_py, data_to_py, json_from_py};
+use crate::convert::{DataIn, audio_from_tuple, data_from_py_locking, data_to_py, json_from_py};
 use crate::errors::{Error, params_error};
-use crate::gil::maybe_detach;
+use crate::gil::{RELEASE_GIL_MIN_SAMPLES, maybe_detach};
 use crate::merge::merge_clip;
 use crate::{lock, registry};
 
@@ -87,12 +88,20 @@ impl NativeNode {
     /// nothing, or a list when it produced several values that do not join.
     fn process<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         lock::release_pending(py);
-        let input = if self.audio_only {
+        // The array's lock is taken only if the GIL is released during the
+        // call or the node keeps the samples (see `audio::Pending`).
+        let mut input = if self.audio_only {
             audio_input(data)?
         } else {
-            data_from_py(data)?
+            data_from_py_locking(data, Locking::Deferred)?
         };
         let samples = input.data.audio().map_or(0, sample_count);
+        let pending = input.pending.take();
+        if samples >= RELEASE_GIL_MIN_SAMPLES
+            && let Some(pending) = pending.as_ref()
+        {
+            pending.lock_now(py)?;
+        }
         let clip = !self.stream;
         let mut guard = self
             .state
@@ -111,7 +120,11 @@ impl NativeNode {
             r
         });
         let same_as = input.array.as_ref().map(|a| a.bind(py));
-        self.finish(py, state, result, same_as)
+        let out = self.finish(py, state, result, same_as);
+        if let Some(pending) = pending {
+            pending.lock_if_retained(py)?;
+        }
+        out
     }
 
     /// Ends the stream: returns what the node still held (joined), or `None`.
@@ -182,7 +195,7 @@ impl NativeNode {
 /// into an array.
 fn audio_input(data: &Bound<'_, PyAny>) -> PyResult<DataIn> {
     match data.cast::<PyTuple>() {
-        Ok(t) if t.len() == 2 || t.len() == 3 => audio_from_tuple(t),
+        Ok(t) if t.len() == 2 || t.len() == 3 => audio_from_tuple(t, Locking::Deferred),
         _ => Err(PyTypeError::new_err(format!(
             "data: expected a (samples, sample_rate) tuple, got {}",
             data.get_type().name()?

@@ -66,7 +66,7 @@ impl std::error::Error for Raised {}
 /// Runs `f`, which may block (Python code, the GIL), without stalling the
 /// tokio worker it is called on: on a multi-thread runtime the worker's
 /// queued tasks move to another thread first. Off the runtime (or on the
-/// blocking pool, or in a `block_on` caller) `f` just runs.
+/// thread of a timed call, or in a `block_on` caller) `f` just runs.
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),

@@ -17,7 +17,7 @@ energy mode, call by call as the native node reports them.
   (its 10th-percentile frame level). It finds speech in silence or light
   noise like the native one, but it calls any loud non-stationary sound
   speech (music, crowd noise) and it misses speech in strong noise. Its
-  smoothing uses the native defaults (180 ms minimum speech, 200 ms minimum
+  smoothing uses the native defaults (180 ms minimum speech, 150 ms minimum
   silence) with a 30 ms hangover, but not the native edge fitting (lead-in,
   trimming, merging of short runs before a segment).
 """
@@ -46,7 +46,7 @@ class VadSettings:
     threshold_db: float = SPEECH_THRESHOLD_DB
     hangover_ms: int = 30
     min_speech_ms: int = 180
-    min_silence_ms: int = 200
+    min_silence_ms: int = 150
 
     @staticmethod
     def resolve(

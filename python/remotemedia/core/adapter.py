@@ -2,7 +2,7 @@
 
 The engine calls ``process(data) -> list``, ``flush() -> list`` and
 ``reset()`` on an adapter wrapping the user's very instance, from one of its
-own threads (a tokio worker inside a session, the blocking pool under a
+own threads (a tokio worker inside a session, a detached thread under a
 ``timeout_ms``, or the thread of a batch run), holding the GIL for the call.
 
 An ``async def`` hook returns a coroutine: it runs on **the node's own event

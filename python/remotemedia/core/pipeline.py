@@ -371,7 +371,7 @@ class Pipeline:
 
     def _refuse_streaming_nodes_in_python(self) -> None:
         for node in self._nodes:
-            if is_streaming(node):
+            if is_streaming(node) or getattr(node, "engine_only", False):
                 raise PipelineError(
                     f"node {node.name!r} is a streaming node: streaming nodes run on the engine only (use_rust=True)"
                 )

@@ -345,6 +345,265 @@ class FormatConverterNode(_AudioNode):
         return (_convert.convert(samples, self.target_format), rate, *original[2:])
 
 
+# -- the older SDK's audio nodes -------------------------------------------------
+
+
+def mix_channels(samples: np.ndarray, channels: int) -> np.ndarray:
+    """``samples`` (2-D) mixed to ``channels``: fewer by averaging the input
+    channels ``i`` with ``i % channels == j`` into output ``j`` (mono: the
+    mean of all), more by copying input channel ``j % inputs`` (as the native
+    ``AudioTransform``)."""
+    inputs = samples.shape[0]
+    if channels >= inputs:
+        return samples[[j % inputs for j in range(channels)]]
+    return np.stack([samples[j::channels].mean(axis=0) for j in range(channels)]).astype(np.float32)
+
+
+class AudioTransform(_AudioNode):
+    """Resamples to ``output_sample_rate`` and mixes to ``output_channels``
+    (down-mix by averaging, up-mix by copying): ``(a, sr) -> (a', rate)``,
+    float32."""
+
+    native_type: ClassVar[str | None] = "AudioTransform"
+
+    def __init__(
+        self,
+        output_sample_rate: int = 44100,
+        output_channels: int = 2,
+        runtime_hint: str = "auto",
+        name: str | None = None,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        for field, value, low in (
+            ("output_sample_rate", output_sample_rate, 1000),
+            ("output_channels", output_channels, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{field}: expected an integer of at least {low}, got {value!r}")
+        self.output_sample_rate = int(output_sample_rate)
+        self.output_channels = int(output_channels)
+        params = {"output_sample_rate": self.output_sample_rate, "output_channels": self.output_channels}
+        super().__init__(name, runtime_hint, stream, params, **kwargs)
+        self._stream_resampler = AudioResampleNode(self.output_sample_rate, runtime_hint="python", stream=True)
+
+    def process_stream_python(self, data: Any) -> Any:
+        """The numpy stream: mixed, then resampled with filter history."""
+        samples, rate, one_d = audio_arg(data)
+        mixed = mix_channels(_convert.to_f32(samples), self.output_channels)
+        return _shape(self._stream_resampler.process_stream_python((mixed, rate))[:2], one_d)
+
+    def flush_python(self) -> Any:
+        """Ends the numpy stream: the resampler's tail, or ``None``."""
+        return self._stream_resampler.flush_python()
+
+    def reset(self) -> None:
+        """Forgets stream state."""
+        super().reset()
+        self._stream_resampler.reset()
+
+    def clip_python(self, samples: np.ndarray, rate: int, original: Any) -> Any:
+        mixed = mix_channels(_convert.to_f32(samples), self.output_channels)
+        if rate != self.output_sample_rate:
+            mixed = _resample.resample(mixed, rate, self.output_sample_rate, "high")
+        return (mixed, self.output_sample_rate)
+
+
+class AudioResampler(AudioResampleNode):
+    """``AudioResampleNode`` with the older SDK's default rate (44.1 kHz)."""
+
+    native_type: ClassVar[str | None] = "AudioResampler"
+
+    def __init__(self, target_sample_rate: int = 44100, **kwargs: Any) -> None:
+        super().__init__(target_sample_rate, **kwargs)
+
+
+class AudioBuffer(_AudioNode):
+    """Re-chunks a stream of audio into blocks of exactly
+    ``buffer_size_samples`` frames; the remainder comes at the end (flush); a
+    change of rate, channel count or format hands on what is held first.
+
+    In a pipeline's stream it runs natively. Called directly, each call
+    returns the list of blocks completed by that chunk (``flush()`` the
+    rest), as consecutive calls are one stream."""
+
+    native_type: ClassVar[str | None] = "AudioBuffer"
+    #: Several blocks per input: the pure-Python path cannot run it.
+    engine_only: ClassVar[bool] = True
+
+    def __init__(self, buffer_size_samples: int, runtime_hint: str = "auto", name: str | None = None, **kwargs: Any):
+        if isinstance(buffer_size_samples, bool) or not isinstance(buffer_size_samples, (int, np.integer)):
+            raise TypeError(f"buffer_size_samples: expected a number of frames, got {buffer_size_samples!r}")
+        if buffer_size_samples < 1:
+            raise ValueError(f"buffer_size_samples: must be at least 1 frame, got {buffer_size_samples}")
+        if runtime_hint == "python":
+            raise ValueError("AudioBuffer runs on the engine only (runtime_hint 'auto' or 'rust')")
+        self.buffer_size_samples = int(buffer_size_samples)
+        self._held: tuple[np.ndarray, int, bool] | None = None
+        super().__init__(name, runtime_hint, False, {"buffer_size_samples": self.buffer_size_samples}, **kwargs)
+        # Direct calls stream in numpy: a clip of blocks joined back into one
+        # would undo the re-chunking.
+        self.process = self._process_stream  # type: ignore[method-assign]
+
+    def _process_stream(self, data: Any) -> list[Any]:
+        samples, rate, one_d = audio_arg(data)
+        blocks: list[Any] = []
+        if self._held is not None:
+            held, held_rate, _ = self._held
+            if (held_rate, held.shape[0], held.dtype) != (rate, samples.shape[0], samples.dtype):
+                blocks.extend(self._drain(final=True))
+        if self._held is None:
+            self._held = (samples, rate, one_d)
+        else:
+            self._held = (np.concatenate([self._held[0], samples], axis=1), rate, one_d)
+        blocks.extend(self._drain(final=False))
+        return blocks
+
+    def _drain(self, final: bool) -> list[Any]:
+        assert self._held is not None
+        held, rate, one_d = self._held
+        size = self.buffer_size_samples
+        cut = held.shape[1] if final else held.shape[1] - held.shape[1] % size
+        blocks = [_shape((held[:, i : min(i + size, cut)].copy(), rate), one_d) for i in range(0, cut, size)]
+        self._held = None if final or cut == held.shape[1] else (held[:, cut:], rate, one_d)
+        return blocks
+
+    def flush(self) -> Any:
+        """The held remainder as a last block, or ``None``."""
+        if self._held is None:
+            return None
+        blocks = self._drain(final=True)
+        return blocks[0] if blocks else None
+
+    def reset(self) -> None:
+        """Forgets what is held."""
+        self._held = None
+
+
+class ExtractAudioDataNode(Node):
+    """``(a, sr)`` or ``((a, sr), metadata)`` -> the array ``a`` alone."""
+
+    def __init__(self, name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+
+    def process(self, data: Any) -> Any:
+        """The samples of an audio input."""
+        audio, _metadata = self.split_data_metadata(data)
+        if isinstance(audio, tuple) and len(audio) >= 2 and isinstance(audio[0], np.ndarray):
+            return audio[0]
+        raise TypeError(f"data: expected (samples, sample_rate) or ((samples, sample_rate), metadata), got {data!r}")
+
+
+class VoiceActivityDetector(Node):
+    """Per chunk of a stream, whether it is speech: ``is_speech`` when at
+    least ``speech_threshold`` of its frames are speech, as judged by our
+    speech detector (``VADNode``, speech mode; ``energy_threshold`` is
+    accepted for older scripts and has no effect).
+
+    ``filter_mode=True`` yields only the speech chunks ``(a, sr)``; otherwise
+    every chunk as ``((a, sr), {"is_speech", "speech_ratio", "avg_energy",
+    "frame_duration_ms"})``, or ``(a, sr)`` with ``include_metadata=False``.
+    The detector decides a frame a few hundred ms after it arrives (it waits
+    to see whether a burst is speech), so chunks come out with that delay,
+    in order, the last ones at the end of the stream."""
+
+    is_streaming = True
+
+    def __init__(
+        self,
+        frame_duration_ms: int = 30,
+        energy_threshold: float = 0.02,
+        speech_threshold: float = 0.3,
+        filter_mode: bool = False,
+        include_metadata: bool = True,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not 0.0 <= speech_threshold <= 1.0:
+            raise ValueError(f"speech_threshold: expected a share of frames from 0 to 1, got {speech_threshold!r}")
+        VADNode(frame_duration_ms=frame_duration_ms)  # checks frame_duration_ms
+        super().__init__(
+            name,
+            frame_duration_ms=frame_duration_ms,
+            energy_threshold=energy_threshold,
+            speech_threshold=speech_threshold,
+            filter_mode=filter_mode,
+            include_metadata=include_metadata,
+            **kwargs,
+        )
+        self.frame_duration_ms = frame_duration_ms
+        self.speech_threshold = float(speech_threshold)
+        self.filter_mode = bool(filter_mode)
+        self.include_metadata = bool(include_metadata)
+
+    async def process(self, data_stream: Any) -> Any:  # type: ignore[override]
+        """Yields the chunks of ``data_stream`` with their decisions."""
+        vad = VADNode(frame_duration_ms=self.frame_duration_ms, stream=True)
+        decided: list[bool] = []
+        waiting: list[tuple[Any, int, int]] = []  # (chunk, first sample, end sample)
+        pushed, rate = 0, 0
+        async for data in data_stream:
+            audio, _metadata = self.split_data_metadata(data)
+            samples, chunk_rate, _ = audio_arg(audio)
+            if rate and chunk_rate != rate:
+                for out in self._release(waiting, decided, vad, rate, final=True):
+                    yield out
+                decided, pushed = [], 0
+            rate = chunk_rate
+            _, _, info = vad.process((samples, rate))
+            decided.extend(info["frame_decisions"])
+            waiting.append((audio, pushed, pushed + samples.shape[1]))
+            pushed += samples.shape[1]
+            for out in self._release(waiting, decided, vad, rate, final=False):
+                yield out
+        for out in self._release(waiting, decided, vad, rate, final=True):
+            yield out
+
+    def _release(
+        self, waiting: list[tuple[Any, int, int]], decided: list[bool], vad: VADNode, rate: int, final: bool
+    ) -> list[Any]:
+        """The waiting chunks whose frames are all decided (all of them, at the
+        end of the stream, after flushing the detector)."""
+        if final:
+            tail = vad.flush()
+            if tail is not None:
+                decided.extend(tail[2]["frame_decisions"])
+        frame = max(1, rate * self.frame_duration_ms // 1000)
+        out: list[Any] = []
+        while waiting and (final or len(decided) * frame >= waiting[0][2]):
+            audio, start, end = waiting.pop(0)
+            frames = decided[start // frame : max(start // frame + 1, -(-end // frame))]
+            ratio = sum(frames) / len(frames) if frames else 0.0
+            is_speech = ratio >= self.speech_threshold and bool(frames)
+            if self.filter_mode:
+                if is_speech:
+                    out.append(audio)
+                continue
+            if not self.include_metadata:
+                out.append(audio)
+                continue
+            samples = np.asarray(audio[0], dtype=np.float32)
+            meta = {
+                "is_speech": is_speech,
+                "speech_ratio": ratio,
+                "avg_energy": float(np.sqrt(np.mean(np.square(samples)))) if samples.size else 0.0,
+                "frame_duration_ms": self.frame_duration_ms,
+            }
+            out.append((audio, meta))
+        return out
+
+
 register_alias("ResampleNode", AudioResampleNode)
 
-__all__ = ["AudioResampleNode", "FormatConverterNode", "VADNode", "audio_arg"]
+__all__ = [
+    "AudioBuffer",
+    "AudioResampleNode",
+    "AudioResampler",
+    "AudioTransform",
+    "ExtractAudioDataNode",
+    "FormatConverterNode",
+    "VADNode",
+    "VoiceActivityDetector",
+    "audio_arg",
+    "mix_channels",
+]

@@ -61,21 +61,22 @@ impl Node for FormatConverterNode {
 }
 
 fn convert_samples(samples: &Samples, target: SampleFormat) -> Result<Samples, NodeError> {
-    fn run<S, T: Copy + Default>(
-        src: &[S],
-        f: fn(&[S], &mut [T]) -> Result<(), convert::ConvertError>,
-    ) -> Result<Vec<T>, NodeError> {
-        let mut dst = vec![T::default(); src.len()];
-        f(src, &mut dst).map_err(|e| NodeError::fatal(e.to_string()))?;
+    /// Converts into a fresh vector without zeroing it first: the kernel's writes are the
+    /// only pass over the new memory.
+    fn run<S, T>(src: &[S], f: convert::UninitConverter<S, T>) -> Result<Vec<T>, NodeError> {
+        let mut dst = Vec::with_capacity(src.len());
+        f(src, &mut dst.spare_capacity_mut()[..src.len()]).map_err(|e| NodeError::fatal(e.to_string()))?;
+        // SAFETY: `f` succeeded, so it initialised the first `src.len()` elements.
+        unsafe { dst.set_len(src.len()) };
         Ok(dst)
     }
     Ok(match (samples, target) {
-        (Samples::I16(s), SampleFormat::F32) => run(s, convert::i16_to_f32)?.into(),
-        (Samples::I32(s), SampleFormat::F32) => run(s, convert::i32_to_f32)?.into(),
-        (Samples::F32(s), SampleFormat::I16) => run(s, convert::f32_to_i16)?.into(),
-        (Samples::I32(s), SampleFormat::I16) => run(s, convert::i32_to_i16)?.into(),
-        (Samples::F32(s), SampleFormat::I32) => run(s, convert::f32_to_i32)?.into(),
-        (Samples::I16(s), SampleFormat::I32) => run(s, convert::i16_to_i32)?.into(),
+        (Samples::I16(s), SampleFormat::F32) => run(s, convert::i16_to_f32_uninit)?.into(),
+        (Samples::I32(s), SampleFormat::F32) => run(s, convert::i32_to_f32_uninit)?.into(),
+        (Samples::F32(s), SampleFormat::I16) => run(s, convert::f32_to_i16_uninit)?.into(),
+        (Samples::I32(s), SampleFormat::I16) => run(s, convert::i32_to_i16_uninit)?.into(),
+        (Samples::F32(s), SampleFormat::I32) => run(s, convert::f32_to_i32_uninit)?.into(),
+        (Samples::I16(s), SampleFormat::I32) => run(s, convert::i16_to_i32_uninit)?.into(),
         (same, _) => same.clone(),
     })
 }

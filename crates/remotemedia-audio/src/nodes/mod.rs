@@ -7,17 +7,22 @@
 
 mod convert;
 mod planar;
+mod rechunk;
 mod resample;
+mod transform;
 mod vad;
 
 pub use convert::{FormatConverterNode, FormatConverterParams};
+pub use rechunk::{AudioBufferNode, AudioBufferParams};
 pub use resample::{ResampleNode, ResampleParams, ResampleQuality};
+pub use transform::{AudioResamplerParams, AudioTransformNode, AudioTransformParams};
 pub use vad::{VadNode, VadNodeMode, VadParams};
 
 use remotemedia_core::{NodeType, Registry};
 
 /// Registers the native audio nodes (`AudioResampleNode`, `VADNode`,
-/// `FormatConverterNode`) in `registry`.
+/// `FormatConverterNode`, and the older SDK's `AudioTransform`,
+/// `AudioResampler` and `AudioBuffer`) in `registry`.
 pub fn register(registry: &mut Registry) {
     registry.register(
         NodeType::new::<ResampleParams>(
@@ -41,5 +46,26 @@ pub fn register(registry: &mut Registry) {
             "Converts samples to target_format (f32, i16, i32); same format in and out passes the buffer through.",
         )
         .native(|p: FormatConverterParams| Ok(Box::new(FormatConverterNode::new(p)))),
+    );
+    registry.register(
+        NodeType::new::<AudioTransformParams>(
+            "AudioTransform",
+            "Resamples to output_sample_rate and mixes to output_channels (down-mix by averaging, up-mix by copying); output is f32.",
+        )
+        .native(|p: AudioTransformParams| Ok(Box::new(AudioTransformNode::new(p)))),
+    );
+    registry.register(
+        NodeType::new::<AudioResamplerParams>(
+            "AudioResampler",
+            "AudioResampleNode with the older SDK's default target_sample_rate of 44100 Hz.",
+        )
+        .native(|p: AudioResamplerParams| Ok(Box::new(ResampleNode::new(p.into())))),
+    );
+    registry.register(
+        NodeType::new::<AudioBufferParams>(
+            "AudioBuffer",
+            "Re-chunks audio into blocks of exactly buffer_size_samples frames; the remainder at the end; a change of format, channels or rate hands on what is held first.",
+        )
+        .native(|p: AudioBufferParams| Ok(Box::new(AudioBufferNode::new(p)))),
     );
 }

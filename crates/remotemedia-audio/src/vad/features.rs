@@ -14,7 +14,11 @@
 //! relative to that floor, never absolute levels (the absolute gate is
 //! applied by [`super::Vad`]):
 //!
-//! - band SNRs in 8 bands and their mean;
+//! - band SNRs in 8 bands, their mean and their spread (a broadband rise of
+//!   the noise lifts every band alike, speech's formants do not);
+//! - the mean band SNR over a second floor that rises fast
+//!   ([`FAST_FLOOR_RISE_DB_PER_S`]): a noise whose level steps up is inside
+//!   it within a second, while speech keeps dipping between syllables;
 //! - harmonicity: the normalised periodicity of the floor-relative spectrum
 //!   over pitch lags 2.5-14 ms (70-400 Hz), and the pitch jump between hops;
 //! - spectral flux between hops;
@@ -50,7 +54,7 @@ use super::halfband::{self, HalfBand};
 use crate::resample::{Quality, Resampler};
 
 /// Values computed per hop.
-const BASE_FEATURES: usize = 28;
+const BASE_FEATURES: usize = 30;
 /// How many hops back each stacked copy of the per-hop values comes from.
 const CONTEXT_HOPS: [usize; 3] = [0, hops(100), hops(200)];
 /// Number of values in one feature vector: the per-hop values now, 100 ms
@@ -65,6 +69,10 @@ const FLOOR_FALL_S: f32 = 0.045;
 const DECAY_DB_PER_S: f32 = 20.0;
 /// How fast (dB per second) the noise floor may rise when the level goes up.
 pub const FLOOR_RISE_DB_PER_S: f32 = 4.0;
+/// How fast (dB per second) the second, fast noise floor may rise: a noise
+/// that steps up by 15 dB is inside it within a second, a talker's syllables
+/// (with dips between them) are not.
+const FAST_FLOOR_RISE_DB_PER_S: f32 = 20.0;
 
 /// For the first [`WARMUP_HOPS`] of a stream the floor may rise this fast
 /// (dB per second): the first estimate is one hop's spectrum, often too low
@@ -428,10 +436,11 @@ struct Analysis {
     /// The ripple spectrum handed to the inverse transform, and its output.
     cepstrum_in: [f32; fft::BINS],
     acf: [f32; FFT_LEN],
-    /// Power spectrum, smoothed power and noise floor of bins `LO..HI`.
+    /// Power spectrum, smoothed power, noise floor and fast-rising noise floor of bins `LO..HI`.
     power: [f32; NB],
     smoothed: [f32; NB],
     floor: [f32; NB],
+    fast_floor: [f32; NB],
     /// Periodicity working arrays: log floor-relative power, its prefix sums.
     ripple: [f32; NP],
     prefix: [f32; NP + 1],
@@ -453,6 +462,7 @@ struct Analysis {
     smooth_coeff: f32,
     fall_coeff: f32,
     floor_rise: f32,
+    fast_floor_rise: f32,
     warmup_rise: f32,
     hops: u64,
     avg: Averages,
@@ -482,6 +492,7 @@ impl Analysis {
             power: [0.0; NB],
             smoothed: [0.0; NB],
             floor: [0.0; NB],
+            fast_floor: [0.0; NB],
             ripple: [0.0; NP],
             prefix: [0.0; NP + 1],
             inv_width,
@@ -498,6 +509,7 @@ impl Analysis {
             smooth_coeff: ema_coeff(SMOOTHING_S),
             fall_coeff: ema_coeff(FLOOR_FALL_S),
             floor_rise: 10f32.powf(FLOOR_RISE_DB_PER_S / HOP_RATE / 10.0),
+            fast_floor_rise: 10f32.powf(FAST_FLOOR_RISE_DB_PER_S / HOP_RATE / 10.0),
             warmup_rise: 10f32.powf(WARMUP_RISE_DB_PER_S / HOP_RATE / 10.0),
             hops: 0,
             avg: Averages::new(),
@@ -519,6 +531,7 @@ impl Analysis {
         self.history.fill(0.0);
         self.smoothed.fill(0.0);
         self.floor.fill(0.0);
+        self.fast_floor.fill(0.0);
         self.fine_ring = [[0.0; NF]; STATIONARITY_LAG_LONG];
         self.fine_sums = [(0.0, 0.0); STATIONARITY_LAG_LONG];
         self.ring_pos = 0;
@@ -561,7 +574,7 @@ impl Analysis {
             *p += 1e-12;
         }
         self.update_floor();
-        let band_snr = self.band_snr_db();
+        let (band_snr, fast_snr) = self.band_snr_db();
         let (harmonicity, lag, fine_lag) = self.periodicity();
         let (stationarity, stationarity_200ms) = self.stationarity();
         self.hops += 1;
@@ -628,6 +641,9 @@ impl Analysis {
         )));
         base[26] = drift / PITCH_DRIFT_CAP;
         base[27] = avg.pitch_held.update(f32::from(u8::from(drift < PITCH_HELD_OCTAVES)));
+        base[28] = fast_snr / 10.0;
+        let spread = band_snr.iter().map(|s| (s - mean_snr) * (s - mean_snr)).sum::<f32>() / NUM_BANDS as f32;
+        base[29] = spread.sqrt() / 10.0;
 
         self.context[self.context_pos] = base;
         for (c, back) in CONTEXT_HOPS.iter().enumerate() {
@@ -644,6 +660,7 @@ impl Analysis {
         if self.hops == 0 {
             self.smoothed = self.power;
             self.floor = self.power;
+            self.fast_floor = self.power;
             return;
         }
         let rise = if self.hops < WARMUP_HOPS {
@@ -651,25 +668,37 @@ impl Analysis {
         } else {
             self.floor_rise
         };
-        for ((s, f), &p) in self.smoothed.iter_mut().zip(self.floor.iter_mut()).zip(&self.power) {
+        let fast_rise = self.fast_floor_rise.max(rise);
+        let bins = self
+            .smoothed
+            .iter_mut()
+            .zip(self.floor.iter_mut())
+            .zip(self.fast_floor.iter_mut());
+        for (((s, f), g), &p) in bins.zip(&self.power) {
             *s += self.smooth_coeff * (p - *s);
             let falling = *f + self.fall_coeff * (*s - *f);
             let rising = (*f * rise).min(*s);
             *f = if *s < *f { falling } else { rising };
+            let falling = *g + self.fall_coeff * (*s - *g);
+            let rising = (*g * fast_rise).min(*s);
+            *g = if *s < *g { falling } else { rising };
         }
     }
 
-    /// Band SNRs in dB (smoothed power over floor), clamped to 0..50 dB.
+    /// Band SNRs in dB (smoothed power over floor), clamped to 0..50 dB, and
+    /// the SNR of the whole band over the fast-rising floor (same clamp).
     #[inline(always)]
-    fn band_snr_db(&self) -> [f32; NUM_BANDS] {
+    fn band_snr_db(&self) -> ([f32; NUM_BANDS], f32) {
         let mut out = [0.0; NUM_BANDS];
+        let mut fast = 0.0;
         for (b, o) in out.iter_mut().enumerate() {
             let range = bin(BAND_EDGES_HZ[b]) - LO..bin(BAND_EDGES_HZ[b + 1]) - LO;
             let s = lane_sum(&self.smoothed[range.clone()]);
-            let f = lane_sum(&self.floor[range]);
+            let f = lane_sum(&self.floor[range.clone()]);
             *o = fast_db(s / f).clamp(0.0, 50.0);
+            fast += fast_db(s / lane_sum(&self.fast_floor[range])).clamp(0.0, 50.0);
         }
-        out
+        (out, fast / NUM_BANDS as f32)
     }
 
     /// Periodicity of the log floor-relative spectrum with its 500 Hz moving

@@ -4,10 +4,10 @@
 //! A call goes through, in order: the circuit breaker (open: the
 //! `on_failure` policy answers instead of the node); the call itself, inline,
 //! or on a detached thread when the node has a `timeout_ms` so that it can
-//! be cut off (see [`super::detached`]); panics are caught and become fatal errors; transient errors
-//! are retried after the node is reset, with the backoff schedule of its
-//! `retry` settings; the final failure is counted by the breaker and handed
-//! to the `on_failure` policy.
+//! be cut off (see [`super::detached`]); panics are caught and become fatal
+//! errors; transient errors are retried after the node is reset, with the
+//! backoff schedule of its `retry` settings; the final failure is counted by
+//! the breaker and handed to the `on_failure` policy.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
