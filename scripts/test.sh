@@ -28,7 +28,7 @@ venv="${CARGO_TARGET_DIR:-target}/py-ci-venv"
 rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "maturin>=1.9.4,<2" numpy pytest ruff pyyaml mypy types-PyYAML
+"$venv/bin/python" -m pip install --quiet "maturin>=1.9.4,<2" numpy pytest ruff pyyaml mypy types-PyYAML ziglang
 "$venv/bin/python" -m pip install --quiet --no-build-isolation .
 
 # After the wheel: its release build has already compiled the dependencies that
@@ -41,3 +41,6 @@ echo "== python: lint, tests"
 "$venv/bin/ruff" format --check python tests bench/python examples bench/vad bench/media
 "$venv/bin/mypy" python tests examples
 "$venv/bin/python" -m pytest -q tests
+
+echo "== wheel: manylinux2014 build, fresh-virtualenv install, quickstart"
+bash scripts/wheel_check.sh "$venv/bin/python"

@@ -66,6 +66,7 @@ class RunToken:
     @property
     def cancelled(self) -> bool:
         """True once ``cancel()`` was called."""
+
 def convert_samples(samples: Any, target_format: str, out: Any = None) -> Any:
     """``samples`` (a C-contiguous float32, int16 or int32 array) in ``target_format``,
     into ``out`` when given (returned), else into a new array."""

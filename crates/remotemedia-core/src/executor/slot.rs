@@ -252,13 +252,15 @@ impl NodeSlot {
     }
 
     /// Tells the breaker of a success (and the log, when that closed it).
+    #[inline]
     fn succeeded(&self, pipeline: &Pipeline) {
         if pipeline.policy(self.index).breaker.record_success() {
-            tracing::info!(node = pipeline.node_id(self.index), "circuit breaker closed");
+            breaker_closed(pipeline, self.index);
         }
     }
 
     /// Logs a failed execution (after its retries) and tells the breaker.
+    #[cold]
     fn failed(&self, pipeline: &Pipeline, error: &NodeError, attempts: u32) {
         let node = pipeline.node_id(self.index);
         let policy = pipeline.policy(self.index);
@@ -436,7 +438,14 @@ impl NodeSlot {
     }
 }
 
+/// Logs a breaker that a success closed.
+#[cold]
+fn breaker_closed(pipeline: &Pipeline, index: usize) {
+    tracing::info!(node = pipeline.node_id(index), "circuit breaker closed");
+}
+
 /// Logs a panic that [`run_guarded`] caught (its message is the error's).
+#[cold]
 fn caught_panic(pipeline: &Pipeline, index: usize, result: &Result<(), NodeError>) {
     if let Err(error) = result {
         tracing::error!(node = pipeline.node_id(index), error = %error, "caught a panic; the node was reset");
