@@ -180,14 +180,17 @@ def test_media_reader_track_transform_buffer_driven_by_process(tmp_path: Any) ->
 
 
 def test_media_writer_writes_what_it_passes_on(tmp_path: Any) -> None:
-    import wave
-
-    from remotemedia import MediaWriterNode
+    from remotemedia import MediaReaderNode, MediaWriterNode
 
     out_path = tmp_path / "out.wav"
     x = tone(300, 1.0, 16000)
     chunks = [(c, 16000) for c in np.array_split(x, 5)]
     outs = run(stream_through(Pipeline([MediaWriterNode(output_path=str(out_path))]), chunks))
     assert sum(o[0].shape[-1] for o in outs) == 16000
-    with wave.open(str(out_path), "rb") as w:
-        assert (w.getnchannels(), w.getframerate(), w.getnframes()) == (1, 16000, 16000)
+
+    async def read_back() -> list[Any]:
+        return [item["audio"] async for item in MediaReaderNode(str(out_path)).process(None)]
+
+    back = run(read_back())
+    assert all(rate == 16000 and a.shape[0] == 1 for a, rate in back)
+    np.testing.assert_array_equal(np.concatenate([a[0] for a, _ in back]), x)

@@ -291,7 +291,7 @@ class Pipeline:
         if self._connections is not None and self._python_order()[0] != 0:
             raise PipelineError("pipeline.process() without a stream: the first node must be the source")
         first = self._nodes[0]
-        if use_rust and first.runs_natively() and self._native_pipeline() is not None:
+        if use_rust and getattr(first, "is_source", False) and first.runs_natively():
             # A native source (MediaReaderNode) yields when the stream ends:
             # a session with no input, closed at once.
             async with self._session(self._native_pipeline(), 16, 64) as session:

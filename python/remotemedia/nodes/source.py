@@ -27,6 +27,8 @@ class MediaReaderNode(Node):
     everything else as float32, ``(channels, frames)``."""
 
     native_type: ClassVar[str | None] = "MediaReaderNode"
+    #: Yields by itself: ``pipeline.process()`` runs it first, natively.
+    is_source: ClassVar[bool] = True
 
     def __init__(self, path: str, chunk_size: int = 4096, name: str | None = None, **kwargs: Any) -> None:
         if not isinstance(path, str) or not path:
