@@ -11,8 +11,8 @@ from remotemedia.nodes.audio import (
     VoiceActivityDetector,
 )
 from remotemedia.nodes.base import PassThroughNode
-from remotemedia.nodes.sink import MediaWriterNode
 from remotemedia.nodes.simple_math import AddNode, MultiplyNode
+from remotemedia.nodes.sink import MediaWriterNode
 from remotemedia.nodes.source import AudioTrackSource, MediaReaderNode
 
 __all__ = [
