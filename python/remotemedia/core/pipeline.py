@@ -8,6 +8,7 @@ import itertools
 import json
 import math
 import os
+import queue
 import threading
 import time
 import traceback
@@ -584,8 +585,49 @@ def _node_error(node_id: str, exc: BaseException, error_class: str) -> NodeError
     return error
 
 
+class _DaemonRunners:
+    """Daemon threads that run engine runs, reused from run to run.
+
+    Not the loop's default executor: its threads are joined at exit, and a
+    run stuck in a Python node that cannot be interrupted (a long C call) must
+    not keep ``asyncio.run`` or the interpreter from ending. A job waits for
+    no other: when every thread is busy (or stuck), a new one starts; at most
+    ``_IDLE_KEPT`` idle threads wait for work."""
+
+    _IDLE_KEPT = 4
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._pid = os.getpid()
+
+    def submit(self, job: Any) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # threads do not survive fork
+                self._jobs, self._idle, self._pid = queue.SimpleQueue(), 0, os.getpid()
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1
+        self._jobs.put(job)
+        if start:
+            threading.Thread(target=self._serve, name="remotemedia-run", daemon=True).start()
+
+    def _serve(self) -> None:
+        jobs = self._jobs
+        while True:
+            jobs.get()()
+            with self._lock:
+                if self._idle >= self._IDLE_KEPT or jobs is not self._jobs:
+                    return
+                self._idle += 1
+
+
+_RUNNERS = _DaemonRunners()
+
+
 async def _run_cancellable(native: Any, items: list[Any], metrics: list[dict[str, Any]] | None) -> Any:
-    """``native.run(items, metrics)`` on a thread of its own; cancelling the
+    """``native.run(items, metrics)`` on a runner thread; cancelling the
     awaiting task cancels the run (its Python node calls are interrupted) and
     returns at once, without waiting for the thread."""
     loop = asyncio.get_running_loop()
@@ -610,10 +652,7 @@ async def _run_cancellable(native: Any, items: list[Any], metrics: list[dict[str
         except RuntimeError:  # the caller's loop is closed: nobody waits
             pass
 
-    # A daemon thread, not the loop's default executor: a run stuck in a
-    # Python node that cannot be interrupted (a long C call) must not keep
-    # ``asyncio.run`` or the interpreter from ending.
-    threading.Thread(target=work, name="remotemedia-run", daemon=True).start()
+    _RUNNERS.submit(work)
     try:
         return await done
     except asyncio.CancelledError:
