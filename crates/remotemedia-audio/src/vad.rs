@@ -52,6 +52,7 @@ pub mod features;
 mod fft;
 mod halfband;
 mod model;
+mod output;
 mod segmenter;
 mod weights;
 
@@ -59,7 +60,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use features::FeatureExtractor;
+pub use output::{Segment, VadFrame, VadOutput, VadSummary};
 use segmenter::{EdgeFit, PendingFrame, Segmenter};
+
+use crate::simd::Avx2;
 
 /// Default frame duration in milliseconds.
 pub const DEFAULT_FRAME_DURATION_MS: u32 = 30;
@@ -296,73 +300,6 @@ impl VadConfig {
     }
 }
 
-/// A detected speech segment.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Segment {
-    /// Start time in seconds from the start of the stream (a frame boundary).
-    pub start_s: f64,
-    /// End time in seconds (exclusive; a frame boundary).
-    pub end_s: f64,
-    /// Mean energy over the segment's frames, in dBFS (10·log10 of the mean square).
-    pub energy_db: f32,
-}
-
-/// The final decision for one frame.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VadFrame {
-    /// Frame number from the start of the stream.
-    pub index: u64,
-    /// Start time in seconds.
-    pub start_s: f64,
-    /// Whether the frame belongs to a speech segment.
-    pub is_speech: bool,
-    /// The detector's raw score before smoothing: speech probability (speech
-    /// mode, 0 when gated) or 1/0 for above/below the threshold (energy mode).
-    pub probability: f32,
-    /// Frame energy in dBFS (10·log10 of the mean square).
-    pub energy_db: f32,
-}
-
-/// Where [`Vad::process`] and [`Vad::flush`] append their results.
-///
-/// Reuse one across calls (call [`VadOutput::clear`] after consuming it):
-/// once its vectors have grown to the largest batch, nothing is allocated.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct VadOutput {
-    /// Final per-frame decisions, in order.
-    pub frames: Vec<VadFrame>,
-    /// Segments completed during the call, in order.
-    pub segments: Vec<Segment>,
-}
-
-impl VadOutput {
-    /// An empty output.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Empties both lists, keeping their capacity.
-    pub fn clear(&mut self) {
-        self.frames.clear();
-        self.segments.clear();
-    }
-}
-
-/// Whole-clip result of [`detect`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct VadSummary {
-    /// Whether any segment was found.
-    pub is_speech: bool,
-    /// Frames decided as speech.
-    pub speech_frames: u64,
-    /// Whole frames in the clip (a trailing partial frame is not counted).
-    pub total_frames: u64,
-    /// Speech segments.
-    pub segments: Vec<Segment>,
-    /// Per-frame decisions.
-    pub frames: Vec<VadFrame>,
-}
-
 /// The streaming voice activity detector. See the [module docs](self).
 #[derive(Debug)]
 pub struct Vad {
@@ -376,8 +313,8 @@ pub struct Vad {
     /// that completes no hop (10 ms frames complete one every other frame;
     /// the rate converter's latency shifts hops across frame boundaries).
     last_hop: (f32, f32),
-    /// Whether the CPU supports AVX2 (the classifier then runs 8 lanes wide).
-    avx2: bool,
+    /// Present when the CPU supports AVX2 (the classifier then runs 8 lanes wide).
+    cpu: Option<Avx2>,
     segmenter: Segmenter,
 }
 
@@ -407,7 +344,7 @@ impl Vad {
             frame_index: 0,
             features,
             last_hop: (0.0, 0.0),
-            avx2: features::cpu_has_avx2(),
+            cpu: Avx2::detect(),
             segmenter,
         })
     }
@@ -456,7 +393,7 @@ impl Vad {
         while !rest.is_empty() {
             let take = (self.frame_len - self.filled).min(rest.len());
             let dst = &mut self.frame_buf[self.filled..self.filled + take];
-            copy_finite(&rest[..take], dst, self.avx2);
+            copy_finite(&rest[..take], dst, self.cpu);
             self.filled += take;
             rest = &rest[take..];
             if self.filled == self.frame_len {
@@ -490,16 +427,16 @@ impl Vad {
 
     fn decide_frame(&mut self, out: &mut VadOutput) {
         let frame = &self.frame_buf[..];
-        let mean_square = sum_of_squares(frame, self.avx2) / frame.len() as f64;
+        let mean_square = sum_of_squares(frame, self.cpu) / frame.len() as f64;
         let level_db = 10.0 * (mean_square + 1e-20).log10();
         let above = level_db > f64::from(self.config.threshold_db);
         let (active, probability, snr_db) = match self.features.as_mut() {
             None => (above, if above { 1.0 } else { 0.0 }, f32::INFINITY),
             Some(fe) => {
                 let (mut sum, mut hops, mut snr) = (0.0, 0u32, f32::MIN);
-                let avx2 = self.avx2;
+                let cpu = self.cpu;
                 fe.push(frame, |features, hop_snr| {
-                    sum += model::speech_probability(features, avx2);
+                    sum += model::speech_probability(features, cpu);
                     hops += 1;
                     snr = snr.max(hop_snr);
                 });
@@ -525,13 +462,12 @@ impl Vad {
 
 /// Copies `src` into `dst` (same length), non-finite samples as 0.0.
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
-fn copy_finite(src: &[f32], dst: &mut [f32], avx2: bool) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: the caller checked that the CPU supports AVX2.
-        return unsafe { copy_finite_avx2(src, dst) };
+fn copy_finite(src: &[f32], dst: &mut [f32], cpu: Option<Avx2>) {
+    match cpu {
+        #[cfg(target_arch = "x86_64")]
+        Some(cpu) => copy_finite_avx2(cpu, src, dst),
+        _ => copy_finite_portable(src, dst),
     }
-    copy_finite_portable(src, dst);
 }
 
 #[inline(always)]
@@ -543,9 +479,13 @@ fn copy_finite_portable(src: &[f32], dst: &mut [f32]) {
 
 /// [`copy_finite_portable`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn copy_finite_avx2(src: &[f32], dst: &mut [f32]) {
-    copy_finite_portable(src, dst);
+fn copy_finite_avx2(_cpu: Avx2, src: &[f32], dst: &mut [f32]) {
+    #[target_feature(enable = "avx2")]
+    fn body(src: &[f32], dst: &mut [f32]) {
+        copy_finite_portable(src, dst);
+    }
+    // SAFETY: the token proves the CPU supports AVX2.
+    unsafe { body(src, dst) }
 }
 
 /// Sum of squares in `f64`. With AVX2 (four `f64` lanes per register instead
@@ -553,20 +493,23 @@ fn copy_finite_avx2(src: &[f32], dst: &mut [f32]) {
 /// at 16 kHz, criterion, same run); both builds add in the same order, so the
 /// sums are identical.
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
-fn sum_of_squares(xs: &[f32], avx2: bool) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: the caller checked that the CPU supports AVX2.
-        return unsafe { sum_of_squares_avx2(xs) };
+fn sum_of_squares(xs: &[f32], cpu: Option<Avx2>) -> f64 {
+    match cpu {
+        #[cfg(target_arch = "x86_64")]
+        Some(cpu) => sum_of_squares_avx2(cpu, xs),
+        _ => sum_of_squares_portable(xs),
     }
-    sum_of_squares_portable(xs)
 }
 
 /// [`sum_of_squares_portable`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn sum_of_squares_avx2(xs: &[f32]) -> f64 {
-    sum_of_squares_portable(xs)
+fn sum_of_squares_avx2(_cpu: Avx2, xs: &[f32]) -> f64 {
+    #[target_feature(enable = "avx2")]
+    fn body(xs: &[f32]) -> f64 {
+        sum_of_squares_portable(xs)
+    }
+    // SAFETY: the token proves the CPU supports AVX2.
+    unsafe { body(xs) }
 }
 
 /// Sum of squares in `f64`, over four independent lanes (a single running sum

@@ -1,9 +1,8 @@
 //! Filter design: the number of taps a specification needs, and the Kaiser-windowed sinc
 //! table of polyphase branches.
 
-use super::TAP_BLOCK;
+use super::blocks::{TAP_BLOCK, TILE_TAPS};
 use super::quality::FilterSpec;
-use super::shape::TILE_TAPS;
 
 pub(super) fn gcd(mut a: u32, mut b: u32) -> u32 {
     while b != 0 {

@@ -1,6 +1,6 @@
 //! Errors of the resampler.
 
-use super::MAX_PHASES;
+use super::limits::MAX_PHASES;
 
 /// Errors of the resampler. Construction errors (`ZeroRate`, `UnsupportedRatio`,
 /// `ZeroChannels`, `UnknownQuality`) mean bad parameters; the others mean a call was given
@@ -17,7 +17,7 @@ pub enum ResampleError {
         out_rate: u32,
     },
     /// The rate ratio does not reduce to a small enough fraction (more than [`MAX_PHASES`]
-    /// polyphase branches or a table larger than [`MAX_TABLE_LEN`]).
+    /// polyphase branches or a table larger than [`MAX_TABLE_LEN`](super::MAX_TABLE_LEN)).
     #[error(
         "unsupported rate ratio {in_rate} Hz -> {out_rate} Hz: it reduces to {out_factor}/{in_factor}, \
          more than {MAX_PHASES} phases or too large a filter table"

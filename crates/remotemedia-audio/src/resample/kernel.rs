@@ -1,6 +1,6 @@
 //! The dot-product kernels and their run-time selection.
 
-use super::TAP_BLOCK;
+use super::blocks::TAP_BLOCK;
 #[cfg(target_arch = "x86_64")]
 use super::x86;
 use crate::simd::Avx2Fma;

@@ -36,8 +36,8 @@
 //! the dot product (auto-vectorised for the build target) serves every ratio. The AVX2
 //! kernels take a `simd::Avx2Fma` token, which only CPU feature detection can produce.
 //!
-//! The module is split by concept: `quality` and `error` (the public parameters and
-//! errors), `design` (filter length and Kaiser-windowed sinc table), `table` (the shared
+//! The module is split by concept: `quality`, `error` and `limits` (the public parameters,
+//! errors and limits), `blocks` (how the kernels group taps and outputs), `design` (filter length and Kaiser-windowed sinc table), `table` (the shared
 //! table cache), `shape` (which outputs read which input windows), `kernel` (portable dot
 //! product and run-time selection) and `x86` (the AVX2/FMA kernels).
 //!
@@ -53,9 +53,11 @@
 //! This makes the `High` filter 1.6x shorter than one that stops at exactly 8 kHz; everything
 //! from 8.5 kHz up gets the full stop-band attenuation.
 
+mod blocks;
 mod design;
 mod error;
 mod kernel;
+mod limits;
 mod quality;
 mod shape;
 mod table;
@@ -67,24 +69,13 @@ use std::sync::Arc;
 
 pub(crate) use design::{KaiserWindow, kaiser_beta};
 pub use error::ResampleError;
+pub use limits::{MAX_PHASES, MAX_TABLE_LEN};
 pub use quality::Quality;
 
 use design::{gcd, taps_for};
 use kernel::Kernel;
 use shape::Shape;
 use table::{Table, shared_table};
-
-/// Largest number of polyphase branches (the reduced output-rate factor) a [`Resampler`]
-/// accepts. 44.1 kHz <-> 48 kHz needs 160, 11.025 kHz -> 96 kHz needs 1280.
-pub const MAX_PHASES: u32 = 2048;
-
-/// Largest coefficient table (branches x taps) a [`Resampler`] builds, in `f32` values
-/// (16 MiB). Ratios that would need more are rejected with
-/// [`ResampleError::UnsupportedRatio`].
-pub const MAX_TABLE_LEN: usize = 4 << 20;
-
-/// Taps are computed in groups of this many lanes (two 8-wide vectors).
-const TAP_BLOCK: usize = 16;
 
 /// A streaming, delay-compensated polyphase resampler for planar `f32` audio.
 ///
@@ -114,7 +105,7 @@ pub struct Resampler {
     up: u64,
     /// Reduced input factor.
     down: u64,
-    /// Taps per branch (multiple of [`TAP_BLOCK`]); 0 for a same-rate copy.
+    /// Taps per branch (multiple of [`blocks::TAP_BLOCK`]); 0 for a same-rate copy.
     taps: usize,
     /// `up` branches of `taps` coefficients, shared by clones.
     table: Arc<Table>,

@@ -2,6 +2,7 @@
 //! by the dot-product kernel or, for integer ratios on AVX2/FMA, forty at a time by the
 //! tiled kernel.
 
+use super::blocks::TILE;
 use super::kernel::Kernel;
 use super::table::Table;
 #[cfg(target_arch = "x86_64")]
@@ -20,13 +21,8 @@ pub(super) struct Shape {
     pub(super) tiled: Option<Avx2Fma>,
 }
 
-/// Outputs per tile of the tiled kernels (five 8-lane vectors).
-pub(super) const TILE: usize = 40;
 /// Outputs per input block of the tiled kernels.
 const TILED_BLOCK: usize = 24 * TILE;
-/// Taps per branch phase of the tiled kernels come in multiples of this (8 lanes x 4
-/// coefficients held in registers).
-pub(super) const TILE_TAPS: usize = 32;
 
 impl Shape {
     pub(super) fn new(up: u64, down: u64, taps: usize, kernel: Kernel) -> Self {

@@ -3,9 +3,9 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::blocks::TILE_TAPS;
 use super::design::fill_table;
 use super::quality::{FilterSpec, Quality};
-use super::shape::TILE_TAPS;
 
 /// Number of designed tables kept for reuse by later [`Resampler::new`] calls.
 const TABLE_CACHE_LEN: usize = 16;

@@ -3,8 +3,7 @@
 
 use std::arch::x86_64::*;
 
-use super::TAP_BLOCK;
-use super::shape::{TILE, TILE_TAPS};
+use super::blocks::{TAP_BLOCK, TILE, TILE_TAPS};
 use crate::simd::Avx2Fma;
 
 /// Four dot products of `coef` with `src[offs[i]..offs[i] + coef.len()]`, as

@@ -20,6 +20,7 @@
 //! the stream start count as silence.
 
 use crate::resample::{KaiserWindow, kaiser_beta};
+use crate::simd::Avx2;
 
 /// Non-zero odd taps on each side of the centre.
 const PAIRS: usize = 8;
@@ -40,8 +41,8 @@ pub(crate) struct HalfBand {
     odd: Vec<f32>,
     /// Whether the next input sample has an odd index.
     next_odd: bool,
-    /// Whether the CPU supports AVX2.
-    avx2: bool,
+    /// Present when the CPU supports AVX2 (the filter then runs 8 lanes wide).
+    cpu: Option<Avx2>,
 }
 
 /// Writes `out.len()` outputs: `out[t]` is centred on `even[t]`, and `odd`
@@ -77,9 +78,13 @@ fn filter(taps: &[f32; PAIRS], even: &[f32], odd: &[f32], out: &mut [f32]) {
 
 /// [`filter`] compiled for AVX2 (the same operations in the same order).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn filter_avx2(taps: &[f32; PAIRS], even: &[f32], odd: &[f32], out: &mut [f32]) {
-    filter(taps, even, odd, out);
+fn filter_avx2(_cpu: Avx2, taps: &[f32; PAIRS], even: &[f32], odd: &[f32], out: &mut [f32]) {
+    #[target_feature(enable = "avx2")]
+    fn body(taps: &[f32; PAIRS], even: &[f32], odd: &[f32], out: &mut [f32]) {
+        filter(taps, even, odd, out);
+    }
+    // SAFETY: the token proves the CPU supports AVX2.
+    unsafe { body(taps, even, odd, out) }
 }
 
 impl HalfBand {
@@ -103,7 +108,7 @@ impl HalfBand {
             even: Vec::with_capacity(max_chunk / 2 + 2 * PAIRS + 2),
             odd,
             next_odd: false,
-            avx2: super::features::cpu_has_avx2(),
+            cpu: Avx2::detect(),
         }
     }
 
@@ -146,15 +151,11 @@ impl HalfBand {
             return 0;
         }
         let out = &mut out[..ready];
-        #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: the CPU supports AVX2, checked when the decimator was built.
-            unsafe { filter_avx2(&self.taps, &self.even, &self.odd, out) };
-        } else {
-            filter(&self.taps, &self.even, &self.odd, out);
+        match self.cpu {
+            #[cfg(target_arch = "x86_64")]
+            Some(cpu) => filter_avx2(cpu, &self.taps, &self.even, &self.odd, out),
+            _ => filter(&self.taps, &self.even, &self.odd, out),
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        filter(&self.taps, &self.even, &self.odd, out);
         self.even.drain(..ready);
         self.odd.drain(..ready);
         ready

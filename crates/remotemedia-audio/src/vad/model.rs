@@ -15,21 +15,18 @@
 
 use super::features::NUM_FEATURES;
 use super::weights::{B1, B2, FEATURE_MEAN, FEATURE_SCALE, HIDDEN, W1, W2};
+use crate::simd::Avx2;
 
-/// Speech probability (0..1) of one hop's feature vector. `avx2` says whether
-/// the CPU supports AVX2 (see [`super::features::cpu_has_avx2`]).
+/// Speech probability (0..1) of one hop's feature vector; with an [`Avx2`] token the
+/// hidden layer runs 8 lanes wide (same result).
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
-pub(crate) fn speech_probability(features: &[f32; NUM_FEATURES], avx2: bool) -> f32 {
+pub(crate) fn speech_probability(features: &[f32; NUM_FEATURES], cpu: Option<Avx2>) -> f32 {
     let x = standardise(features);
-    #[cfg(target_arch = "x86_64")]
-    let hidden = if avx2 {
-        // SAFETY: the caller checked that the CPU supports AVX2.
-        unsafe { hidden_avx2(&x) }
-    } else {
-        hidden_portable(&x)
+    let hidden = match cpu {
+        #[cfg(target_arch = "x86_64")]
+        Some(cpu) => hidden_avx2(cpu, &x),
+        _ => hidden_portable(&x),
     };
-    #[cfg(not(target_arch = "x86_64"))]
-    let hidden = hidden_portable(&x);
     let logit = hidden
         .iter()
         .zip(W2.iter())
@@ -59,8 +56,18 @@ fn hidden_portable(x: &[f32; NUM_FEATURES]) -> [f32; HIDDEN] {
 
 /// Hidden-layer pre-activations with the accumulators in AVX registers.
 #[cfg(target_arch = "x86_64")]
+fn hidden_avx2(_cpu: Avx2, x: &[f32; NUM_FEATURES]) -> [f32; HIDDEN] {
+    // SAFETY: the token proves the CPU supports AVX2.
+    unsafe { hidden_avx2_body(x) }
+}
+
+/// The body of [`hidden_avx2`].
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn hidden_avx2(x: &[f32; NUM_FEATURES]) -> [f32; HIDDEN] {
+unsafe fn hidden_avx2_body(x: &[f32; NUM_FEATURES]) -> [f32; HIDDEN] {
     use std::arch::x86_64::{__m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_storeu_ps};
     const LANES: usize = 8;
     const _: () = assert!(HIDDEN.is_multiple_of(LANES));
@@ -89,10 +96,10 @@ mod tests {
     #[test]
     fn avx2_and_portable_agree_bit_for_bit() {
         let features: [f32; NUM_FEATURES] = std::array::from_fn(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3);
-        let portable = speech_probability(&features, false);
+        let portable = speech_probability(&features, None);
         assert!(portable > 0.0 && portable < 1.0);
-        if super::super::features::cpu_has_avx2() {
-            assert_eq!(portable.to_bits(), speech_probability(&features, true).to_bits());
+        if let Some(cpu) = Avx2::detect() {
+            assert_eq!(portable.to_bits(), speech_probability(&features, Some(cpu)).to_bits());
         }
     }
 }

@@ -19,7 +19,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Segment, VadFrame};
+use super::output::{Segment, VadFrame};
 
 /// How segment edges are fitted to the per-frame SNR (see the module docs).
 /// Durations are in frames; [`EdgeFit::NONE`] leaves the edges alone.
