@@ -52,9 +52,9 @@ pub use executor::{
     GraphRun, RunOptions, Session, SessionConfig, SessionReceiver, SessionSender, SinkOutput, TryRecv, TrySendError,
 };
 pub use graph::Graph;
-pub use manifest::{BreakerConfig, Manifest, NodeSpec, OnFailure, RetryConfig, RuntimeHint};
+pub use manifest::{BreakerConfig, Manifest, NodeSpec, OnFailure, RetryConfig};
 pub use metrics::PipelineMetrics;
 pub use node::Node;
 pub use params::{NoParams, NodeParams, ParamError};
 pub use pipeline::Pipeline;
-pub use registry::{NodeType, Registry, RunContext, Runtime};
+pub use registry::{NodeType, Registry, RunContext, Runtime, RuntimeHint};

@@ -16,7 +16,6 @@
 //! [`crate::Pipeline`] is built.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
 use std::path::Path;
 
 use schemars::JsonSchema;
@@ -27,7 +26,7 @@ use crate::document;
 use crate::error::{ManifestError, Problem};
 use crate::manifest_compat as compat;
 use crate::printable::{is_unsafe, quoted, short};
-use crate::registry::Registry;
+use crate::registry::{Registry, RuntimeHint};
 
 /// The only manifest version this engine reads.
 pub const MANIFEST_VERSION: &str = "v1";
@@ -130,43 +129,6 @@ pub struct Connection {
     pub from: String,
     /// Id of the downstream node.
     pub to: String,
-}
-
-/// Which implementation of a node type to run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RuntimeHint {
-    /// Native if the type has a native implementation, else CPython.
-    /// (The older runtime's `RUNTIME_HINT_*` names: unspecified, auto and
-    /// the retired RustPython mean auto; the two CPython ones mean python.)
-    #[default]
-    #[serde(
-        alias = "RUNTIME_HINT_UNSPECIFIED",
-        alias = "RUNTIME_HINT_AUTO",
-        alias = "RUNTIME_HINT_RUSTPYTHON"
-    )]
-    Auto,
-    /// Native only (older spelling: `rust_native`).
-    #[serde(alias = "rust_native")]
-    Rust,
-    /// CPython only (older spellings: `rust_python`, `cpython`).
-    #[serde(
-        alias = "rust_python",
-        alias = "cpython",
-        alias = "RUNTIME_HINT_CPYTHON",
-        alias = "RUNTIME_HINT_CPYTHON_WASM"
-    )]
-    Python,
-}
-
-impl fmt::Display for RuntimeHint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Auto => "auto",
-            Self::Rust => "rust",
-            Self::Python => "python",
-        })
-    }
 }
 
 /// Exponential backoff for transient errors.

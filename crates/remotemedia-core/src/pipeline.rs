@@ -3,13 +3,14 @@
 //! session (it is immutable); each run instantiates its own nodes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::data::RuntimeData;
 use crate::error::ManifestError;
-use crate::executor::Policy;
 use crate::graph::Graph;
-use crate::manifest::{Manifest, NodeSpec};
+use crate::manifest::{Manifest, NodeSpec, OnFailure, RetryConfig};
 use crate::node::Node;
 use crate::registry::{Implementation, Registry, RunContext, Runtime};
 use crate::resilience::Breaker;
@@ -119,5 +120,22 @@ impl Pipeline {
             };
             ManifestError::problem(path, Some(&node.id), p.message)
         })
+    }
+}
+
+/// The resilience settings of one node, resolved from its manifest entry.
+#[derive(Debug)]
+pub(crate) struct Policy {
+    pub(crate) retry: RetryConfig,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) on_failure: OnFailure,
+    pub(crate) breaker: Arc<Breaker>,
+}
+
+impl Policy {
+    /// A copy of the input, kept when a retry or `passthrough` may need it
+    /// after the node has consumed the original (for audio, a pointer copy).
+    pub(crate) fn keep(&self, input: &RuntimeData) -> Option<RuntimeData> {
+        (self.retry.max_retries > 0 || self.on_failure == OnFailure::Passthrough).then(|| input.clone())
     }
 }

@@ -8,11 +8,49 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::manifest::RuntimeHint;
 use crate::node::Node;
 use crate::params::NodeParams;
+
+/// Which implementation of a node type to run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeHint {
+    /// Native if the type has a native implementation, else CPython.
+    /// (The older runtime's `RUNTIME_HINT_*` names: unspecified, auto and
+    /// the retired RustPython mean auto; the two CPython ones mean python.)
+    #[default]
+    #[serde(
+        alias = "RUNTIME_HINT_UNSPECIFIED",
+        alias = "RUNTIME_HINT_AUTO",
+        alias = "RUNTIME_HINT_RUSTPYTHON"
+    )]
+    Auto,
+    /// Native only (older spelling: `rust_native`).
+    #[serde(alias = "rust_native")]
+    Rust,
+    /// CPython only (older spellings: `rust_python`, `cpython`).
+    #[serde(
+        alias = "rust_python",
+        alias = "cpython",
+        alias = "RUNTIME_HINT_CPYTHON",
+        alias = "RUNTIME_HINT_CPYTHON_WASM"
+    )]
+    Python,
+}
+
+impl fmt::Display for RuntimeHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Rust => "rust",
+            Self::Python => "python",
+        })
+    }
+}
 
 /// Where a node type's implementation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -269,14 +307,6 @@ impl Registry {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// A registry holding the built-in nodes (`PassThroughNode`, `Echo`, `CalculatorNode`,
-    /// `MultiplyNode`, `AddNode`, `FaultInjectionNode`).
-    pub fn with_builtins() -> Self {
-        let mut registry = Self::new();
-        crate::nodes::register(&mut registry);
-        registry
     }
 
     /// Adds a node type, replacing any type that owns one of its names.

@@ -18,4 +18,3 @@ mod slot;
 pub use live::{LiveSession, LiveView, SNAPSHOT_WAIT, Totals, live_view};
 pub use run::{GraphRun, RunOptions, SinkOutput};
 pub use session::{Session, SessionConfig, SessionReceiver, SessionSender, TryRecv, TrySendError};
-pub(crate) use slot::Policy;

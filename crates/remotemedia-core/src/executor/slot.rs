@@ -9,7 +9,6 @@
 //! backoff schedule of its `retry` settings; the final failure is counted by
 //! the breaker and handed to the `on_failure` policy.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::data::RuntimeData;
@@ -505,22 +504,5 @@ fn run_guarded(node: &mut dyn Node, call: Call, out: &mut Vec<RuntimeData>) -> (
                 .unwrap_or_else(|| "(no message)".to_owned());
             (Err(NodeError::fatal(format!("node panicked: {message}"))), true)
         }
-    }
-}
-
-/// The resilience settings of one node, resolved from its manifest entry.
-#[derive(Debug)]
-pub(crate) struct Policy {
-    pub(crate) retry: crate::manifest::RetryConfig,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) on_failure: OnFailure,
-    pub(crate) breaker: Arc<crate::resilience::Breaker>,
-}
-
-impl Policy {
-    /// A copy of the input, kept when a retry or `passthrough` may need it
-    /// after the node has consumed the original (for audio, a pointer copy).
-    fn keep(&self, input: &RuntimeData) -> Option<RuntimeData> {
-        (self.retry.max_retries > 0 || self.on_failure == OnFailure::Passthrough).then(|| input.clone())
     }
 }

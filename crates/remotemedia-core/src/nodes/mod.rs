@@ -16,6 +16,17 @@ pub use passthrough::PassThroughNode;
 use crate::params::NoParams;
 use crate::registry::{NodeType, Registry};
 
+impl Registry {
+    /// A registry holding the built-in nodes (`PassThroughNode`, `Echo`, `CalculatorNode`,
+    /// `MultiplyNode`, `AddNode`, `FaultInjectionNode`). Defined here, beside the nodes, so
+    /// that the registry does not depend on them.
+    pub fn with_builtins() -> Self {
+        let mut registry = Self::new();
+        register(&mut registry);
+        registry
+    }
+}
+
 /// Registers the built-in nodes.
 pub fn register(registry: &mut Registry) {
     registry.register(
