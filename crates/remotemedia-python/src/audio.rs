@@ -31,6 +31,7 @@ use remotemedia_core::data::SampleStore;
 use remotemedia_core::{AudioData, Samples, Shared};
 
 use crate::lock::{ArrayLock, Lendable, lendable};
+use crate::sample_owner::SampleOwner;
 
 /// A numpy array lent to the engine: the array is kept alive (and, holding a
 /// reference, cannot be resized) for as long as any engine buffer uses it,
@@ -105,26 +106,6 @@ impl<T: Sync + 'static> SampleStore<T> for NumpyStore<T> {
         // the array, which outlives `self`; for `len == 0` it is dangling but
         // aligned, which `from_raw_parts` allows.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
-    }
-}
-
-/// Owns an engine buffer on behalf of the numpy arrays that view it.
-#[pyclass(frozen, module = "remotemedia._native")]
-pub struct SampleOwner {
-    samples: Samples,
-}
-
-#[pymethods]
-impl SampleOwner {
-    /// Number of samples held (all channels).
-    fn __len__(&self) -> usize {
-        self.samples.len()
-    }
-
-    /// The sample format: `"f32"`, `"i16"` or `"i32"`.
-    #[getter]
-    fn format(&self) -> &'static str {
-        self.samples.format().name()
     }
 }
 
@@ -324,12 +305,7 @@ pub fn audio_to_py<'py>(
     }
     let readonly = readonly || !audio.samples().is_exclusive();
     let squeeze = one_dimensional && audio.channels() == 1;
-    let owner = Bound::new(
-        py,
-        SampleOwner {
-            samples: audio.samples().clone(),
-        },
-    )?;
+    let owner = Bound::new(py, SampleOwner::new(audio.samples().clone()))?;
     let (channels, frames) = (audio.channels(), audio.frames());
     match audio.samples() {
         Samples::F32(s) => view(&owner, s, squeeze, channels, frames, readonly),

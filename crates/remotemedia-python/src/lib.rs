@@ -19,6 +19,7 @@ pub mod registry;
 pub mod run_state;
 pub mod runtime;
 pub mod sample_format;
+pub mod sample_owner;
 pub mod session;
 
 use pyo3::exceptions::PyValueError;
@@ -109,6 +110,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(after_fork_in_child, m)?)?;
     m.add_class::<NativeSession>()?;
     m.add_class::<NativeNode>()?;
-    m.add_class::<audio::SampleOwner>()?;
+    m.add_class::<sample_owner::SampleOwner>()?;
     Ok(())
 }

@@ -38,8 +38,9 @@ use numpy::npyffi::objects::{_PyArray_GET_ITEM_DATA, PyArrayObject, PyArrayObjec
 use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use serde_json::Value;
 
-use crate::audio::SampleOwner;
+use crate::sample_owner::SampleOwner;
 
 /// How an array may be lent to the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,5 +199,13 @@ pub fn release_pending(py: Python<'_>) {
     let arrays = std::mem::take(&mut *pending());
     for array in arrays {
         unlock(py, array);
+    }
+}
+
+/// Adds to a run's metrics JSON how many of its inputs were copied rather
+/// than borrowed (`pipeline.copied_inputs`).
+pub fn record_copies(metrics: &mut Value, copied: usize) {
+    if let Some(pipeline) = metrics.get_mut("pipeline").and_then(Value::as_object_mut) {
+        pipeline.insert("copied_inputs".into(), Value::from(copied));
     }
 }

@@ -179,7 +179,7 @@ impl NativePipeline {
         });
         lock::release_pending(py);
         if let (Some(list), Some(mut value)) = (metrics, run_metrics) {
-            record_copies(&mut value, copied);
+            lock::record_copies(&mut value, copied);
             list.append(json_to_py(py, &value)?)?;
         }
         let all = result.map_err(|e| e.into_py(py))?;
@@ -250,14 +250,6 @@ impl RunToken {
     #[getter]
     fn cancelled(&self) -> bool {
         self.state.is_cancelled()
-    }
-}
-
-/// Adds to a run's metrics JSON how many of its inputs were copied rather
-/// than borrowed (`pipeline.copied_inputs`, see [`crate::lock`]).
-pub fn record_copies(metrics: &mut Value, copied: usize) {
-    if let Some(pipeline) = metrics.get_mut("pipeline").and_then(Value::as_object_mut) {
-        pipeline.insert("copied_inputs".into(), Value::from(copied));
     }
 }
 

@@ -33,7 +33,7 @@ use remotemedia_core::{EngineError, GraphRun, RunOptions, Session, SessionConfig
 
 use crate::convert::{data_from_py, data_to_py, json_to_py};
 use crate::errors::Error;
-use crate::pipeline::record_copies;
+use crate::lock::record_copies;
 use crate::run_state::RunState;
 use crate::{interrupt, lock, runtime};
 
