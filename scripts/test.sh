@@ -16,6 +16,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The minimum Rust version: clippy's incompatible_msrv (denied in Cargo.toml)
 # checked our std API use above; this checks every locked dependency's own.
 python3 scripts/check_msrv.py
+# No two modules of a crate import each other, directly or around a loop.
+python3 scripts/check_module_cycles.py
 
 echo "== rust: tests"
 cargo test --workspace --locked
