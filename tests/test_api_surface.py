@@ -1,4 +1,4 @@
-"""The package surface of PYTHON_API.md, and the stubs."""
+"""The package surface (the names the README's Python section documents), and the stubs."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ fn main() {
         fields.push((format!("pair_{fi}_{fo}_high_min_us"), min));
     }
 
-    // rubato 5.1 `Fft` tuned as BENCHMARKS.md says (chunk 960, one sub-chunk), the whole
+    // rubato 5.1 `Fft` in its fast and clean configuration for 3:1 (chunk 960, one sub-chunk), the whole
     // second through `process_all_into_buffer`, i.e. fifty 20 ms chunks.
     let mut fft = Fft::<f32>::new_custom(
         48_000,

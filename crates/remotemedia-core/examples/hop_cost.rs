@@ -1,6 +1,6 @@
 //! Executor hop cost: pushes 20 ms chunks through pass-through chains of 1
-//! and 10 nodes and prints ns per hop, beside the peer BENCHMARKS.md names:
-//! a hop between tokio tasks over a bounded mpsc channel, measured in the
+//! and 10 nodes and prints ns per hop, beside the peer of the README's
+//! Performance table: a hop between tokio tasks over a bounded mpsc channel, measured in the
 //! same run. Deterministic under `valgrind --tool=callgrind` (instruction
 //! counts) for comparisons on a noisy machine.
 //!

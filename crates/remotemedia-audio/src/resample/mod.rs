@@ -20,13 +20,9 @@
 //! A direct polyphase FIR gives exact streaming equality for any chunk size, no output shift
 //! and no allocation or FFT-size constraint per call; rubato's sinc resamplers shift the
 //! output by one input sample, and its `Fft` resampler needs FFT-friendly chunk sizes and a
-//! non-default configuration to be both fast and clean at 3:1 (see `BENCHMARKS.md`).
-//! It is also faster: in three runs of `bench/resample/compare.py` (2-core Xeon, AVX2/FMA,
-//! shared with two other builds, so absolute times are inflated), one second of
-//! 48 kHz -> 16 kHz mono at [`Quality::High`] took 0.18-0.24 ms, 0.54-0.88x the time of
-//! rubato 5.1's `Fft` (chunk 960, one sub-chunk) in the same binary and 0.58-0.94x that of
-//! python-soxr HQ in the same runs; streamed in 20 ms chunks it took 4.1-5.8 us per chunk,
-//! 0.39-0.58x of `soxr.ResampleStream` HQ (which includes the Python call).
+//! non-default configuration (chunk 960, one sub-chunk) to be both fast and clean at 3:1.
+//! Speed against rubato's `Fft` and python-soxr, measured in the same runs, is in the
+//! README's Performance section (`bench/resample/compare.py` reproduces it).
 //!
 //! Kernels are chosen at run time. On CPUs with AVX2 and FMA, integer decimation
 //! (48 -> 16, 96 -> 48 kHz, ...) and integer interpolation (16 -> 48, 8 -> 16 kHz, ...) use a
@@ -37,15 +33,16 @@
 //! kernels take a `simd::Avx2Fma` token, which only CPU feature detection can produce.
 //!
 //! The module is split by concept: `quality`, `error` and `limits` (the public parameters,
-//! errors and limits), `blocks` (how the kernels group taps and outputs), `design` (filter length and Kaiser-windowed sinc table), `table` (the shared
-//! table cache), `shape` (which outputs read which input windows), `kernel` (portable dot
-//! product and run-time selection) and `x86` (the AVX2/FMA kernels).
+//! errors and limits), `blocks` (how the kernels group taps and outputs), `design` (filter
+//! length and Kaiser-windowed sinc table), `table` (the shared table cache), `shape` (which
+//! outputs read which input windows), `kernel` (portable dot product and run-time
+//! selection) and `x86` (the AVX2/FMA kernels).
 //!
 //! # Filter figures
 //!
 //! Band edges are fractions of the lower of the two Nyquist frequencies
-//! (`min(in_rate, out_rate) / 2`). Figures measured with `resample_quality.py` at
-//! 48 kHz -> 16 kHz (see [`Quality`]).
+//! (`min(in_rate, out_rate) / 2`). Figures measured at 48 kHz -> 16 kHz by
+//! `bash bench/resample/quality.sh` (see [`Quality`]).
 //!
 //! The stop band starts slightly above the lower Nyquist frequency (at 1.0625x, for every
 //! quality), as soxr allows with `stopband_begin > 1`: input between 8.0 and 8.5 kHz (for a

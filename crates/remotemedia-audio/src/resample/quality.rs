@@ -8,7 +8,7 @@ use super::ResampleError;
 /// Resampling quality: the anti-alias filter's pass band, transition width and stop-band
 /// attenuation. Longer filters cost proportionally more CPU.
 ///
-/// Figures measured with `resample_quality.py` for 48 kHz -> 16 kHz (`bench/resample/quality.sh`;
+/// Figures measured for 48 kHz -> 16 kHz by `bash bench/resample/quality.sh` (
 /// worst alias over 8.5-23.5 kHz, SNR against the ideal output on 0-6 kHz noise, the -0.1 dB
 /// and -3 dB points; the output delay is 0.000 samples for all three):
 ///
@@ -26,7 +26,7 @@ pub enum Quality {
     Low,
     /// Pass band to 0.9 x Nyquist, stop band from 1.0625 x Nyquist at 115 dB.
     Medium,
-    /// Pass band to 0.9 x Nyquist, stop band from 1.0625 x Nyquist at 140 dB (designed; the
+    /// Pass band to 0.91 x Nyquist, stop band from 1.0625 x Nyquist at 145 dB (designed; the
     /// rounded-up filter length gives more): at least as clean as soxr HQ (alias <= -130 dB,
     /// flat within 0.1 dB to 7.4 kHz at 16 kHz out, SNR >= 120 dB).
     #[default]

@@ -24,7 +24,7 @@ pub struct SinkOutput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunOptions {
     /// Per-node time and memory (on by default; costs two clock reads per
-    /// call, about 50 ns).
+    /// call: the README's Performance table has the measured cost).
     pub metrics: bool,
     /// A timeline of every node call (off by default). Kept in memory, so
     /// it grows with the calls, unless streamed to a writer with
