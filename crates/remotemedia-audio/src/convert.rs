@@ -34,62 +34,11 @@
 //! (convert, then a saturating pack). The `*_uninit` variants write into fresh memory
 //! without a zeroing pass first. Figures against a copy and numpy: README, Performance.
 
-use std::fmt;
 use std::mem::MaybeUninit;
-use std::str::FromStr;
+
+use remotemedia_core::SampleFormat;
 
 use crate::simd::Avx2Fma;
-
-/// A PCM sample format of an audio buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SampleFormat {
-    /// 32-bit IEEE float, full scale is `[-1.0, 1.0]`.
-    F32,
-    /// 16-bit signed integer, full scale is `[-32768, 32767]`.
-    I16,
-    /// 32-bit signed integer, full scale is `[-2^31, 2^31 - 1]`.
-    I32,
-}
-
-impl SampleFormat {
-    /// Every format, in the order of their names in error messages.
-    pub const ALL: [SampleFormat; 3] = [SampleFormat::F32, SampleFormat::I16, SampleFormat::I32];
-
-    /// The canonical name: `"f32"`, `"i16"` or `"i32"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SampleFormat::F32 => "f32",
-            SampleFormat::I16 => "i16",
-            SampleFormat::I32 => "i32",
-        }
-    }
-
-    /// Size of one sample in bytes.
-    pub fn bytes_per_sample(self) -> usize {
-        match self {
-            SampleFormat::I16 => 2,
-            SampleFormat::F32 | SampleFormat::I32 => 4,
-        }
-    }
-}
-
-impl fmt::Display for SampleFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SampleFormat {
-    type Err = ConvertError;
-
-    /// Parses `"f32"`, `"i16"` or `"i32"` (ASCII case-insensitive).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SampleFormat::ALL
-            .into_iter()
-            .find(|f| f.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| ConvertError::UnknownFormat(s.to_owned()))
-    }
-}
 
 /// Errors of the format converters. All of them describe bad input; none is transient.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,9 +73,6 @@ pub enum ConvertError {
     /// Zero-copy little-endian views are impossible on a big-endian host.
     #[error("zero-copy little-endian views are not available on a big-endian host")]
     BigEndianHost,
-    /// A format name other than `f32`, `i16` or `i32`.
-    #[error("unknown sample format {0:?}: expected one of \"f32\", \"i16\", \"i32\"")]
-    UnknownFormat(String),
 }
 
 /// The signature of the `*_uninit` converters, e.g. [`i16_to_f32_uninit`].

@@ -2,7 +2,8 @@
 //! errors and zero-copy byte views.
 
 use proptest::prelude::*;
-use remotemedia_audio::convert::{self, ConvertError, SampleFormat};
+use remotemedia_audio::convert::{self, ConvertError};
+use remotemedia_core::{SampleFormat, UnknownSampleFormat};
 
 /// Reference float -> integer conversion: scale, round half to even, saturate, NaN -> 0.
 fn reference_int(x: f64, scale: f64, min: f64, max: f64) -> i64 {
@@ -246,7 +247,7 @@ fn sample_format_names() {
     assert_eq!("I16".parse::<SampleFormat>().unwrap(), SampleFormat::I16);
     assert_eq!("i32".parse::<SampleFormat>().unwrap(), SampleFormat::I32);
     let err = "s16le".parse::<SampleFormat>().unwrap_err();
-    assert_eq!(err, ConvertError::UnknownFormat("s16le".into()));
+    assert_eq!(err, UnknownSampleFormat("s16le".into()));
     let msg = err.to_string();
     assert!(msg.contains("\"f32\", \"i16\", \"i32\""), "{msg}");
     assert_eq!(SampleFormat::I16.bytes_per_sample(), 2);

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::sample_format::SampleFormat;
+
 /// Something that owns a run of samples and can lend them out.
 ///
 /// `Vec<T>` is the usual owner; other owners (a numpy array held by the
@@ -106,35 +108,6 @@ impl<T: fmt::Debug + 'static> fmt::Debug for Shared<T> {
 impl<T: PartialEq + 'static> PartialEq for Shared<T> {
     fn eq(&self, other: &Self) -> bool {
         self.store.samples() == other.store.samples()
-    }
-}
-
-/// Sample formats an audio buffer can hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SampleFormat {
-    /// 32-bit float, nominal range [-1, 1].
-    F32,
-    /// 16-bit signed PCM.
-    I16,
-    /// 32-bit signed PCM.
-    I32,
-}
-
-impl SampleFormat {
-    /// The lowercase name used in manifests and the Python API.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::F32 => "f32",
-            Self::I16 => "i16",
-            Self::I32 => "i32",
-        }
-    }
-}
-
-impl fmt::Display for SampleFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

@@ -43,9 +43,10 @@ pub mod pipeline;
 pub mod printable;
 pub mod registry;
 pub mod resilience;
+pub mod sample_format;
 mod set_aside;
 
-pub use data::{AudioData, OpaqueValue, RuntimeData, SampleFormat, Samples, Shared, SpeechSegment, VadInfo};
+pub use data::{AudioData, OpaqueValue, RuntimeData, Samples, Shared, SpeechSegment, VadInfo};
 pub use engine::{Engine, RunError};
 pub use error::{EngineError, ErrorClass, ManifestError, NodeError, Problem};
 pub use executor::{
@@ -58,3 +59,4 @@ pub use node::Node;
 pub use params::{NoParams, NodeParams, ParamError};
 pub use pipeline::Pipeline;
 pub use registry::{NodeType, Registry, RunContext, Runtime, RuntimeHint};
+pub use sample_format::{SampleFormat, UnknownSampleFormat};

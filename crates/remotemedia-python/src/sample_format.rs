@@ -18,7 +18,8 @@ use numpy::{
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use remotemedia_audio::convert::{self, ConvertError, SampleFormat, UninitConverter};
+use remotemedia_audio::convert::{self, ConvertError, UninitConverter};
+use remotemedia_core::SampleFormat;
 
 use crate::gil::maybe_detach;
 
@@ -150,7 +151,7 @@ fn run<'py, S: Element + Copy + Sync, D: Element + Copy + Send>(
         return Err(PyTypeError::new_err(format!(
             "out: dtype {} does not match target_format '{}': expected {}",
             dtype_name(out_array),
-            target.as_str(),
+            target.name(),
             numpy_name(target)
         )));
     }
