@@ -1,4 +1,4 @@
-//! Resamples a raw little-endian `f32` mono file, for `resample_quality.py --cmd`.
+//! Resamples a raw little-endian `f32` mono file, for `bench/resample/quality.py --cmd`.
 //!
 //! Usage: `resample_file IN_RATE OUT_RATE QUALITY IN.f32 OUT.f32 [CHUNK_FRAMES]`
 //!

@@ -59,6 +59,9 @@ mod weights;
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use features::FeatureExtractor;
 pub use output::{Segment, VadFrame, VadOutput, VadSummary};
 use segmenter::{EdgeFit, PendingFrame, Segmenter};
@@ -136,8 +139,27 @@ pub enum VadError {
     ChannelMismatch(String),
 }
 
-/// Which detector decides whether a frame is active.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+impl VadError {
+    /// The setting the error is about, spelt as in [`VadConfig`] and the node's params
+    /// (`"sample_rate"`, `"frame_duration_ms"`, ...); `None` for a channel layout given to
+    /// a mixing helper.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::UnsupportedSampleRate(_) | Self::UnsupportedRateRatio(_) => Some("sample_rate"),
+            Self::UnsupportedFrameDuration(_) => Some("frame_duration_ms"),
+            Self::InvalidThreshold(_) => Some("threshold_db"),
+            Self::InvalidEnergyThreshold(_) => Some("energy_threshold"),
+            Self::InvalidSpeechProbability(_) => Some("speech_probability"),
+            Self::DurationTooLong { name, .. } => Some(name),
+            Self::UnknownMode(_) => Some("mode"),
+            Self::ChannelMismatch(_) => None,
+        }
+    }
+}
+
+/// Which detector decides whether a frame is active (`"speech"` or `"energy"` in manifests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum VadMode {
     /// Robust speech detector (spectral features + trained classifier + absolute gate).
     #[default]

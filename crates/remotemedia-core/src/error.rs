@@ -10,10 +10,15 @@ use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::printable::{cut_at, escaped, quoted, short};
 
-/// Whether a node error is worth retrying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Whether a node error is worth retrying (`"transient"` or `"fatal"` in manifests, e.g.
+/// `FaultInjectionNode`'s `error_class`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum ErrorClass {
     /// Timeout, unavailable, rate limited, I/O interrupted: retried with
     /// backoff and counted by the circuit breaker.

@@ -14,9 +14,9 @@ mod vad;
 
 pub use convert::{FormatConverterNode, FormatConverterParams};
 pub use rechunk::{AudioBufferNode, AudioBufferParams};
-pub use resample::{ResampleNode, ResampleParams, ResampleQuality};
+pub use resample::{ResampleNode, ResampleParams};
 pub use transform::{AudioResamplerParams, AudioTransformNode, AudioTransformParams};
-pub use vad::{VadNode, VadNodeMode, VadParams};
+pub use vad::{VadNode, VadParams};
 
 use remotemedia_core::{NodeType, Registry};
 

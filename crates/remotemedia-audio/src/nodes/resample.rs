@@ -7,30 +7,6 @@ use serde::{Deserialize, Serialize};
 use super::planar;
 use crate::resample::{Quality, Resampler};
 
-/// Filter quality of the resampler (see [`crate::resample`] for the figures
-/// of each level).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ResampleQuality {
-    /// Short filter, fastest.
-    Low,
-    /// Between the two.
-    Medium,
-    /// At least as clean as soxr HQ.
-    #[default]
-    High,
-}
-
-impl From<ResampleQuality> for Quality {
-    fn from(q: ResampleQuality) -> Self {
-        match q {
-            ResampleQuality::Low => Quality::Low,
-            ResampleQuality::Medium => Quality::Medium,
-            ResampleQuality::High => Quality::High,
-        }
-    }
-}
-
 /// Params of [`ResampleNode`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -38,14 +14,14 @@ pub struct ResampleParams {
     /// Output sample rate in Hz.
     pub target_sample_rate: u32,
     /// Filter quality: low, medium or high.
-    pub quality: ResampleQuality,
+    pub quality: Quality,
 }
 
 impl Default for ResampleParams {
     fn default() -> Self {
         Self {
             target_sample_rate: 16_000,
-            quality: ResampleQuality::High,
+            quality: Quality::High,
         }
     }
 }
@@ -132,7 +108,7 @@ impl Node for ResampleNode {
             }
         }
         if self.stream.is_none() {
-            let r = Resampler::new(rate, target, channels, self.params.quality.into())
+            let r = Resampler::new(rate, target, channels, self.params.quality)
                 .map_err(|e| NodeError::fatal(format!("AudioResampleNode: {e}")))?;
             self.stream = Some(r);
         }

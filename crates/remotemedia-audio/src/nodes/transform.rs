@@ -6,7 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::planar;
-use super::resample::{ResampleNode, ResampleParams, ResampleQuality};
+use super::resample::{ResampleNode, ResampleParams};
+use crate::resample::Quality;
 
 /// Params of [`AudioTransformNode`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -17,7 +18,7 @@ pub struct AudioTransformParams {
     /// Output channel count.
     pub output_channels: u32,
     /// Filter quality of the resampler: low, medium or high.
-    pub quality: ResampleQuality,
+    pub quality: Quality,
 }
 
 impl Default for AudioTransformParams {
@@ -25,7 +26,7 @@ impl Default for AudioTransformParams {
         Self {
             output_sample_rate: 44_100,
             output_channels: 2,
-            quality: ResampleQuality::High,
+            quality: Quality::High,
         }
     }
 }
@@ -153,14 +154,14 @@ pub struct AudioResamplerParams {
     /// Output sample rate in Hz.
     pub target_sample_rate: u32,
     /// Filter quality: low, medium or high.
-    pub quality: ResampleQuality,
+    pub quality: Quality,
 }
 
 impl Default for AudioResamplerParams {
     fn default() -> Self {
         Self {
             target_sample_rate: 44_100,
-            quality: ResampleQuality::High,
+            quality: Quality::High,
         }
     }
 }

@@ -11,16 +11,6 @@ use serde::{Deserialize, Serialize};
 use super::planar;
 use crate::vad::{Vad, VadConfig, VadMode, VadOutput, energy_threshold_to_db, mix_planar_to_mono};
 
-/// Which detector a [`VadNode`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum VadNodeMode {
-    /// The robust speech detector (the default).
-    Speech,
-    /// The older API's plain detector: RMS above the threshold.
-    Energy,
-}
-
 /// Params of [`VadNode`]. Unset values take the detector's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -29,7 +19,7 @@ pub struct VadParams {
     pub frame_duration_ms: Option<u32>,
     /// Detector: "speech" (default) or "energy". Passing energy_threshold
     /// without a mode selects "energy", as older scripts expect.
-    pub mode: Option<VadNodeMode>,
+    pub mode: Option<VadMode>,
     /// Level in dBFS. Speech mode: the absolute gate, quieter frames are never
     /// speech (default -60). Energy mode: the activity threshold.
     pub threshold_db: Option<f32>,
@@ -53,8 +43,8 @@ pub struct VadParams {
 impl VadParams {
     fn mode(&self) -> VadMode {
         match (self.mode, self.energy_threshold) {
-            (Some(VadNodeMode::Speech), _) => VadMode::Speech,
-            (Some(VadNodeMode::Energy), _) | (None, Some(_)) => VadMode::Energy,
+            (Some(mode), _) => mode,
+            (None, Some(_)) => VadMode::Energy,
             (None, None) => VadMode::Speech,
         }
     }
@@ -101,21 +91,9 @@ impl NodeParams for VadParams {
             ));
         }
         let config = self.config(self.sample_rate.unwrap_or(16_000))?;
-        config.validate().map_err(|e| {
-            let text = e.to_string();
-            let field = [
-                "frame_duration_ms",
-                "threshold_db",
-                "speech_probability",
-                "hangover_ms",
-                "min_speech_ms",
-                "min_silence_ms",
-            ]
-            .into_iter()
-            .find(|f| text.contains(f) || (*f == "frame_duration_ms" && text.contains("frame duration")))
-            .unwrap_or("");
-            ParamError::new(field, text)
-        })
+        config
+            .validate()
+            .map_err(|e| ParamError::new(e.field().unwrap_or_default(), e.to_string()))
     }
 }
 
@@ -280,7 +258,7 @@ mod tests {
 
     fn energy_node() -> VadNode {
         VadNode::new(VadParams {
-            mode: Some(VadNodeMode::Energy),
+            mode: Some(VadMode::Energy),
             hangover_ms: Some(0),
             ..VadParams::default()
         })

@@ -3,6 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use super::ResampleError;
 
 /// Resampling quality: the anti-alias filter's pass band, transition width and stop-band
@@ -19,7 +22,11 @@ use super::ResampleError;
 /// | `High` | 384 | -142.5 dB | 142.6 dB | 7.55 kHz | 7.81 kHz |
 ///
 /// For reference, soxr HQ measures about -138 dB / 135 dB, flat to 7.45 kHz, with the same tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+///
+/// In manifests (the resampling nodes' `quality` param) the names are `"low"`, `"medium"`
+/// and `"high"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Quality {
     /// Pass band to 0.78 x Nyquist, stop band from 1.0625 x Nyquist at 70 dB: cheap, for
     /// previews and speech-only analysis.

@@ -6,24 +6,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::data::RuntimeData;
-use crate::error::NodeError;
+use crate::error::{ErrorClass, NodeError};
 use crate::node::Node;
 use crate::params::{NodeParams, ParamError};
 
-/// The class of error a [`FaultInjectionNode`] raises.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum FaultClass {
-    /// Retried with backoff, counted by the breaker.
-    #[default]
-    Transient,
-    /// Returned at once.
-    Fatal,
-}
-
 /// Params of [`FaultInjectionNode`]. Every fault is off by default: the node
 /// then passes its input through.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaultParams {
     /// Fail the first `fail_times` calls (0: never; with `fail_always`,
@@ -31,8 +20,8 @@ pub struct FaultParams {
     pub fail_times: u32,
     /// Fail every call.
     pub fail_always: bool,
-    /// The class of the injected error.
-    pub error_class: FaultClass,
+    /// The class of the injected error (default transient).
+    pub error_class: ErrorClass,
     /// Panic instead of returning an error, for the first `panic_times`
     /// calls.
     pub panic_times: u32,
@@ -41,6 +30,19 @@ pub struct FaultParams {
     /// Allocate (and touch) this many bytes during every call, then free
     /// them before returning.
     pub allocate_bytes: u64,
+}
+
+impl Default for FaultParams {
+    fn default() -> Self {
+        Self {
+            fail_times: 0,
+            fail_always: false,
+            error_class: ErrorClass::Transient,
+            panic_times: 0,
+            sleep_ms: 0,
+            allocate_bytes: 0,
+        }
+    }
 }
 
 impl NodeParams for FaultParams {
@@ -89,8 +91,8 @@ impl Node for FaultInjectionNode {
         if p.fail_always || self.calls <= p.fail_times {
             let message = format!("injected {:?} failure on call {}", p.error_class, self.calls).to_lowercase();
             return Err(match p.error_class {
-                FaultClass::Transient => NodeError::transient(message),
-                FaultClass::Fatal => NodeError::fatal(message),
+                ErrorClass::Transient => NodeError::transient(message),
+                ErrorClass::Fatal => NodeError::fatal(message),
             });
         }
         out.push(input);

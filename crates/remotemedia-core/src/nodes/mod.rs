@@ -9,7 +9,7 @@ mod passthrough;
 
 pub use calculator::{CalculatorNode, CalculatorParams, Operation};
 pub use echo::EchoNode;
-pub use fault::{FaultClass, FaultInjectionNode, FaultParams};
+pub use fault::{FaultInjectionNode, FaultParams};
 pub use math::{AddNode, AddParams, MultiplyNode, MultiplyParams};
 pub use passthrough::PassThroughNode;
 
