@@ -14,7 +14,7 @@ use crate::simd::Avx2Fma;
 #[inline]
 pub(super) fn dot4(_cpu: Avx2Fma, coef: &[f32], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
     let k = coef.len();
-    assert!(k.is_multiple_of(TAP_BLOCK) && offs.iter().all(|&o| o + k <= src.len()));
+    assert!(k.is_multiple_of(TAP_BLOCK) && offs.iter().all(|&o| fits(o, k, src.len())));
     // SAFETY: the token proves AVX2 and FMA, and the windows were bounds-checked above.
     unsafe { dot4_avx2(coef, src, offs) }
 }
@@ -28,10 +28,17 @@ pub(super) fn dot4(_cpu: Avx2Fma, coef: &[f32], src: &[f32], offs: [usize; 4]) -
 pub(super) fn dot4_rows(_cpu: Avx2Fma, rows: [&[f32]; 4], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
     let k = rows[0].len();
     assert!(
-        k.is_multiple_of(TAP_BLOCK) && rows.iter().all(|r| r.len() == k) && offs.iter().all(|&o| o + k <= src.len())
+        k.is_multiple_of(TAP_BLOCK) && rows.iter().all(|r| r.len() == k) && offs.iter().all(|&o| fits(o, k, src.len()))
     );
     // SAFETY: the token proves AVX2 and FMA, and rows and windows were bounds-checked above.
     unsafe { dot4_rows_avx2(rows, src, offs) }
+}
+
+/// Whether the window `[start, start + len)` lies inside a slice of `total` elements
+/// (without overflowing).
+#[inline]
+fn fits(start: usize, len: usize, total: usize) -> bool {
+    start <= total && len <= total - start
 }
 
 /// AVX2/FMA kernel of [`dot4_rows`].
@@ -115,14 +122,14 @@ fn reduce4(lo: [__m256; 4], hi: [__m256; 4]) -> [f32; 4] {
 /// One tile of [`TILE`] outputs of the tiled kernels: output `j0 + j` is
 /// `sum over p, a of poly[p * a_len + a] * deint[p * stride + j0 + j + a]`.
 ///
-/// Panics if the reads would leave `poly` or `deint` (internal invariants).
+/// Panics if `m` is 0 or the reads would leave `poly` or `deint` (internal invariants);
+/// the bounds are computed without overflow, so no arguments make it read out of bounds.
 pub(super) fn tile(_cpu: Avx2Fma, poly: &[f32], m: usize, deint: &[f32], stride: usize, j0: usize) -> [f32; TILE] {
     let a_len = poly.len() / m;
-    assert!(
-        a_len.is_multiple_of(TILE_TAPS)
-            && poly.len() == m * a_len
-            && deint.len() >= (m - 1) * stride + j0 + a_len + TILE
-    );
+    let reach = (m - 1)
+        .checked_mul(stride)
+        .and_then(|r| r.checked_add(j0)?.checked_add(a_len)?.checked_add(TILE));
+    assert!(a_len.is_multiple_of(TILE_TAPS) && poly.len() == m * a_len && reach.is_some_and(|r| r <= deint.len()));
     // SAFETY: the token proves AVX2 and FMA, and the bounds were checked above.
     unsafe { tile_avx2(poly, a_len, m, deint, stride, j0) }
 }

@@ -35,7 +35,13 @@
 //!   notes decay steadily, syllables rise and fall).
 //!
 //! The vector handed out stacks these per-hop values with the ones from
-//! 100 ms and 200 ms earlier, so the classifier sees their trajectory.
+//! 100 ms and 200 ms earlier, so the classifier sees their trajectory; which
+//! value sits at which index is named once, in [`layout`].
+//!
+//! The module is split by concept: `timing` (analysis rate and hop), `layout`
+//! (the vector), `source` (conversion to the analysis rate, cutting into hops),
+//! `analysis` (the per-hop spectral analysis), `averages` and `fastmath` (its
+//! running means and vectorisable arithmetic).
 //!
 //! Speed: the per-bin loops are written over fixed-size arrays with several
 //! accumulators so that they vectorise (and are compiled for AVX2 when the CPU
