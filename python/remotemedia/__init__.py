@@ -1,8 +1,10 @@
 """RemoteMedia: real-time audio pipelines on a Rust engine.
 
-``Pipeline`` and the nodes run on the native engine (``remotemedia._native``)
-when it is installed, and in pure Python (numpy) otherwise; the API and the
-results are the same.
+Every ``Pipeline`` runs on the native engine (``remotemedia._native``); the
+built-in nodes run as native code, or with ``use_rust=False`` /
+``runtime_hint="python"`` as their numpy implementations (inside the engine,
+within the tolerances ``remotemedia._numpy`` states). Your own nodes run
+through CPython, as the instances you built.
 """
 
 from remotemedia._runtime import is_rust_runtime_available, set_worker_threads, version, worker_threads

@@ -16,6 +16,7 @@ __all__ = [
     "interrupt_thread",
     "node_types",
     "parse_manifest_text",
+    "resolve_params",
     "set_worker_threads",
     "shut_down",
     "worker_threads",
@@ -28,6 +29,11 @@ def node_types() -> list[str]:
 
 def has_native(node_type: str) -> bool:
     """True when ``node_type`` has a native implementation."""
+
+def resolve_params(node_type: str, params: str) -> str:
+    """``params`` (JSON text) checked by the native definition of
+    ``node_type``, every unset value filled in (JSON text); ``ValueError``
+    naming the param otherwise."""
 
 def cli_main(args: list[str]) -> int:
     """Runs the ``remotemedia`` command with ``args`` (no program name);

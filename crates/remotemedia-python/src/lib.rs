@@ -99,6 +99,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(worker_threads, m)?)?;
     m.add_function(wrap_pyfunction!(node_types, m)?)?;
     m.add_function(wrap_pyfunction!(has_native, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::resolve_params, m)?)?;
     m.add_function(wrap_pyfunction!(document::parse_manifest_text, m)?)?;
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(sample_format::convert_samples, m)?)?;
