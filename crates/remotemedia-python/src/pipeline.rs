@@ -21,7 +21,7 @@ use crate::merge::merge_clip;
 use crate::py_node::PyNode;
 use crate::run_state::RunState;
 use crate::session::NativeSession;
-use crate::{interrupt, lock, registry, runtime};
+use crate::{interrupt, registry, runtime};
 
 /// Params checked elsewhere: a Python node's (by its Python code), or a
 /// clip-wrapped native node's (by the native type, when the unwrapped
@@ -178,7 +178,6 @@ impl NativePipeline {
                 (result.map(|()| all), run_metrics)
             })
         });
-        lock::release_pending(py);
         if let (Some(list), Some(mut value)) = (metrics, run_metrics) {
             record_copies(&mut value, copied);
             list.append(json_to_py(py, &value)?)?;

@@ -146,7 +146,6 @@ impl PyNode {
         input: Option<RuntimeData>,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeError> {
-        crate::lock::release_pending(py);
         let adapter = self.adapter.bind(py);
         let arg = match &input {
             Some(data) => Some(data_to_node(py, data, self.run.one_dimensional()).map_err(|e| node_error(py, e))?),
