@@ -16,6 +16,6 @@ mod run;
 mod session;
 mod slot;
 
-pub use live::{LiveSession, LiveView, SNAPSHOT_WAIT, Totals, live_view};
+pub use live::{LiveSession, LiveView, RunCounts, SNAPSHOT_WAIT, Totals, live_view};
 pub use run::{GraphRun, RunOptions, SinkOutput};
 pub use session::{Session, SessionConfig, SessionReceiver, SessionSender, TryRecv, TrySendError};

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::live::{LiveSession, Publication};
+use super::live::{LiveSession, Publication, RunCounts};
 use super::queue::{InputQueue, TryPush};
 use super::run::{GraphRun, RunOptions, SinkOutput};
 use crate::data::RuntimeData;
@@ -516,15 +516,18 @@ async fn step(
 
 /// What the session has measured so far.
 fn publication(run: &GraphRun, queue: &InputQueue<Command>, counts: &Counts) -> Publication {
-    let mut report = run.metrics();
-    report.pipeline.dropped_inputs = queue.dropped();
-    Publication {
-        report: Some(report),
-        nodes: run.node_metrics(),
-        chunks_in: counts.chunks_in,
-        chunks_out: counts.chunks_out,
-        dropped: queue.dropped(),
+    let mut publication = Publication::of(
+        run,
+        RunCounts {
+            chunks_in: counts.chunks_in,
+            chunks_out: counts.chunks_out,
+            dropped: queue.dropped(),
+        },
+    );
+    if let Some(report) = &mut publication.report {
+        report.pipeline.dropped_inputs = queue.dropped();
     }
+    publication
 }
 
 /// Sends what one step emitted, then its error if any. Returns false when
