@@ -71,14 +71,18 @@ enum Ended {
 
 /// Runs the command; prints errors on stderr.
 ///
+/// The run's session ends as every session does: at the end of the input
+/// it drains (every chunk read goes through the pipeline, which is then
+/// flushed); a signal or an output that cannot be written cancels it (the
+/// chunk being processed finishes, the chunks read but not yet processed
+/// are dropped, nothing is flushed). A node failure ends it at that node.
+///
 /// The WAV output, the metrics and the trace are written whatever ends the
-/// run: its end, a node failure, an output that cannot be written, or
-/// SIGINT / SIGTERM. On the first signal the run stops reading its input,
-/// lets the chunks already read through the pipeline (its input queue
-/// holds at most 16) and flushes it, writes every file, and exits with 130
-/// (SIGINT) or 143 (SIGTERM). A second signal stops at once: the WAV file
-/// is finalized with the audio written so far, the metrics are not written
-/// (the pipeline is still busy) and the trace is left without its closing
+/// run. On the first SIGINT / SIGTERM the run stops reading its input,
+/// cancels the session, writes every file, and exits with 130 (SIGINT) or
+/// 143 (SIGTERM). A second signal stops at once (a node call may hold the
+/// session): the WAV file is finalized with the audio written so far, the
+/// metrics are not written and the trace is left without its closing
 /// brackets.
 pub fn run(engine: &Engine, args: RunArgs) -> ExitCode {
     match execute(engine, &args) {
@@ -91,7 +95,7 @@ pub fn run(engine: &Engine, args: RunArgs) -> ExitCode {
             if let Some(message) = failure {
                 eprintln!("error: {}", for_terminal(&message));
             }
-            eprintln!("interrupted: stopped reading the input; the files hold what was processed");
+            eprintln!("interrupted: stopped reading the input and cancelled; the files hold what was processed");
             ExitCode::from(status)
         }
     }
@@ -234,9 +238,10 @@ async fn stream(graph_run: GraphRun, mut decoder: MediaDecoder, args: &RunArgs) 
                 Some(Ok(o)) => {
                     if failure.is_none()
                         && let Err(e) = out.handle(o) {
-                            // Stop reading; the session drains and ends.
+                            // Stop reading and cancel: nothing more can be written.
                             failure = Some(e);
                             producer.abort();
+                            rx.cancel();
                         }
                     continue;
                 }
@@ -262,6 +267,7 @@ async fn stream(graph_run: GraphRun, mut decoder: MediaDecoder, args: &RunArgs) 
         }
         interrupted = Some(status);
         producer.abort();
+        rx.cancel();
     }
     progress.finish_and_clear();
     match producer.await {

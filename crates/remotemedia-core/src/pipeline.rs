@@ -7,12 +7,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::ManifestError;
-use crate::executor::Policy;
 use crate::graph::Graph;
 use crate::manifest::{Manifest, NodeSpec};
 use crate::node::Node;
 use crate::registry::{Implementation, Registry, RunContext, Runtime};
-use crate::resilience::Breaker;
+use crate::resilience::Policy;
 
 /// A validated pipeline, ready to run any number of times.
 #[derive(Debug)]
@@ -56,12 +55,7 @@ impl Pipeline {
                     runtime,
                     implementation: implementation.clone(),
                     params: Value::Object(spec.params.clone()),
-                    policy: Policy {
-                        retry: spec.retry.clone().unwrap_or_default(),
-                        timeout: spec.timeout_ms.map(std::time::Duration::from_millis),
-                        on_failure: spec.on_failure.unwrap_or_default(),
-                        breaker: Arc::new(Breaker::new(&spec.circuit_breaker.clone().unwrap_or_default())),
-                    },
+                    policy: Policy::from_spec(spec),
                 }
             })
             .collect();

@@ -221,7 +221,9 @@ impl NativeSession {
         let dropped = {
             let mut state = self.lock();
             state.ended = true;
-            (state.sender.take(), state.sending.take(), state.receiver.take())
+            // The receiver first: dropping it cancels the session, before
+            // the sender's drop could start a drain.
+            (state.receiver.take(), state.sender.take(), state.sending.take())
         };
         drop(dropped);
     }
