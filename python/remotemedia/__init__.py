@@ -7,14 +7,16 @@ results are the same.
 
 from remotemedia._runtime import is_rust_runtime_available, set_worker_threads, version, worker_threads
 from remotemedia.convert import convert_samples
-from remotemedia.core.node import Node
+from remotemedia.core.node import Node, RemoteExecutorConfig
 from remotemedia.core.pipeline import Pipeline
 from remotemedia.core.session import StreamSession
 from remotemedia.exceptions import (
+    ConfigurationError,
     Interrupted,
     NativeRuntimeUnavailableError,
     NodeError,
     PipelineError,
+    RemoteExecutionError,
     RemoteMediaError,
     RetryableError,
 )
@@ -31,6 +33,7 @@ from remotemedia.nodes import (
     MediaWriterNode,
     MultiplyNode,
     PassThroughNode,
+    RemoteExecutionNode,
     VADNode,
     VoiceActivityDetector,
 )
@@ -44,6 +47,7 @@ __all__ = [
     "AudioResampler",
     "AudioTrackSource",
     "AudioTransform",
+    "ConfigurationError",
     "ExtractAudioDataNode",
     "FormatConverterNode",
     "Interrupted",
@@ -56,6 +60,9 @@ __all__ = [
     "PassThroughNode",
     "Pipeline",
     "PipelineError",
+    "RemoteExecutionError",
+    "RemoteExecutionNode",
+    "RemoteExecutorConfig",
     "RemoteMediaError",
     "RetryableError",
     "StreamSession",
