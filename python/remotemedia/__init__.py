@@ -9,14 +9,16 @@ through CPython, as the instances you built.
 
 from remotemedia._runtime import is_rust_runtime_available, set_worker_threads, version, worker_threads
 from remotemedia.convert import convert_samples
-from remotemedia.core.node import Node
+from remotemedia.core.node import Node, RemoteExecutorConfig
 from remotemedia.core.pipeline import Pipeline
 from remotemedia.core.session import StreamSession
 from remotemedia.exceptions import (
+    ConfigurationError,
     Interrupted,
     NativeRuntimeUnavailableError,
     NodeError,
     PipelineError,
+    RemoteExecutionError,
     RemoteMediaError,
     RetryableError,
 )
@@ -33,6 +35,7 @@ from remotemedia.nodes import (
     MediaWriterNode,
     MultiplyNode,
     PassThroughNode,
+    RemoteExecutionNode,
     VADNode,
     VoiceActivityDetector,
 )
@@ -46,6 +49,7 @@ __all__ = [
     "AudioResampler",
     "AudioTrackSource",
     "AudioTransform",
+    "ConfigurationError",
     "ExtractAudioDataNode",
     "FormatConverterNode",
     "Interrupted",
@@ -58,6 +62,9 @@ __all__ = [
     "PassThroughNode",
     "Pipeline",
     "PipelineError",
+    "RemoteExecutionError",
+    "RemoteExecutionNode",
+    "RemoteExecutorConfig",
     "RemoteMediaError",
     "RetryableError",
     "StreamSession",

@@ -153,3 +153,30 @@ class SampleOwner:
     @property
     def format(self) -> str:
         """``"f32"``, ``"i16"`` or ``"i32"``."""
+
+@final
+class RemoteClient:
+    """A connection to one ``remotemedia serve`` server."""
+
+    def __new__(cls, endpoint: str, auth_token: str | None = None, timeout_s: float = 30.0) -> RemoteClient: ...
+    @property
+    def endpoint(self) -> str:
+        """The server's ``host:port``."""
+    def execute(self, manifest_json: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """``{"audio": {sink: (array, rate)}, "data": {sink: value}}``."""
+    def open_stream(self, manifest_json: str) -> RemoteStream:
+        """Opens a live stream and waits for ``ready``."""
+
+@final
+class RemoteStream:
+    """One live stream on a server."""
+
+    @property
+    def session_id(self) -> str:
+        """The server's id of the session."""
+    def send(self, samples: Any, sample_rate: int) -> int:
+        """Sends one chunk; its sequence number."""
+    def close(self) -> None:
+        """Asks the server to flush and close."""
+    def recv(self) -> dict[str, Any] | None:
+        """The next chunk's result, or ``None`` at the end."""

@@ -14,6 +14,7 @@ pub mod files;
 mod loadtest;
 mod logging;
 mod metrics_server;
+mod remote_pipeline;
 mod run;
 mod serve;
 

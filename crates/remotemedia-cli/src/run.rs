@@ -20,6 +20,7 @@ use remotemedia_core::{
 };
 use serde_json::{Value, json};
 
+use crate::remote_pipeline::{self, RemoteArgs};
 use remotemedia_cli::files::{Role, check_distinct};
 use remotemedia_media::MediaDecoder;
 use remotemedia_media::wav::WavSink;
@@ -51,6 +52,8 @@ pub struct RunArgs {
     /// Chunk length in milliseconds.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=60_000))]
     chunk_ms: u32,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 /// Exit status of a run stopped by SIGINT (128 + 2, as shells report it).
@@ -139,7 +142,10 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<Ended, String> {
         }
     }
     check_distinct(&files)?;
-    let manifest = Manifest::from_path(&args.manifest).map_err(|e| manifest_message(&args.manifest, &e))?;
+    let mut manifest = Manifest::from_path(&args.manifest).map_err(|e| manifest_message(&args.manifest, &e))?;
+    if args.remote.remote.is_some() {
+        manifest = remote_pipeline::wrap(&manifest, &args.remote, 3)?;
+    }
     let pipeline = engine
         .compile(manifest)
         .map_err(|e| manifest_message(&args.manifest, &e))?;

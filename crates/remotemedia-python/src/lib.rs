@@ -16,6 +16,7 @@ pub mod node_handle;
 pub mod pipeline;
 pub mod py_node;
 pub mod registry;
+pub mod remote_client;
 pub mod run_state;
 pub mod runtime;
 pub mod sample_format;
@@ -111,5 +112,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeSession>()?;
     m.add_class::<NativeNode>()?;
     m.add_class::<audio::SampleOwner>()?;
+    m.add_class::<remote_client::RemoteClient>()?;
+    m.add_class::<remote_client::RemoteStream>()?;
     Ok(())
 }

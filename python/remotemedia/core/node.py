@@ -6,6 +6,9 @@ import inspect
 import warnings
 from typing import Any, ClassVar
 
+# Re-exported: its older home.
+from remotemedia.core.remote_config import RemoteExecutorConfig as RemoteExecutorConfig
+
 _RESILIENCE_FIELDS = ("retry", "timeout_ms", "on_failure", "circuit_breaker")
 _ON_FAILURE = ("fail", "skip", "passthrough")
 _RUNTIME_HINTS = ("auto", "rust", "python", "rust_native", "rust_python", "cpython")
