@@ -98,7 +98,7 @@ class PipelineActor:
         manifest: ManifestLike,
         output_dir: str | os.PathLike[str] | None = None,
         root: str | os.PathLike[str] | None = None,
-        chunk_ms: int = 20,
+        chunk_ms: int = 1000,
         output_node: str | None = None,
     ) -> None:
         self._manifest = manifest_json(manifest)
@@ -207,7 +207,7 @@ def process_files(
     output_dir: str | os.PathLike[str],
     *,
     concurrency: int | None = None,
-    chunk_ms: int = 20,
+    chunk_ms: int = 1000,
     output_node: str | None = None,
 ) -> dict[str, Any]:
     """Runs every input through the pipeline on Ray (``concurrency`` actors,

@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 
 use crate::index::{self, IndexWriter};
 use crate::inputs::{Input, list_inputs, output_path};
-use crate::process_file::{FileOptions, FileRecord, Status, process_file};
+use crate::process_file::{DEFAULT_CHUNK_MS, FileOptions, FileRecord, Status, process_file};
 use crate::progress::Progress;
 use crate::run::{check_output_node, for_terminal, manifest_message};
 
@@ -61,7 +61,7 @@ pub struct BatchArgs {
     #[arg(long)]
     output_node: Option<String>,
     /// Chunk length in milliseconds.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    #[arg(long, default_value_t = DEFAULT_CHUNK_MS, value_parser = clap::value_parser!(u32).range(1..=60_000))]
     chunk_ms: u32,
 }
 

@@ -2,9 +2,9 @@
 //! `remotemedia batch` and the Python package (`remotemedia.ray` calls it
 //! through the extension), so both write the same bytes.
 //!
-//! The file is decoded in chunks of `chunk_ms` (as `remotemedia run` does,
-//! so the audio written is the same as `run --output` writes) and pushed
-//! through a fresh instance of the pipeline; the audio of the output sink
+//! The file is decoded in chunks of `chunk_ms` and pushed, as
+//! `remotemedia run` pushes its input, through a fresh instance of the
+//! pipeline; the audio of the output sink
 //! goes to a WAV file at the input's mirrored path, every other output is
 //! kept as the JSON that `run` prints. The WAV file is written under a
 //! temporary name in its folder and renamed once complete: a file at the
@@ -24,6 +24,13 @@ use serde_json::Value;
 
 use crate::inputs::{Input, output_path};
 use crate::run::Outputs;
+
+/// The chunk length `batch` and `remotemedia.ray` decode in by default, in
+/// milliseconds: longer than `run`'s 20 (no listener waits for the first
+/// output, and fewer, longer calls cost less per second of audio: the
+/// speech-prep pipeline's outputs are the same at 20 and 1000 ms, see the
+/// batch tests) while memory stays that of one second of audio.
+pub const DEFAULT_CHUNK_MS: u32 = 1000;
 
 /// How every file of a batch is processed.
 #[derive(Debug, Clone)]

@@ -12,14 +12,14 @@ use std::sync::atomic::AtomicBool;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use remotemedia_cli::inputs::{Input, list_inputs};
-use remotemedia_cli::process_file::{FileOptions, process_file};
+use remotemedia_cli::process_file::{DEFAULT_CHUNK_MS, FileOptions, process_file};
 use remotemedia_core::{Manifest, ManifestError, Pipeline};
 
 use crate::errors::Error;
 use crate::{registry, runtime};
 
 /// A manifest compiled once, for processing files one at a time like
-/// `remotemedia batch` does (`BatchPipeline(manifest_json, chunk_ms=20,
+/// `remotemedia batch` does (`BatchPipeline(manifest_json, chunk_ms=1000,
 /// output_node=None)`). Every file runs on a fresh instance of its nodes;
 /// the compiled pipeline (and so the nodes' circuit breakers) is shared by
 /// the files, as it is by a batch's workers.
@@ -32,7 +32,7 @@ pub struct BatchPipeline {
 #[pymethods]
 impl BatchPipeline {
     #[new]
-    #[pyo3(signature = (manifest, chunk_ms = 20, output_node = None))]
+    #[pyo3(signature = (manifest, chunk_ms = DEFAULT_CHUNK_MS, output_node = None))]
     fn new(py: Python<'_>, manifest: &str, chunk_ms: u32, output_node: Option<String>) -> PyResult<Self> {
         if !(1..=60_000).contains(&chunk_ms) {
             return Err(PyValueError::new_err(format!(
