@@ -15,12 +15,19 @@ over it with, in the same run:
 
 Each is timed end to end (process start to exit for the CLI), best of
 --repeat; the table gives wall seconds, hours of audio per second, the
-speed against `batch --jobs 1`, and the wall time per file (per worker: wall
-x workers / files).
+speed against `batch --jobs 1`, the wall time per file (per worker: wall
+x workers / files) and, where this process can see it, the CPU seconds
+used (user + system: the CLI is a child process, the Python loop runs in
+this one; Ray's actors are neither). Ray and `batch --jobs 2` are also
+timed on 2 of the files, which gives each one's fixed cost (a job's start)
+apart from its marginal cost per file (per worker: (wall on all - wall on
+2) x 2 / (files - 2)); the difference of the marginal costs is what Ray
+adds per file. The machine may be shared: the CPU seconds say what the
+work costs, the wall what it took.
 
 Usage from the repository root, with the venv the package (and Ray) is
 installed in:
-    python bench/corpora/throughput.py [--workdir target/bench-corpora] [--files 24] [--seconds 60] [--repeat 3]
+    python bench/corpora/throughput.py [--workdir target/bench-corpora] [--files 32] [--seconds 120] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,13 +76,21 @@ def make_corpus(workdir: Path, files: int, seconds: int) -> Path:
     return corpus
 
 
-def timed(fn: Callable[[Path], None], out: Path, repeat: int) -> float:
-    best = float("inf")
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(fn: Callable[[Path], None], out: Path, repeat: int) -> tuple[float, float]:
+    """Best wall seconds of `repeat` runs, and the CPU seconds of that run."""
+    best = (float("inf"), 0.0)
     for _ in range(repeat):
         shutil.rmtree(out, ignore_errors=True)
-        started = time.perf_counter()
+        cpu, started = cpu_seconds(), time.perf_counter()
         fn(out)
-        best = min(best, time.perf_counter() - started)
+        wall = time.perf_counter() - started
+        best = min(best, (wall, cpu_seconds() - cpu))
     return best
 
 
@@ -124,8 +140,8 @@ def python_loop(corpus: Path) -> Callable[[Path], None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=ROOT / "target" / "bench-corpora")
-    parser.add_argument("--files", type=int, default=24)
-    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--files", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
@@ -143,19 +159,32 @@ def main() -> None:
     ]
     results = []
     for name, workers, fn in peers:
-        wall = timed(fn, args.workdir / "out", args.repeat)
-        results.append((name, workers, wall))
-        print(f"  {name}: {wall:.2f} s", flush=True)
+        wall, cpu = timed(fn, args.workdir / "out", args.repeat)
+        results.append((name, workers, wall, cpu))
+        print(f"  {name}: {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
+    two = args.workdir / "two"
+    shutil.rmtree(two, ignore_errors=True)
+    two.mkdir(parents=True)
+    for path in sorted(corpus.rglob("*.wav"))[:2]:
+        shutil.copy(path, two / path.name)
+    small = {}
+    for name, fn in [("batch --jobs 2", batch(two, 2)), ("ray", ray_actors(two, 2))]:
+        small[name], _ = timed(fn, args.workdir / "out", args.repeat)
+        print(f"  {name} on 2 files: {small[name]:.2f} s", flush=True)
     ray.shutdown()
+    marginal = {
+        name: (results[i][2] - small[name]) * 2 / (args.files - 2) * 1000
+        for i, name in [(1, "batch --jobs 2"), (2, "ray")]
+    }
 
     base = results[0][2]
     print()
-    print("| run | wall s | audio h per s | vs batch --jobs 1 | wall per file per worker |")
-    print("|---|---:|---:|---:|---:|")
-    for name, workers, wall in results:
+    print("| run | wall s | audio h per s of wall | vs batch --jobs 1 | wall per file per worker | CPU s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, workers, wall, cpu in results:
         per_file = wall * workers / args.files * 1000
-        print(f"| {name} | {wall:.2f} | {hours / wall:.3f} | {base / wall:.2f}x | {per_file:.0f} ms |")
-    j2, ray_wall = results[1][2], results[2][2]
+        shown = f"{cpu:.2f}" if "ray" not in name else "n/a"
+        print(f"| {name} | {wall:.2f} | {hours / wall:.3f} | {base / wall:.2f}x | {per_file:.0f} ms | {shown} |")
     print()
     print(
         json.dumps(
@@ -163,8 +192,11 @@ def main() -> None:
                 "files": args.files,
                 "seconds_per_file": args.seconds,
                 "audio_hours": hours,
-                "wall_s": {name: wall for name, _, wall in results},
-                "ray_overhead_per_file_ms": (ray_wall - j2) * 2 / args.files * 1000,
+                "wall_s": {name: wall for name, _, wall, _ in results},
+                "cpu_s": {name: cpu for name, _, _, cpu in results},
+                "wall_on_2_files_s": small,
+                "marginal_ms_per_file_per_worker": marginal,
+                "ray_overhead_per_file_ms": marginal["ray"] - marginal["batch --jobs 2"],
             }
         )
     )
