@@ -1,8 +1,10 @@
 """Type stubs of the extension module ``remotemedia._native``."""
 
+import os
 from typing import Any, final
 
 __all__ = [
+    "BatchPipeline",
     "NativeNode",
     "NativePipeline",
     "NativeSession",
@@ -14,6 +16,7 @@ __all__ = [
     "convert_samples",
     "has_native",
     "interrupt_thread",
+    "list_batch_inputs",
     "node_types",
     "parse_manifest_text",
     "resolve_params",
@@ -94,6 +97,21 @@ class NativePipeline:
         """The node ids, in manifest order."""
     def runtimes(self) -> dict[str, str]:
         """``"rust"`` or ``"python"`` per node id."""
+
+@final
+class BatchPipeline:
+    """A manifest compiled once, processing files exactly like ``remotemedia batch``."""
+
+    def __new__(cls, manifest: str, chunk_ms: int = 1000, output_node: str | None = None) -> BatchPipeline: ...
+    def process_file(
+        self, path: str | os.PathLike[str], relative: str | os.PathLike[str], output_dir: str | os.PathLike[str]
+    ) -> str:
+        """Processes one file, writing its audio under ``output_dir`` at ``relative``
+        (as .wav); returns its index row as JSON text (a failure is a row, not an
+        exception)."""
+
+def list_batch_inputs(spec: str, exclude: str | os.PathLike[str] | None = None) -> list[tuple[str, str]]:
+    """``(path, relative)`` for each input ``spec`` names, as ``remotemedia batch --input`` lists them."""
 
 @final
 class NativeSession:

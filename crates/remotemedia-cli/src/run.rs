@@ -106,7 +106,7 @@ pub fn run(engine: &Engine, args: RunArgs) -> ExitCode {
 
 /// `message` with its control characters escaped, newlines (which separate
 /// its lines) aside: paths and node messages come from users.
-fn for_terminal(message: &str) -> String {
+pub(crate) fn for_terminal(message: &str) -> String {
     message
         .split('\n')
         .map(|line| escaped(line).into_owned())
@@ -150,15 +150,7 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<Ended, String> {
         .compile(manifest)
         .map_err(|e| manifest_message(&args.manifest, &e))?;
     if let Some(id) = &args.output_node {
-        let g = pipeline.graph();
-        if !g.sinks().any(|i| g.id(i) == id) {
-            let sinks: Vec<&str> = g.sinks().map(|i| g.id(i)).collect();
-            return Err(format!(
-                "--output-node {} is not a sink; sinks: {}",
-                quoted(id),
-                sinks.join(", ")
-            ));
-        }
+        check_output_node(&pipeline, id)?;
     }
     let mut decoder = if stdin {
         MediaDecoder::from_reader(Box::new(std::io::stdin()), "-", 1)
@@ -303,7 +295,21 @@ async fn stream(graph_run: GraphRun, mut decoder: MediaDecoder, args: &RunArgs) 
     })
 }
 
-fn manifest_message(path: &std::path::Path, e: &remotemedia_core::ManifestError) -> String {
+/// Refuses an `--output-node` that is not a sink of `pipeline`.
+pub(crate) fn check_output_node(pipeline: &remotemedia_core::Pipeline, id: &str) -> Result<(), String> {
+    let g = pipeline.graph();
+    if g.sinks().any(|i| g.id(i) == id) {
+        return Ok(());
+    }
+    let sinks: Vec<&str> = g.sinks().map(|i| g.id(i)).collect();
+    Err(format!(
+        "--output-node {} is not a sink; sinks: {}",
+        quoted(id),
+        sinks.join(", ")
+    ))
+}
+
+pub(crate) fn manifest_message(path: &std::path::Path, e: &remotemedia_core::ManifestError) -> String {
     let lines: Vec<String> = e.problems().iter().map(|p| format!("  {p}")).collect();
     format!("{}: invalid manifest\n{}", path.display(), lines.join("\n"))
 }
@@ -320,14 +326,17 @@ fn progress_bar(frames: Option<u64>) -> ProgressBar {
 }
 
 /// Where sink outputs go: audio of the output sink to the WAV file,
-/// everything else to stdout as JSON lines.
+/// everything else to stdout as JSON lines (or, for `batch`, kept: see
+/// [`Outputs::collecting`]).
 ///
 /// VAD results that decide no frame and close no segment (the detector holds
 /// its decisions back for a few frames) print no line. When stdout is closed
 /// early (`remotemedia run ... | head`), lines stop but the run goes on, so the
 /// WAV output and the metrics are still complete.
-struct Outputs {
+pub(crate) struct Outputs {
     wav: Option<WavSink>,
+    /// The JSON lines, when kept rather than printed.
+    collected: Option<Vec<Value>>,
     audio_node: Option<Arc<str>>,
     stdout: std::io::BufWriter<std::io::Stdout>,
     stdout_closed: bool,
@@ -338,13 +347,14 @@ struct Outputs {
     /// Frames and rate of the input: the output is expected to last as
     /// long (every node we ship keeps the duration), which lets a stream
     /// too long for a WAV file be refused before it is written.
-    input: Option<(u64, u32)>,
+    pub(crate) input: Option<(u64, u32)>,
 }
 
 impl Outputs {
     fn new(path: Option<&std::path::Path>, node: Option<String>) -> Self {
         Self {
             wav: path.map(WavSink::new),
+            collected: None,
             audio_node: node.map(Arc::from),
             stdout: std::io::BufWriter::new(std::io::stdout()),
             stdout_closed: false,
@@ -354,8 +364,26 @@ impl Outputs {
         }
     }
 
+    /// Outputs that keep their JSON lines (see [`Self::take_lines`]) instead
+    /// of printing them, and write no warning when no audio came.
+    pub(crate) fn collecting(path: Option<&std::path::Path>, node: Option<String>) -> Self {
+        Self {
+            collected: Some(Vec::new()),
+            ..Self::new(path, node)
+        }
+    }
+
+    /// The JSON lines kept so far.
+    pub(crate) fn take_lines(&mut self) -> Vec<Value> {
+        self.collected.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     /// Prints one JSON line, unless stdout has been closed by its reader.
     fn print(&mut self, line: &Value) -> Result<(), String> {
+        if let Some(lines) = &mut self.collected {
+            lines.push(line.clone());
+            return Ok(());
+        }
         if self.stdout_closed {
             return Ok(());
         }
@@ -368,7 +396,7 @@ impl Outputs {
         }
     }
 
-    fn handle(&mut self, o: SinkOutput) -> Result<(), String> {
+    pub(crate) fn handle(&mut self, o: SinkOutput) -> Result<(), String> {
         let mut line = json!({"node": &*o.node_id, "kind": o.data.kind()});
         if let (Some(wav), Some(audio)) = (self.wav.as_mut(), o.data.audio()) {
             let chosen = self.audio_node.get_or_insert_with(|| Arc::clone(&o.node_id));
@@ -410,18 +438,20 @@ impl Outputs {
         self.print(&line)
     }
 
-    fn finish(mut self) -> Result<(), String> {
+    /// Flushes stdout and finishes the WAV file; returns whether it holds audio.
+    pub(crate) fn finish(mut self) -> Result<bool, String> {
         match self.stdout.flush() {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(format!("stdout: {e}")),
             _ => {}
         }
-        if let Some(wav) = self.wav.take()
-            && !wav.finish().map_err(|e| e.to_string())?
-            && !self.wav_failed
-        {
+        let Some(wav) = self.wav.take() else {
+            return Ok(false);
+        };
+        let written = wav.finish().map_err(|e| e.to_string())?;
+        if !written && !self.wav_failed && self.collected.is_none() {
             eprintln!("warning: no sink produced audio; no output file was written");
         }
-        Ok(())
+        Ok(written)
     }
 }
 

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod batch_file;
 pub mod cli;
 pub mod clip;
 pub mod convert;
@@ -105,6 +106,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(sample_format::convert_samples, m)?)?;
     m.add_class::<NativePipeline>()?;
+    m.add_class::<batch_file::BatchPipeline>()?;
+    m.add_function(wrap_pyfunction!(batch_file::list_batch_inputs, m)?)?;
     m.add_class::<pipeline::RunToken>()?;
     m.add_function(wrap_pyfunction!(interrupt_thread, m)?)?;
     m.add_function(wrap_pyfunction!(shut_down, m)?)?;
