@@ -39,10 +39,13 @@ echo "== rust: instruction counts against bench/instructions/baseline.json"
 bash scripts/check_instructions.sh
 
 echo "== python: lint, tests"
-"$venv/bin/ruff" check python tests bench/python examples bench/vad bench/media
-"$venv/bin/ruff" format --check python tests bench/python examples bench/vad bench/media
+"$venv/bin/ruff" check python tests bench/python examples bench/vad bench/media bench/corpora
+"$venv/bin/ruff" format --check python tests bench/python examples bench/vad bench/media bench/corpora
 "$venv/bin/mypy" python tests examples
 "$venv/bin/python" -m pytest -q tests
+
+echo "== python: Ray (installs ray, then tests/test_ray.py on a local cluster)"
+bash scripts/test_ray.sh "$venv/bin/python"
 
 echo "== wheel: manylinux2014 build, fresh-virtualenv install, quickstart"
 bash scripts/wheel_check.sh "$venv/bin/python"

@@ -439,3 +439,31 @@ def test_vad_sample_rate_must_agree_with_the_audio(use_rust: bool) -> None:
             node.process((speechlike(8000), 8000))
     with pytest.raises(ValueError, match="sample_rate"):
         VADNode(sample_rate=0)
+
+
+def test_python_implementations_run_inside_the_engine_one_stream_per_session() -> None:
+    """use_rust=False runs VADNode's numpy implementation as a Python node of
+    the engine: every session gets a fresh instance (its own stream state),
+    so concurrent sessions of one pipeline give what each gives alone, and
+    energy mode gives exactly the native node's segments."""
+    p = Pipeline([VADNode(energy_threshold=0.02)], enable_metrics=True)
+    loud, quiet = _energy_clip(), _energy_clip() * np.float32(0.01)
+
+    async def stream(x: np.ndarray, use_rust: bool) -> list[dict[str, Any]]:
+        async def chunks() -> Any:
+            for c in np.array_split(x, 37):
+                yield c, 16000
+
+        return [s for o in [o async for o in p.process(chunks(), use_rust=use_rust)] for s in o[2]["segments"]]
+
+    async def both() -> tuple[Any, ...]:
+        return await asyncio.gather(stream(loud, False), stream(quiet, False), stream(loud, True), stream(quiet, True))
+
+    py_loud, py_quiet, rust_loud, rust_quiet = run(both())
+    assert py_loud == rust_loud and len(py_loud) == 2
+    assert py_quiet == rust_quiet == []
+    assert p._native_pipeline(False).runtimes() == {"VADNode_0": "python"}
+    run(p.run((loud, 16000), use_rust=False))
+    metrics = p.get_metrics()
+    assert metrics is not None and metrics["runtime"] == "python"
+    assert metrics["nodes"][0]["runtime"] == "python" and metrics["nodes"][0]["node_type"] == "VADNode"

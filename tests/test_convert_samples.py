@@ -1,4 +1,5 @@
-"""``remotemedia.convert_samples``: values, ``out=`` and its errors, native and numpy paths."""
+"""``remotemedia.convert_samples``: values, ``out=`` and its errors; the
+nodes' numpy implementation against it."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ import numpy as np
 import pytest
 
 import remotemedia
-from remotemedia import _runtime, convert_samples
+from remotemedia import convert_samples
+from remotemedia._numpy import convert as numpy_convert
 
 
-@pytest.fixture(params=["native", "numpy"])
-def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Runs a test with the native kernels and again with the numpy implementation."""
-    if request.param == "numpy":
-        monkeypatch.setattr(_runtime, "native", None)
-    else:
-        assert remotemedia.is_rust_runtime_available()
-    yield request.param
+@pytest.fixture
+def path() -> Iterator[str]:
+    """The native kernels (the only implementation of ``convert_samples``;
+    the numpy one of the nodes is compared in
+    ``test_numpy_implementation_is_bit_exact``)."""
+    assert remotemedia.is_rust_runtime_available()
+    yield "native"
 
 
 def pcm(n: int = 10_001) -> np.ndarray:
@@ -108,3 +109,10 @@ def test_bad_samples_and_format_are_clear_errors(path: str) -> None:
         convert_samples(np.zeros(4), "i16")
     with pytest.raises(ValueError, match="target_format: expected 'f32', 'i16' or 'i32', got 'u8'"):
         convert_samples(pcm(4), "u8")
+
+
+def test_numpy_implementation_is_bit_exact() -> None:
+    ints32 = np.random.default_rng(7).integers(-(2**31), 2**31, 10_001).astype(np.int32)
+    for samples in (pcm(), floats(), ints32):
+        for target in ("f32", "i16", "i32"):
+            np.testing.assert_array_equal(numpy_convert.convert(samples, target), convert_samples(samples, target))

@@ -20,7 +20,6 @@ from remotemedia import (
     NodeError,
     PassThroughNode,
     Pipeline,
-    PipelineError,
 )
 from remotemedia.core.adapter import node_loop
 
@@ -110,7 +109,7 @@ def test_user_node_runs_inside_the_engine_as_the_same_instance() -> None:
     p = Pipeline([counter, AddNode(addend=1)])
     assert run(p.run([1, 2, 3])) == [4, 7, 10]
     assert counter.calls == 3
-    native = p._native_pipeline()
+    native = p._native_pipeline(True)
     assert native.runtimes() == {"Counter_0": "python", "AddNode_1": "rust"}
 
 
@@ -233,8 +232,9 @@ def test_manifest_with_branching_graph_runs_on_the_engine() -> None:
     }
     p = Pipeline.from_manifest(manifest)
     assert run(p.run(1)) == [2, 101]
-    with pytest.raises(PipelineError, match="linear"):
-        run(p.run(1, use_rust=False))
+    # The Python implementations run in the same engine: fan-out included.
+    assert run(p.run(1, use_rust=False)) == [2, 101]
+    assert p._native_pipeline(False).runtimes() == {"src": "python", "double": "python", "plus": "python"}
 
 
 def test_metrics() -> None:

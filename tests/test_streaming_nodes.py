@@ -158,9 +158,11 @@ def test_process_without_a_stream_runs_the_first_node_as_the_source() -> None:
         run(main(Pipeline([MultiplyNode(factor=2)])))
 
 
-def test_streaming_nodes_need_the_engine() -> None:
-    with pytest.raises(PipelineError, match="streaming nodes run on the engine"):
-        run(Pipeline([Twice()]).run([1], use_rust=False))
+def test_streaming_nodes_run_with_the_python_implementations_too() -> None:
+    # use_rust=False changes which implementation the built-in nodes run,
+    # not the executor: a streaming node runs as it does by default.
+    p = Pipeline([Twice(), MultiplyNode(factor=3)])
+    assert run(p.run([1], use_rust=False)) == run(p.run([1]))
 
 
 def test_metadata_helpers_of_the_older_sdk() -> None:

@@ -1,20 +1,24 @@
 """RemoteMedia: real-time audio pipelines on a Rust engine.
 
-``Pipeline`` and the nodes run on the native engine (``remotemedia._native``)
-when it is installed, and in pure Python (numpy) otherwise; the API and the
-results are the same.
+Every ``Pipeline`` runs on the native engine (``remotemedia._native``); the
+built-in nodes run as native code, or with ``use_rust=False`` /
+``runtime_hint="python"`` as their numpy implementations (inside the engine,
+within the tolerances ``remotemedia._numpy`` states). Your own nodes run
+through CPython, as the instances you built.
 """
 
 from remotemedia._runtime import is_rust_runtime_available, set_worker_threads, version, worker_threads
 from remotemedia.convert import convert_samples
-from remotemedia.core.node import Node
+from remotemedia.core.node import Node, RemoteExecutorConfig
 from remotemedia.core.pipeline import Pipeline
 from remotemedia.core.session import StreamSession
 from remotemedia.exceptions import (
+    ConfigurationError,
     Interrupted,
     NativeRuntimeUnavailableError,
     NodeError,
     PipelineError,
+    RemoteExecutionError,
     RemoteMediaError,
     RetryableError,
 )
@@ -31,6 +35,7 @@ from remotemedia.nodes import (
     MediaWriterNode,
     MultiplyNode,
     PassThroughNode,
+    RemoteExecutionNode,
     VADNode,
     VoiceActivityDetector,
 )
@@ -44,6 +49,7 @@ __all__ = [
     "AudioResampler",
     "AudioTrackSource",
     "AudioTransform",
+    "ConfigurationError",
     "ExtractAudioDataNode",
     "FormatConverterNode",
     "Interrupted",
@@ -56,6 +62,9 @@ __all__ = [
     "PassThroughNode",
     "Pipeline",
     "PipelineError",
+    "RemoteExecutionError",
+    "RemoteExecutionNode",
+    "RemoteExecutorConfig",
     "RemoteMediaError",
     "RetryableError",
     "StreamSession",

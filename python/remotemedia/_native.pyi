@@ -1,8 +1,10 @@
 """Type stubs of the extension module ``remotemedia._native``."""
 
+import os
 from typing import Any, final
 
 __all__ = [
+    "BatchPipeline",
     "NativeNode",
     "NativePipeline",
     "NativeSession",
@@ -14,8 +16,10 @@ __all__ = [
     "convert_samples",
     "has_native",
     "interrupt_thread",
+    "list_batch_inputs",
     "node_types",
     "parse_manifest_text",
+    "resolve_params",
     "set_worker_threads",
     "shut_down",
     "worker_threads",
@@ -28,6 +32,11 @@ def node_types() -> list[str]:
 
 def has_native(node_type: str) -> bool:
     """True when ``node_type`` has a native implementation."""
+
+def resolve_params(node_type: str, params: str) -> str:
+    """``params`` (JSON text) checked by the native definition of
+    ``node_type``, every unset value filled in (JSON text); ``ValueError``
+    naming the param otherwise."""
 
 def cli_main(args: list[str]) -> int:
     """Runs the ``remotemedia`` command with ``args`` (no program name);
@@ -90,6 +99,21 @@ class NativePipeline:
         """``"rust"`` or ``"python"`` per node id."""
 
 @final
+class BatchPipeline:
+    """A manifest compiled once, processing files exactly like ``remotemedia batch``."""
+
+    def __new__(cls, manifest: str, chunk_ms: int = 1000, output_node: str | None = None) -> BatchPipeline: ...
+    def process_file(
+        self, path: str | os.PathLike[str], relative: str | os.PathLike[str], output_dir: str | os.PathLike[str]
+    ) -> str:
+        """Processes one file, writing its audio under ``output_dir`` at ``relative``
+        (as .wav); returns its index row as JSON text (a failure is a row, not an
+        exception)."""
+
+def list_batch_inputs(spec: str, exclude: str | os.PathLike[str] | None = None) -> list[tuple[str, str]]:
+    """``(path, relative)`` for each input ``spec`` names, as ``remotemedia batch --input`` lists them."""
+
+@final
 class NativeSession:
     """A streaming session on the engine; wrapped by ``StreamSession``."""
 
@@ -147,3 +171,30 @@ class SampleOwner:
     @property
     def format(self) -> str:
         """``"f32"``, ``"i16"`` or ``"i32"``."""
+
+@final
+class RemoteClient:
+    """A connection to one ``remotemedia serve`` server."""
+
+    def __new__(cls, endpoint: str, auth_token: str | None = None, timeout_s: float = 30.0) -> RemoteClient: ...
+    @property
+    def endpoint(self) -> str:
+        """The server's ``host:port``."""
+    def execute(self, manifest_json: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """``{"audio": {sink: (array, rate)}, "data": {sink: value}}``."""
+    def open_stream(self, manifest_json: str) -> RemoteStream:
+        """Opens a live stream and waits for ``ready``."""
+
+@final
+class RemoteStream:
+    """One live stream on a server."""
+
+    @property
+    def session_id(self) -> str:
+        """The server's id of the session."""
+    def send(self, samples: Any, sample_rate: int) -> int:
+        """Sends one chunk; its sequence number."""
+    def close(self) -> None:
+        """Asks the server to flush and close."""
+    def recv(self) -> dict[str, Any] | None:
+        """The next chunk's result, or ``None`` at the end."""

@@ -15,9 +15,6 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the command with ``argv`` (default: ``sys.argv[1:]``); returns the
     exit status. Ctrl-C ends the command as it ends the Rust binary."""
     native = _runtime.native
-    if native is None:
-        print(f"remotemedia: the command needs the native extension ({_runtime.import_error})", file=sys.stderr)
-        return 1
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_DFL)
     sys.stdout.flush()

@@ -2,8 +2,7 @@
 
 ``convert_samples(samples, "f32")`` is the arithmetic of ``FormatConverterNode``
 (i16 -> f32 divides by 32768; f32 -> i16 scales by 32768, rounds to nearest even and
-saturates, NaN becomes 0) as a plain function. It runs the native kernels when the
-extension is loaded and numpy otherwise, with the same results and errors.
+saturates, NaN becomes 0) as a plain function, on the native kernels.
 
 ``out=`` takes a writeable, C-contiguous array of the target dtype and of the shape of
 ``samples`` that shares no memory with it; the result is written there and ``out`` is
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from remotemedia import _runtime
-from remotemedia._fallback import convert as _convert
+from remotemedia._numpy import convert as _convert
 
 
 def convert_samples(samples: Any, target_format: str, out: np.ndarray | None = None) -> np.ndarray:
@@ -37,32 +36,8 @@ def convert_samples(samples: Any, target_format: str, out: np.ndarray | None = N
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
     _convert.format_of(array)
-    native = _runtime.native
-    if native is not None:
-        result: np.ndarray = native.convert_samples(array, target_format, out)
-        return result
-    if out is None:
-        return _convert.convert(array, target_format)
-    _check_out(array, target_format, out)
-    np.copyto(out, _convert.convert(array, target_format), casting="no")
-    return out
-
-
-def _check_out(samples: np.ndarray, target_format: str, out: Any) -> None:
-    """The native checks of ``out``, for the numpy path."""
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out: expected a numpy array, got {type(out).__name__}")
-    expected = _convert.FORMATS[target_format]
-    if out.dtype != expected:
-        raise TypeError(f"out: dtype {out.dtype} does not match target_format {target_format!r}: expected {expected}")
-    if out.shape != samples.shape:
-        raise ValueError(f"out: shape {out.shape} does not match the shape of samples {samples.shape}")
-    if not out.flags.c_contiguous:
-        raise ValueError("out: must be a C-contiguous array")
-    if not out.flags.writeable:
-        raise ValueError("out: array is read-only")
-    if np.shares_memory(out, samples):
-        raise ValueError("out: must not share memory with samples")
+    result: np.ndarray = _runtime.native.convert_samples(array, target_format, out)
+    return result
 
 
 __all__ = ["convert_samples"]

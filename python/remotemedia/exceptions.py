@@ -10,6 +10,11 @@
   type's name and ``traceback`` the text of its original traceback.
 - ``RetryableError``: raise it from your own node to ask for a retry (it is a
   transient ``NodeError``, like ``TimeoutError`` and ``ConnectionError``).
+- ``RemoteExecutionError``: a call to a ``remotemedia serve`` server failed
+  (a ``NodeError``: ``error_class`` says whether another attempt may work;
+  ``endpoint`` and ``code``, the gRPC status name, say where and how).
+- ``ConfigurationError``: a remote execution setting is wrong (a bad port,
+  timeout or protocol), found before anything is sent.
 - ``Interrupted`` (a ``BaseException``): raised *inside* a Python node's code
   when the engine gave up on the call, so the abandoned work stops.
 
@@ -67,6 +72,28 @@ class RetryableError(NodeError):
         super().__init__(message, node_id=node_id, error_class="transient", attempts=attempts)
 
 
+class RemoteExecutionError(NodeError):
+    """A call to a remote server failed (see the module docs)."""
+
+    def __init__(
+        self,
+        message: str = "",
+        node_id: str | None = None,
+        error_class: str = "fatal",
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, node_id=node_id, error_class=error_class, attempts=attempts)
+        #: The server (``host:port``), when known.
+        self.endpoint: str | None = None
+        #: The gRPC status code's name (``"Unavailable"``), when the call
+        #: ended with one.
+        self.code: str | None = None
+
+
+class ConfigurationError(RemoteMediaError):
+    """A remote execution setting is wrong."""
+
+
 class Interrupted(BaseException):
     """Raised inside a Python node's own code when the engine gave up on the
     call (its ``timeout_ms`` passed, or the run was cancelled), so abandoned
@@ -79,10 +106,12 @@ class NativeRuntimeUnavailableError(RemoteMediaError):
 
 
 __all__ = [
+    "ConfigurationError",
     "Interrupted",
     "NativeRuntimeUnavailableError",
     "NodeError",
     "PipelineError",
+    "RemoteExecutionError",
     "RemoteMediaError",
     "RetryableError",
 ]

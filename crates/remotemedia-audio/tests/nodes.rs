@@ -453,3 +453,33 @@ fn audio_transform_mixes_down_before_and_up_after_resampling() {
         .unwrap();
     assert!(up.iter().all(|d| d.audio().unwrap().channels() == 2));
 }
+
+#[test]
+fn resolved_vad_params_state_every_default_the_detector_uses() {
+    let registry = engine().registry().clone();
+    let (_, vad) = registry
+        .get("VADNode")
+        .unwrap()
+        .resolve(remotemedia_core::RuntimeHint::Rust)
+        .unwrap();
+    let speech = vad.resolve(&json!({})).unwrap();
+    assert_eq!(speech["mode"], "speech");
+    assert_eq!(speech["frame_duration_ms"], 30);
+    assert_eq!(speech["hangover_ms"], 0);
+    assert_eq!(speech["min_speech_ms"], 180);
+    assert_eq!(speech["min_silence_ms"], 150);
+    assert_eq!(speech["threshold_db"], -60.0);
+    // energy_threshold alone selects energy mode, unsmoothed, at its level.
+    let energy = vad
+        .resolve(&json!({"energy_threshold": 0.02, "frame_duration_ms": 10}))
+        .unwrap();
+    assert_eq!(energy["mode"], "energy");
+    assert_eq!(energy["frame_duration_ms"], 10);
+    assert_eq!(
+        (energy["min_speech_ms"].clone(), energy["min_silence_ms"].clone()),
+        (json!(0), json!(0))
+    );
+    assert!((energy["threshold_db"].as_f64().unwrap() + 33.98).abs() < 0.01);
+    let bad = vad.resolve(&json!({"frame_duration_ms": 25})).unwrap_err();
+    assert_eq!(bad.path, "frame_duration_ms");
+}

@@ -9,7 +9,7 @@ use remotemedia_core::printable::escaped;
 use remotemedia_core::{Engine, Manifest, ManifestError, Registry};
 
 use crate::logging::{self, LogFormat};
-use crate::{describe, loadtest, run, serve};
+use crate::{batch, describe, loadtest, run, serve};
 
 /// Real-time audio pipelines from a JSON or YAML manifest.
 #[derive(Debug, Parser)]
@@ -28,6 +28,10 @@ enum Command {
     /// Stream an audio file (WAV, FLAC, MP3, OGG, M4A; `-` for standard input)
     /// through a pipeline.
     Run(run::RunArgs),
+    /// Run every file of a corpus (a directory, glob or @list.txt) through a
+    /// pipeline, files in parallel; outputs mirrored under --output with a
+    /// JSON-lines index (last stdout line: a JSON summary).
+    Batch(batch::BatchArgs),
     /// Check a manifest; exit 1 with every problem found if it is invalid.
     Validate {
         /// The manifest (JSON, or YAML for .yaml/.yml).
@@ -87,6 +91,7 @@ fn dispatch(cli: Cli) -> ExitCode {
     let engine = Engine::new(registry());
     match cli.command {
         Command::Run(args) => run::run(&engine, args),
+        Command::Batch(args) => batch::batch(&engine, args),
         Command::Loadtest(args) => loadtest::loadtest(&engine, args),
         Command::Serve(args) => serve::serve(&engine, args),
         Command::Validate { manifest } => validate(&engine, &manifest),

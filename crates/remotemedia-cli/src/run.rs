@@ -20,6 +20,7 @@ use remotemedia_core::{
 };
 use serde_json::{Value, json};
 
+use crate::remote_pipeline::{self, RemoteArgs};
 use remotemedia_cli::files::{Role, check_distinct};
 use remotemedia_media::MediaDecoder;
 use remotemedia_media::wav::WavSink;
@@ -51,6 +52,8 @@ pub struct RunArgs {
     /// Chunk length in milliseconds.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=60_000))]
     chunk_ms: u32,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 /// Exit status of a run stopped by SIGINT (128 + 2, as shells report it).
@@ -71,14 +74,18 @@ enum Ended {
 
 /// Runs the command; prints errors on stderr.
 ///
+/// The run's session ends as every session does: at the end of the input
+/// it drains (every chunk read goes through the pipeline, which is then
+/// flushed); a signal or an output that cannot be written cancels it (the
+/// chunk being processed finishes, the chunks read but not yet processed
+/// are dropped, nothing is flushed). A node failure ends it at that node.
+///
 /// The WAV output, the metrics and the trace are written whatever ends the
-/// run: its end, a node failure, an output that cannot be written, or
-/// SIGINT / SIGTERM. On the first signal the run stops reading its input,
-/// lets the chunks already read through the pipeline (its input queue
-/// holds at most 16) and flushes it, writes every file, and exits with 130
-/// (SIGINT) or 143 (SIGTERM). A second signal stops at once: the WAV file
-/// is finalized with the audio written so far, the metrics are not written
-/// (the pipeline is still busy) and the trace is left without its closing
+/// run. On the first SIGINT / SIGTERM the run stops reading its input,
+/// cancels the session, writes every file, and exits with 130 (SIGINT) or
+/// 143 (SIGTERM). A second signal stops at once (a node call may hold the
+/// session): the WAV file is finalized with the audio written so far, the
+/// metrics are not written and the trace is left without its closing
 /// brackets.
 pub fn run(engine: &Engine, args: RunArgs) -> ExitCode {
     match execute(engine, &args) {
@@ -91,7 +98,7 @@ pub fn run(engine: &Engine, args: RunArgs) -> ExitCode {
             if let Some(message) = failure {
                 eprintln!("error: {}", for_terminal(&message));
             }
-            eprintln!("interrupted: stopped reading the input; the files hold what was processed");
+            eprintln!("interrupted: stopped reading the input and cancelled; the files hold what was processed");
             ExitCode::from(status)
         }
     }
@@ -99,7 +106,7 @@ pub fn run(engine: &Engine, args: RunArgs) -> ExitCode {
 
 /// `message` with its control characters escaped, newlines (which separate
 /// its lines) aside: paths and node messages come from users.
-fn for_terminal(message: &str) -> String {
+pub(crate) fn for_terminal(message: &str) -> String {
     message
         .split('\n')
         .map(|line| escaped(line).into_owned())
@@ -135,20 +142,15 @@ fn execute(engine: &Engine, args: &RunArgs) -> Result<Ended, String> {
         }
     }
     check_distinct(&files)?;
-    let manifest = Manifest::from_path(&args.manifest).map_err(|e| manifest_message(&args.manifest, &e))?;
+    let mut manifest = Manifest::from_path(&args.manifest).map_err(|e| manifest_message(&args.manifest, &e))?;
+    if args.remote.remote.is_some() {
+        manifest = remote_pipeline::wrap(&manifest, &args.remote, 3)?;
+    }
     let pipeline = engine
         .compile(manifest)
         .map_err(|e| manifest_message(&args.manifest, &e))?;
     if let Some(id) = &args.output_node {
-        let g = pipeline.graph();
-        if !g.sinks().any(|i| g.id(i) == id) {
-            let sinks: Vec<&str> = g.sinks().map(|i| g.id(i)).collect();
-            return Err(format!(
-                "--output-node {} is not a sink; sinks: {}",
-                quoted(id),
-                sinks.join(", ")
-            ));
-        }
+        check_output_node(&pipeline, id)?;
     }
     let mut decoder = if stdin {
         MediaDecoder::from_reader(Box::new(std::io::stdin()), "-", 1)
@@ -234,9 +236,10 @@ async fn stream(graph_run: GraphRun, mut decoder: MediaDecoder, args: &RunArgs) 
                 Some(Ok(o)) => {
                     if failure.is_none()
                         && let Err(e) = out.handle(o) {
-                            // Stop reading; the session drains and ends.
+                            // Stop reading and cancel: nothing more can be written.
                             failure = Some(e);
                             producer.abort();
+                            rx.cancel();
                         }
                     continue;
                 }
@@ -262,6 +265,7 @@ async fn stream(graph_run: GraphRun, mut decoder: MediaDecoder, args: &RunArgs) 
         }
         interrupted = Some(status);
         producer.abort();
+        rx.cancel();
     }
     progress.finish_and_clear();
     match producer.await {
@@ -291,7 +295,21 @@ async fn stream(graph_run: GraphRun, mut decoder: MediaDecoder, args: &RunArgs) 
     })
 }
 
-fn manifest_message(path: &std::path::Path, e: &remotemedia_core::ManifestError) -> String {
+/// Refuses an `--output-node` that is not a sink of `pipeline`.
+pub(crate) fn check_output_node(pipeline: &remotemedia_core::Pipeline, id: &str) -> Result<(), String> {
+    let g = pipeline.graph();
+    if g.sinks().any(|i| g.id(i) == id) {
+        return Ok(());
+    }
+    let sinks: Vec<&str> = g.sinks().map(|i| g.id(i)).collect();
+    Err(format!(
+        "--output-node {} is not a sink; sinks: {}",
+        quoted(id),
+        sinks.join(", ")
+    ))
+}
+
+pub(crate) fn manifest_message(path: &std::path::Path, e: &remotemedia_core::ManifestError) -> String {
     let lines: Vec<String> = e.problems().iter().map(|p| format!("  {p}")).collect();
     format!("{}: invalid manifest\n{}", path.display(), lines.join("\n"))
 }
@@ -308,14 +326,17 @@ fn progress_bar(frames: Option<u64>) -> ProgressBar {
 }
 
 /// Where sink outputs go: audio of the output sink to the WAV file,
-/// everything else to stdout as JSON lines.
+/// everything else to stdout as JSON lines (or, for `batch`, kept: see
+/// [`Outputs::collecting`]).
 ///
 /// VAD results that decide no frame and close no segment (the detector holds
 /// its decisions back for a few frames) print no line. When stdout is closed
 /// early (`remotemedia run ... | head`), lines stop but the run goes on, so the
 /// WAV output and the metrics are still complete.
-struct Outputs {
+pub(crate) struct Outputs {
     wav: Option<WavSink>,
+    /// The JSON lines, when kept rather than printed.
+    collected: Option<Vec<Value>>,
     audio_node: Option<Arc<str>>,
     stdout: std::io::BufWriter<std::io::Stdout>,
     stdout_closed: bool,
@@ -326,13 +347,14 @@ struct Outputs {
     /// Frames and rate of the input: the output is expected to last as
     /// long (every node we ship keeps the duration), which lets a stream
     /// too long for a WAV file be refused before it is written.
-    input: Option<(u64, u32)>,
+    pub(crate) input: Option<(u64, u32)>,
 }
 
 impl Outputs {
     fn new(path: Option<&std::path::Path>, node: Option<String>) -> Self {
         Self {
             wav: path.map(WavSink::new),
+            collected: None,
             audio_node: node.map(Arc::from),
             stdout: std::io::BufWriter::new(std::io::stdout()),
             stdout_closed: false,
@@ -342,8 +364,26 @@ impl Outputs {
         }
     }
 
+    /// Outputs that keep their JSON lines (see [`Self::take_lines`]) instead
+    /// of printing them, and write no warning when no audio came.
+    pub(crate) fn collecting(path: Option<&std::path::Path>, node: Option<String>) -> Self {
+        Self {
+            collected: Some(Vec::new()),
+            ..Self::new(path, node)
+        }
+    }
+
+    /// The JSON lines kept so far.
+    pub(crate) fn take_lines(&mut self) -> Vec<Value> {
+        self.collected.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     /// Prints one JSON line, unless stdout has been closed by its reader.
     fn print(&mut self, line: &Value) -> Result<(), String> {
+        if let Some(lines) = &mut self.collected {
+            lines.push(line.clone());
+            return Ok(());
+        }
         if self.stdout_closed {
             return Ok(());
         }
@@ -356,7 +396,7 @@ impl Outputs {
         }
     }
 
-    fn handle(&mut self, o: SinkOutput) -> Result<(), String> {
+    pub(crate) fn handle(&mut self, o: SinkOutput) -> Result<(), String> {
         let mut line = json!({"node": &*o.node_id, "kind": o.data.kind()});
         if let (Some(wav), Some(audio)) = (self.wav.as_mut(), o.data.audio()) {
             let chosen = self.audio_node.get_or_insert_with(|| Arc::clone(&o.node_id));
@@ -398,18 +438,20 @@ impl Outputs {
         self.print(&line)
     }
 
-    fn finish(mut self) -> Result<(), String> {
+    /// Flushes stdout and finishes the WAV file; returns whether it holds audio.
+    pub(crate) fn finish(mut self) -> Result<bool, String> {
         match self.stdout.flush() {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(format!("stdout: {e}")),
             _ => {}
         }
-        if let Some(wav) = self.wav.take()
-            && !wav.finish().map_err(|e| e.to_string())?
-            && !self.wav_failed
-        {
+        let Some(wav) = self.wav.take() else {
+            return Ok(false);
+        };
+        let written = wav.finish().map_err(|e| e.to_string())?;
+        if !written && !self.wav_failed && self.collected.is_none() {
             eprintln!("warning: no sink produced audio; no output file was written");
         }
-        Ok(())
+        Ok(written)
     }
 }
 

@@ -31,10 +31,30 @@ pub struct ServeArgs {
     /// On SIGTERM / Ctrl-C, how long open streams may go on, in ms.
     #[arg(long, default_value_t = 30_000)]
     drain_timeout_ms: u64,
+    /// Serve the live metrics of the open streams (Prometheus text) on
+    /// http://ADDR/metrics (port 0 picks a free port; the address is logged
+    /// on stderr).
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind: Option<String>,
 }
 
 /// Runs the server until SIGTERM or Ctrl-C, then drains.
 pub fn serve(engine: &Engine, args: ServeArgs) -> ExitCode {
+    let _metrics = match args
+        .metrics_bind
+        .as_deref()
+        .map(crate::metrics_server::MetricsServer::start)
+    {
+        None => None,
+        Some(Ok(server)) => {
+            eprintln!("metrics: http://{}/metrics", server.addr());
+            Some(server)
+        }
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

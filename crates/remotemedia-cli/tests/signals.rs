@@ -1,9 +1,10 @@
-//! The `remotemedia` binary end to end, stopping a run: SIGINT and SIGTERM finalize the
-//! outputs, a second SIGINT stops at once, a timed-out call does not hold the exit.
+//! The `remotemedia` binary end to end, ending a run: SIGINT and SIGTERM finalize the
+//! outputs, a second SIGINT stops at once, a timed-out call does not hold the exit, and the
+//! end of the input drains every chunk.
 
 mod common;
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use common::*;
 
@@ -65,7 +66,7 @@ fn interrupted_run(signal: &str, code: i32) {
         .iter()
         .filter(|e| e["ph"] == "X")
         .count();
-    assert_eq!(calls as u64, inputs + 1, "every call and the flush");
+    assert_eq!(calls as u64, inputs, "every call, and no flush: a signal cancels");
 }
 
 #[test]
@@ -166,4 +167,46 @@ fn a_second_sigint_stops_at_once_with_a_valid_wav() {
     assert!(!written.is_empty());
     assert_eq!(written[..], samples[..written.len()]);
     assert!(!metrics.exists());
+}
+
+/// The end of the input drains: a pipe closed at once after a whole file
+/// still has every chunk go through a slow node, then the flush, before the
+/// process exits (the node's calls are the side effect, seen in the trace).
+#[test]
+fn a_closed_stdin_drains_every_chunk_before_the_exit() {
+    let d = Dir::new("stdindrain");
+    let m = d.write(
+        "m.json",
+        r#"{"version": "v1", "nodes": [
+            {"id": "slow", "node_type": "FaultInjectionNode", "params": {"sleep_ms": 3}}]}"#,
+    );
+    let input = d.path("in.wav");
+    // 2 s at 16 kHz: 100 chunks of 20 ms, more than the session's queue holds.
+    let samples: Vec<i16> = (0..32_000).map(|i| (i % 1000) as i16).collect();
+    write_wav(&input, spec(1, 16, false), &samples);
+    let (out, trace) = (d.path("out.wav"), d.path("t.json"));
+    let mut child = bin()
+        .args(["run", m.to_str().unwrap(), "-i", "-"])
+        .args(["-o", out.to_str().unwrap(), "--trace", trace.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&std::fs::read(&input).unwrap()).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (_, written) = read_all::<i16>(&out);
+    assert_eq!(written, samples);
+    let calls = json_file(&trace)["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .count();
+    assert_eq!(calls, 101, "100 chunks and the flush");
 }

@@ -16,6 +16,14 @@ pub trait NodeParams: DeserializeOwned + Serialize + JsonSchema + Default + Send
     fn validate(&self) -> Result<(), ParamError> {
         Ok(())
     }
+
+    /// These params with every unset value replaced by the value the node
+    /// will use (defaults that depend on other params included), for callers
+    /// that implement the node elsewhere and must agree with it. Called on
+    /// valid params only.
+    fn resolved(self) -> Self {
+        self
+    }
 }
 
 /// A param whose value is out of range or inconsistent with another.

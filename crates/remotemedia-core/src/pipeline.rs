@@ -3,17 +3,15 @@
 //! session (it is immutable); each run instantiates its own nodes.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::data::RuntimeData;
 use crate::error::ManifestError;
 use crate::graph::Graph;
-use crate::manifest::{Manifest, NodeSpec, OnFailure, RetryConfig};
+use crate::manifest::{Manifest, NodeSpec};
 use crate::node::Node;
 use crate::registry::{Implementation, Registry, RunContext, Runtime};
-use crate::resilience::Breaker;
+use crate::resilience::Policy;
 
 /// A validated pipeline, ready to run any number of times.
 #[derive(Debug)]
@@ -57,12 +55,7 @@ impl Pipeline {
                     runtime,
                     implementation: implementation.clone(),
                     params: Value::Object(spec.params.clone()),
-                    policy: Policy {
-                        retry: spec.retry.clone().unwrap_or_default(),
-                        timeout: spec.timeout_ms.map(std::time::Duration::from_millis),
-                        on_failure: spec.on_failure.unwrap_or_default(),
-                        breaker: Arc::new(Breaker::new(&spec.circuit_breaker.clone().unwrap_or_default())),
-                    },
+                    policy: Policy::from_spec(spec),
                 }
             })
             .collect();
@@ -120,22 +113,5 @@ impl Pipeline {
             };
             ManifestError::problem(path, Some(&node.id), p.message)
         })
-    }
-}
-
-/// The resilience settings of one node, resolved from its manifest entry.
-#[derive(Debug)]
-pub(crate) struct Policy {
-    pub(crate) retry: RetryConfig,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) on_failure: OnFailure,
-    pub(crate) breaker: Arc<Breaker>,
-}
-
-impl Policy {
-    /// A copy of the input, kept when a retry or `passthrough` may need it
-    /// after the node has consumed the original (for audio, a pointer copy).
-    pub(crate) fn keep(&self, input: &RuntimeData) -> Option<RuntimeData> {
-        (self.retry.max_retries > 0 || self.on_failure == OnFailure::Passthrough).then(|| input.clone())
     }
 }

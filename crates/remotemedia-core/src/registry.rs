@@ -116,11 +116,15 @@ impl fmt::Debug for RunContext {
 /// Checks params without building a node.
 pub type CheckFn = dyn Fn(&Value) -> Result<(), ParamProblem> + Send + Sync;
 
+/// Checks params and fills in what is unset (see [`NodeParams::resolved`]).
+pub type ResolveFn = dyn Fn(&Value) -> Result<Value, ParamProblem> + Send + Sync;
+
 /// One implementation of a node type.
 #[derive(Clone)]
 pub struct Implementation {
     build: Arc<BuildFn>,
     check: Arc<CheckFn>,
+    resolve: Arc<ResolveFn>,
 }
 
 impl fmt::Debug for Implementation {
@@ -142,6 +146,10 @@ impl Implementation {
         Self {
             build: Arc::new(move |v, _| construct(parse_params::<P>(v)?).map_err(whole_object)),
             check: Arc::new(|v| parse_params::<P>(v).map(drop)),
+            resolve: Arc::new(|v| {
+                let params = parse_params::<P>(v)?.resolved();
+                serde_json::to_value(params).map_err(|e| whole_object(e.to_string()))
+            }),
         }
     }
 
@@ -163,6 +171,7 @@ impl Implementation {
         Self {
             build: Arc::new(move |v, context| build(v, context).map_err(whole_object)),
             check: Arc::new(|_| Ok(())),
+            resolve: Arc::new(|v| Ok(v.clone())),
         }
     }
 
@@ -179,6 +188,12 @@ impl Implementation {
     /// Checks params; the first problem found.
     pub fn check(&self, params: &Value) -> Result<(), ParamProblem> {
         (self.check)(params)
+    }
+
+    /// Checks params and returns them with every unset value filled in, as
+    /// the node will use them (foreign implementations: unchanged).
+    pub fn resolve(&self, params: &Value) -> Result<Value, ParamProblem> {
+        (self.resolve)(params)
     }
 
     /// Checks params; every problem found (see [`crate::set_aside`]).

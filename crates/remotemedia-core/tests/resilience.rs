@@ -386,6 +386,7 @@ async fn metrics_json_has_the_documented_shape() {
     assert_eq!(
         keys,
         [
+            "discarded_outputs",
             "dropped_inputs",
             "inputs",
             "memory_tracking",

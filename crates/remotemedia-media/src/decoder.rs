@@ -17,6 +17,7 @@ use symphonia::core::probe::Hint;
 
 use crate::error::MediaError;
 use crate::input::{HeadError, Input, WavLayout};
+use crate::mp4_edit;
 use crate::pending::Pending;
 
 /// Frames per packet read from a WAV's data chunk.
@@ -72,8 +73,9 @@ enum Packets {
 /// length or what its header claims. The format is found from the content
 /// (never the file name). Gapless trimming is applied where the container
 /// records it in a way symphonia 0.5 reads (MP3 LAME/Xing headers; FLAC,
-/// Vorbis and WAV are exact by construction), so the frame count is that of
-/// the encoded audio. MP4/M4A edit lists are not applied: AAC keeps its
+/// Vorbis and WAV are exact by construction; MP4/M4A opened by path: the
+/// audio track's edit list, see [`crate::mp4_edit`]), so the frame count is
+/// that of the encoded audio. An MP4 read from a stream keeps its AAC
 /// encoder's priming frames (1024 with ffmpeg's encoder) at the start.
 ///
 /// A packet the codec cannot decode is skipped with a warning (as ffmpeg
@@ -88,6 +90,10 @@ pub struct MediaDecoder {
     packets: Packets,
     decoder: Box<dyn Decoder>,
     chunk_frames: usize,
+    /// Decoded frames still to drop at the start (an MP4 edit list's).
+    skip: u64,
+    /// Frames to hand out in all, when an MP4 edit list says.
+    keep: Option<u64>,
     /// Decoded frames not yet handed out.
     pending: Pending,
     packet: u64,
@@ -103,13 +109,12 @@ impl MediaDecoder {
     /// Opens the file at `path`. `chunk_frames` is clamped to at least 1.
     pub fn open(path: &Path, chunk_frames: usize) -> Result<Self, MediaError> {
         let name = path.display().to_string();
-        let file = File::open(path)
-            .and_then(Input::file)
-            .map_err(|error| MediaError::Open {
-                source_name: name.clone(),
-                error,
-            })?;
-        Self::new(file, name, chunk_frames)
+        let opened = File::open(path).and_then(|file| Ok((file.try_clone()?, Input::file(file)?)));
+        let (edits, input) = opened.map_err(|error| MediaError::Open {
+            source_name: name.clone(),
+            error,
+        })?;
+        Self::new(input, Some(edits), name, chunk_frames)
     }
 
     /// Reads from `reader` (a pipe, standard input, memory), once, start
@@ -121,10 +126,12 @@ impl MediaDecoder {
         name: impl Into<String>,
         chunk_frames: usize,
     ) -> Result<Self, MediaError> {
-        Self::new(Input::stream(reader), name.into(), chunk_frames)
+        Self::new(Input::stream(reader), None, name.into(), chunk_frames)
     }
 
-    fn new(mut input: Input, name: String, chunk_frames: usize) -> Result<Self, MediaError> {
+    /// `edits`: the file again, to read an MP4 edit list from (see
+    /// [`mp4_edit`]); `None` for a stream.
+    fn new(mut input: Input, edits: Option<File>, name: String, chunk_frames: usize) -> Result<Self, MediaError> {
         let read = input.bytes_read();
         let wav = input.read_head().map_err(|e| match e {
             HeadError::Empty => MediaError::Empty {
@@ -192,8 +199,17 @@ impl MediaDecoder {
             let spec = *decoder.last_decoded().spec();
             params.channels = (spec.channels.count() > 0).then_some(spec.channels);
         }
-        let info = media_info(&params, &name)?;
+        let mut info = media_info(&params, &name)?;
+        let edit = edits.and_then(|file| mp4_edit::audio_edit(&file, info.sample_rate));
+        if let Some(edit) = edit {
+            info.frames = info.frames.map(|f| {
+                let after = f.saturating_sub(edit.skip);
+                edit.keep.map_or(after, |keep| after.min(keep))
+            });
+        }
         Ok(Self {
+            skip: edit.map_or(0, |e| e.skip),
+            keep: edit.and_then(|e| e.keep),
             pending: Pending::new(info.sample_format, info.channels),
             name,
             info,
@@ -289,6 +305,14 @@ impl MediaDecoder {
                     packet: number,
                     bytes_read: self.read.load(Ordering::Relaxed),
                 })?;
+                if self.skip > 0 {
+                    let dropped = self
+                        .pending
+                        .frames()
+                        .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+                    self.pending.take(dropped);
+                    self.skip -= dropped as u64;
+                }
                 Ok(true)
             }
             Err(SymError::DecodeError(why)) => {
@@ -398,7 +422,14 @@ impl Iterator for MediaDecoder {
                 }
             }
         }
-        let frames = self.pending_frames().min(self.chunk_frames);
+        let mut frames = self.pending_frames().min(self.chunk_frames);
+        if let Some(keep) = self.keep {
+            let left = keep.saturating_sub(self.frames_out);
+            frames = frames.min(usize::try_from(left).unwrap_or(usize::MAX));
+            if frames as u64 == left {
+                self.ended = true;
+            }
+        }
         (frames > 0).then(|| self.take_chunk(frames))
     }
 }

@@ -9,6 +9,7 @@
 mod decoder;
 mod error;
 mod input;
+mod mp4_edit;
 pub mod nodes;
 mod pending;
 pub mod wav;

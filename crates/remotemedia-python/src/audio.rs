@@ -71,7 +71,7 @@ impl Pending {
     /// Locks the array now.
     pub fn lock_now(&self, py: Python<'_>) -> PyResult<()> {
         let array = self.array.bind(py).cast::<PyUntypedArray>()?;
-        self.slot.fill(ArrayLock::new(array));
+        self.slot.fill(ArrayLock::new(array)?);
         Ok(())
     }
 
@@ -206,9 +206,9 @@ fn borrow_array(
     let lock = (lending == Lendable::Lockable).then_some(locking);
     let len = channels * frames;
     let (samples, pending) = match (dtype.kind(), dtype.itemsize()) {
-        (b'f', 4) => lend::<f32>(array, len, lock, Samples::F32),
-        (b'i', 2) => lend::<i16>(array, len, lock, Samples::I16),
-        (b'i', 4) => lend::<i32>(array, len, lock, Samples::I32),
+        (b'f', 4) => lend::<f32>(array, len, lock, Samples::F32)?,
+        (b'i', 2) => lend::<i16>(array, len, lock, Samples::I16)?,
+        (b'i', 4) => lend::<i32>(array, len, lock, Samples::I32)?,
         _ => return Ok(None),
     };
     let audio = AudioData::new(samples, channels, rate).map_err(|e| PyValueError::new_err(format!("samples: {e}")))?;
@@ -227,7 +227,7 @@ fn lend<T: Copy + Send + Sync + 'static>(
     len: usize,
     lock: Option<Locking>,
     wrap: fn(Shared<T>) -> Samples,
-) -> (Samples, Option<Pending>) {
+) -> PyResult<(Samples, Option<Pending>)> {
     // SAFETY: reading the data pointer of a live array object.
     let data = unsafe { (*numpy::npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr())).data }.cast::<T>();
     let ptr = NonNull::new(data).filter(|_| len > 0).unwrap_or(NonNull::dangling());
@@ -239,7 +239,7 @@ fn lend<T: Copy + Send + Sync + 'static>(
     });
     let pending = match lock {
         Some(Locking::Now) => {
-            store.fill(ArrayLock::new(array));
+            store.fill(ArrayLock::new(array)?);
             None
         }
         Some(Locking::Deferred) => Some(Pending {
@@ -248,7 +248,7 @@ fn lend<T: Copy + Send + Sync + 'static>(
         }),
         None => None,
     };
-    (wrap(Shared::from_store(store)), pending)
+    Ok((wrap(Shared::from_store(store)), pending))
 }
 
 /// The slow path: one conversion to a supported, contiguous layout.

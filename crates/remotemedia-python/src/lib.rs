@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod batch_file;
 pub mod cli;
 pub mod clip;
 pub mod convert;
@@ -16,6 +17,7 @@ pub mod node_handle;
 pub mod pipeline;
 pub mod py_node;
 pub mod registry;
+pub mod remote_client;
 pub mod run_state;
 pub mod runtime;
 pub mod sample_format;
@@ -100,10 +102,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(worker_threads, m)?)?;
     m.add_function(wrap_pyfunction!(node_types, m)?)?;
     m.add_function(wrap_pyfunction!(has_native, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::resolve_params, m)?)?;
     m.add_function(wrap_pyfunction!(document::parse_manifest_text, m)?)?;
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(sample_format::convert_samples, m)?)?;
     m.add_class::<NativePipeline>()?;
+    m.add_class::<batch_file::BatchPipeline>()?;
+    m.add_function(wrap_pyfunction!(batch_file::list_batch_inputs, m)?)?;
     m.add_class::<pipeline::RunToken>()?;
     m.add_function(wrap_pyfunction!(interrupt_thread, m)?)?;
     m.add_function(wrap_pyfunction!(shut_down, m)?)?;
@@ -111,5 +116,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeSession>()?;
     m.add_class::<NativeNode>()?;
     m.add_class::<sample_owner::SampleOwner>()?;
+    m.add_class::<remote_client::RemoteClient>()?;
+    m.add_class::<remote_client::RemoteStream>()?;
     Ok(())
 }

@@ -24,13 +24,15 @@
 //! flag: numpy has no way to find it, so writes through it are not refused.
 //!
 //! Locks are counted per array (one array may be lent to several runs at
-//! once) and released under the GIL: at once when the engine drops its last
-//! reference on a thread holding the GIL, else at the next call into the
-//! extension ([`release_pending`]), never by blocking an engine thread on
-//! the GIL.
+//! once) and released under the GIL, never by blocking an engine thread on
+//! it: a lock's last reference is a reference to a Python object
+//! ([`Unlocker`]) that unlocks when it is freed, which pyo3 does at once on a
+//! thread holding the GIL and otherwise as soon as a thread next attaches
+//! (its reference pool: on entry to any of the extension's calls, and when a
+//! call that released the GIL takes it back). This needs nothing outside
+//! CPython's stable ABI.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use numpy::npyffi::flags::{NPY_ARRAY_OWNDATA, NPY_ARRAY_WRITEABLE};
@@ -121,19 +123,23 @@ fn locked_by_us(raw: *mut PyArrayObject) -> bool {
 }
 
 /// A lock on one array and the arrays it views: their `WRITEABLE` flags stay
-/// cleared until every lock on them is dropped. Dropping releases it at once
-/// when the dropping thread holds the GIL, else at the next
-/// [`release_pending`].
+/// cleared until every lock on them is dropped (and its [`Unlocker`] freed).
 pub struct ArrayLock {
-    arrays: Vec<Py<PyAny>>,
+    _unlocker: Py<Unlocker>,
 }
 
 impl ArrayLock {
     /// Locks `array` ([`Lendable::Lockable`]) and the arrays it views, or
     /// adds a lock to those already locked by us.
-    pub fn new(array: &Bound<'_, PyUntypedArray>) -> Self {
+    pub fn new(array: &Bound<'_, PyUntypedArray>) -> PyResult<Self> {
         let mut arrays = vec![array.clone()];
         arrays.extend(view_chain(array).unwrap_or_default());
+        let unlocker = Py::new(
+            array.py(),
+            Unlocker {
+                arrays: arrays.iter().map(|a| a.clone().into_any().unbind()).collect(),
+            },
+        )?;
         let mut locks = locks();
         for a in &arrays {
             let raw = a.as_array_ptr();
@@ -141,26 +147,23 @@ impl ArrayLock {
             // SAFETY: a live array; its flags are written under the GIL.
             unsafe { (*fields(raw)).flags &= !NPY_ARRAY_WRITEABLE };
         }
-        Self {
-            arrays: arrays.into_iter().map(|a| a.into_any().unbind()).collect(),
-        }
+        Ok(Self { _unlocker: unlocker })
     }
 }
 
-impl Drop for ArrayLock {
+/// Removes one lock from each of its arrays when Python frees it.
+#[pyclass(frozen, module = "remotemedia._native")]
+pub struct Unlocker {
+    arrays: Vec<Py<PyAny>>,
+}
+
+impl Drop for Unlocker {
     fn drop(&mut self) {
-        let arrays = std::mem::take(&mut self.arrays);
-        // SAFETY: asks whether this thread holds the GIL; callable anywhere
-        // while the interpreter is initialised.
-        let holds_gil = unsafe { pyo3::ffi::Py_IsInitialized() != 0 && pyo3::ffi::PyGILState_Check() == 1 };
-        if holds_gil {
-            // SAFETY: checked just above: this thread holds the GIL.
-            let py = unsafe { Python::assume_attached() };
-            arrays.into_iter().for_each(|a| unlock(py, a));
-        } else {
-            pending().extend(arrays);
-            PENDING.store(true, Ordering::Release);
-        }
+        // SAFETY: an `Unlocker` only ever lives inside its Python object
+        // (made by `Py::new` in `ArrayLock::new`), which CPython frees on a
+        // thread holding the GIL.
+        let py = unsafe { Python::assume_attached() };
+        std::mem::take(&mut self.arrays).into_iter().for_each(|a| unlock(py, a));
     }
 }
 
@@ -179,26 +182,6 @@ fn unlock(py: Python<'_>, array: Py<PyAny>) {
         locks.remove(&(raw as usize));
         // SAFETY: a live array; its flags are written under the GIL.
         unsafe { (*fields(raw)).flags |= NPY_ARRAY_WRITEABLE };
-    }
-}
-
-static PENDING: AtomicBool = AtomicBool::new(false);
-
-fn pending() -> MutexGuard<'static, Vec<Py<PyAny>>> {
-    static LIST: Mutex<Vec<Py<PyAny>>> = Mutex::new(Vec::new());
-    LIST.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Releases the locks dropped by threads that did not hold the GIL. Called
-/// on entry to and exit from the extension's calls; costs one atomic load
-/// when there is nothing to release.
-pub fn release_pending(py: Python<'_>) {
-    if !PENDING.swap(false, Ordering::Acquire) {
-        return;
-    }
-    let arrays = std::mem::take(&mut *pending());
-    for array in arrays {
-        unlock(py, array);
     }
 }
 

@@ -25,7 +25,7 @@ use crate::convert::{DataIn, audio_from_tuple, data_from_py_locking, data_to_py,
 use crate::errors::{Error, params_error};
 use crate::gil::{RELEASE_GIL_MIN_SAMPLES, maybe_detach};
 use crate::merge::merge_clip;
-use crate::{lock, registry};
+use crate::registry;
 
 /// A native node instance with its reusable output buffer.
 struct State {
@@ -87,7 +87,6 @@ impl NativeNode {
     /// (stream mode). Returns one value, `None` when the node produced
     /// nothing, or a list when it produced several values that do not join.
     fn process<'py>(&self, py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        lock::release_pending(py);
         // The array's lock is taken only if the GIL is released during the
         // call or the node keeps the samples (see `audio::Pending`).
         let mut input = if self.audio_only {

@@ -151,6 +151,7 @@ impl NativePipeline {
         let (result, run_metrics) = py.detach(move || {
             runtime::block_on(async move {
                 let shape = Arc::clone(&token.state);
+                shape.set_clips();
                 let context = RunContext::new(Arc::clone(&shape));
                 let mut run = match GraphRun::with_context(pipeline, RunOptions::default(), context) {
                     Ok(run) => run,
@@ -177,7 +178,6 @@ impl NativePipeline {
                 (result.map(|()| all), run_metrics)
             })
         });
-        lock::release_pending(py);
         if let (Some(list), Some(mut value)) = (metrics, run_metrics) {
             lock::record_copies(&mut value, copied);
             list.append(json_to_py(py, &value)?)?;

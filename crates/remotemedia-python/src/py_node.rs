@@ -93,13 +93,17 @@ pub struct PyNode {
 }
 
 impl PyNode {
-    /// A node calling what `adapter.for_run()` returns for the run (or
-    /// session) `run`: mono audio goes in that run's shape, and a call is
-    /// interrupted when the run is cancelled or the adapter's `timeout`
-    /// (seconds, or `None`) has passed.
+    /// A node calling what `adapter.for_run(clips)` returns for the run (or
+    /// session) `run` (`clips`: a batch run, where every input is a whole
+    /// clip): mono audio goes in that run's shape, and a call is interrupted
+    /// when the run is cancelled or the adapter's `timeout` (seconds, or
+    /// `None`) has passed.
     pub fn new(py: Python<'_>, adapter: Py<PyAny>, run: Arc<RunState>) -> PyResult<Self> {
         // A streaming node gets a stream of its own per run and session.
-        let adapter = adapter.bind(py).call_method0(intern!(py, "for_run"))?.unbind();
+        let adapter = adapter
+            .bind(py)
+            .call_method1(intern!(py, "for_run"), (run.clips(),))?
+            .unbind();
         let timeout: Option<f64> = adapter.bind(py).getattr(intern!(py, "timeout"))?.extract()?;
         let timeout = timeout
             .map(Duration::try_from_secs_f64)
@@ -142,7 +146,6 @@ impl PyNode {
         input: Option<RuntimeData>,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeError> {
-        crate::lock::release_pending(py);
         let adapter = self.adapter.bind(py);
         let arg = match &input {
             Some(data) => Some(data_to_node(py, data, self.run.one_dimensional()).map_err(|e| node_error(py, e))?),

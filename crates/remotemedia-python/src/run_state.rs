@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct RunState {
     one_dimensional: AtomicBool,
     cancelled: AtomicBool,
+    clips: AtomicBool,
 }
 
 impl RunState {
@@ -29,6 +30,17 @@ impl RunState {
     /// Sets the shape for the inputs handed to the engine from now on.
     pub fn set_one_dimensional(&self, one_dimensional: bool) {
         self.one_dimensional.store(one_dimensional, Ordering::Relaxed);
+    }
+
+    /// True for a batch run, whose every input is a whole clip; false for a
+    /// session (one continuous stream).
+    pub fn clips(&self) -> bool {
+        self.clips.load(Ordering::Relaxed)
+    }
+
+    /// Marks the run as a batch run of whole clips, before its nodes are built.
+    pub fn set_clips(&self) {
+        self.clips.store(true, Ordering::Relaxed);
     }
 
     /// Marks the run cancelled: its Python nodes are not called again (see

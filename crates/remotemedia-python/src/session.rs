@@ -35,7 +35,7 @@ use crate::convert::{data_from_py, data_to_py, json_to_py};
 use crate::errors::Error;
 use crate::lock::record_copies;
 use crate::run_state::RunState;
-use crate::{interrupt, lock, runtime};
+use crate::{interrupt, runtime};
 
 /// A send waiting for room in the session's input queue.
 type PendingSend = Pin<Box<dyn Future<Output = Result<(), EngineError>> + Send>>;
@@ -144,7 +144,6 @@ impl NativeSession {
     /// the send after the wake-up socket becomes readable. One send may
     /// wait at a time. The first audio chunk fixes the session's shape.
     fn send(&self, py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<bool> {
-        lock::release_pending(py);
         let input = data_from_py(item)?;
         let mut state = self.lock();
         state.copied += usize::from(input.copied);
@@ -181,7 +180,6 @@ impl NativeSession {
     /// wake-up socket becomes readable when something is). A node failure is
     /// raised as `NodeError`, once; the session has ended then.
     fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        lock::release_pending(py);
         let mut state = self.lock();
         let ended = state.ended;
         let Some(receiver) = state.receiver.as_mut().filter(|_| !ended) else {
@@ -223,7 +221,9 @@ impl NativeSession {
         let dropped = {
             let mut state = self.lock();
             state.ended = true;
-            (state.sender.take(), state.sending.take(), state.receiver.take())
+            // The receiver first: dropping it cancels the session, before
+            // the sender's drop could start a drain.
+            (state.receiver.take(), state.sender.take(), state.sending.take())
         };
         drop(dropped);
     }

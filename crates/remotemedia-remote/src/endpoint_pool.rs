@@ -3,11 +3,21 @@
 //! transiently sits out a cooldown.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long an endpoint that failed is passed over.
 pub const COOLDOWN: Duration = Duration::from_secs(5);
+
+/// Transient failures that benched an endpoint, in this process.
+static FAILOVERS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times, in this process, a stream failed transiently and so
+/// moves on: its next attempt opens a new stream on the next healthy
+/// endpoint (what `loadtest --remote` reports as `failovers`).
+pub fn failovers() -> u64 {
+    FAILOVERS.load(Ordering::Relaxed)
+}
 
 /// Endpoints (`host:port`) shared by every node instance naming the same
 /// list.
@@ -52,8 +62,10 @@ impl EndpointPool {
         &self.endpoints[i]
     }
 
-    /// Passes over endpoint `i` for [`COOLDOWN`].
+    /// Passes over endpoint `i` for [`COOLDOWN`] (counted in
+    /// [`failovers`]).
     pub fn mark_down(&self, i: usize) {
+        FAILOVERS.fetch_add(1, Ordering::Relaxed);
         let mut down = self
             .down_until
             .lock()

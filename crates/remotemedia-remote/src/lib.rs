@@ -7,11 +7,13 @@
 //! compiled at build time with `protox` (no system `protoc`).
 //!
 //! [`RemotePipelineNode`] (registered by [`register`]) runs a pipeline on
-//! such servers from inside a local one, failing over between them.
+//! such servers from inside a local one, failing over between them;
+//! [`Client`] calls one from Rust.
 
 pub mod audio_codec;
 pub mod auth;
 pub mod catalog;
+pub mod client;
 pub mod endpoint_pool;
 pub mod execution_service;
 pub mod limits;
@@ -24,6 +26,7 @@ pub mod state;
 pub mod streaming_service;
 pub mod wire_error;
 
+pub use client::{Client, ClientError, ClientOptions};
 pub use limits::Limits;
 pub use remote_node::{RemoteParams, RemotePipelineNode, register};
 pub use server::{ServeError, Server, ServerConfig};

@@ -18,10 +18,16 @@
 //! `data_inputs` arrive with the first chunk's result. A protocol error is
 //! sent as an `error` message, then the call ends with the matching gRPC
 //! status. A client that vanishes ends the task and frees the session.
+//!
+//! Each stream with a running pipeline is a session of the process's live
+//! metrics ([`remotemedia_core::executor::live_view`], scraped by `serve
+//! --metrics-bind`): it publishes its figures when a scrape asks, between
+//! chunks, and folds them into the process totals when it ends.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use remotemedia_core::executor::{LiveSession, RunCounts};
 use remotemedia_core::{GraphRun, RunOptions, RuntimeData, SinkOutput};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
@@ -110,6 +116,8 @@ enum Ending {
     Drop(String),
     /// Nobody is listening.
     Gone,
+    /// A protocol error: send it.
+    Fail(WireError),
 }
 
 struct StreamTask {
@@ -126,6 +134,18 @@ struct Counters {
     samples: u64,
     busy: Duration,
     last_sequence: u64,
+    /// Sink outputs produced.
+    outputs: u64,
+}
+
+impl Counters {
+    fn live(&self) -> RunCounts {
+        RunCounts {
+            chunks_in: self.chunks,
+            chunks_out: self.outputs,
+            dropped: 0,
+        }
+    }
 }
 
 impl StreamTask {
@@ -163,9 +183,17 @@ impl StreamTask {
         if !self.send(Out::Ready(ready)).await {
             return;
         }
+        let live = LiveSession::open(Arc::clone(run.pipeline()));
         let mut counters = Counters::default();
         let ending = loop {
-            let request = match self.next(&mut inbound).await {
+            let next = loop {
+                tokio::select! {
+                    biased;
+                    () = live.requested() => live.publish_run(&run, counters.live()),
+                    next = self.next(&mut inbound) => break next,
+                }
+            };
+            let request = match next {
                 Next::Message(m) => m.request,
                 Next::End => break Ending::Close("input ended"),
                 Next::Gone => break Ending::Gone,
@@ -189,18 +217,27 @@ impl StreamTask {
             match step {
                 Ok(true) => {}
                 Ok(false) => break Ending::Gone,
-                Err(e) => return self.fail(e).await,
+                Err(e) => break Ending::Fail(e),
             }
         };
-        match ending {
-            Ending::Gone => {}
-            Ending::Drop(reason) => self.closed(reason, Some(wire_metrics(&run.metrics()).0)).await,
-            Ending::Close(reason) => {
-                if let Err(e) = self.finish(&mut run, &mut pending, limits, &counters).await {
-                    return self.fail(e).await;
-                }
-                self.closed(reason.into(), Some(wire_metrics(&run.metrics()).0)).await;
+        let failure = match ending {
+            Ending::Gone => None,
+            Ending::Fail(e) => Some(e),
+            Ending::Drop(reason) => {
+                self.closed(reason, Some(wire_metrics(&run.metrics()).0)).await;
+                None
             }
+            Ending::Close(reason) => match self.finish(&mut run, &mut pending, limits, &mut counters).await {
+                Err(e) => Some(e),
+                Ok(()) => {
+                    self.closed(reason.into(), Some(wire_metrics(&run.metrics()).0)).await;
+                    None
+                }
+            },
+        };
+        live.close_run(&run, counters.live());
+        if let Some(e) = failure {
+            self.fail(e).await;
         }
     }
 
@@ -263,6 +300,7 @@ impl StreamTask {
         counters.samples += samples;
         counters.busy += busy;
         counters.last_sequence = seq;
+        counters.outputs += pending.len() as u64;
         let maps = outputs::collect(pending)?;
         let result = ChunkResult {
             sequence: seq,
@@ -280,13 +318,14 @@ impl StreamTask {
         run: &mut GraphRun,
         pending: &mut Vec<SinkOutput>,
         limits: Limits,
-        counters: &Counters,
+        counters: &mut Counters,
     ) -> Result<(), WireError> {
         match tokio::time::timeout(limits.timeout, run.flush(pending)).await {
             Ok(r) => r?,
             Err(_) => return Err(WireError::timeout("flush: not finished within the time limit")),
         }
         if !pending.is_empty() {
+            counters.outputs += pending.len() as u64;
             let maps = outputs::collect(pending)?;
             let tail = ChunkResult {
                 sequence: counters.last_sequence,

@@ -135,8 +135,7 @@ def _replace_loop(node: Node, stuck: NodeLoop) -> None:
 def _native_interrupt(thread_id: int) -> None:
     from remotemedia._runtime import native
 
-    if native is not None:
-        native.interrupt_thread(thread_id)
+    native.interrupt_thread(thread_id)
 
 
 def _on_thread_of(loop: asyncio.AbstractEventLoop) -> bool:
@@ -168,10 +167,16 @@ class EngineAdapter:
 
     __slots__ = ("_waiting", "node", "timeout")
 
-    def for_run(self) -> EngineAdapter | StreamAdapter:
-        """What the engine calls for one run or session: this adapter, or for
-        a streaming node, a :class:`StreamAdapter` of its own (each run and
-        session is its own stream)."""
+    def for_run(self, clips: bool) -> EngineAdapter | StreamAdapter:
+        """What the engine calls for one batch run (``clips``: every input a
+        whole clip) or one session: this adapter; an adapter of the node's
+        own :meth:`Node.python_step` for that run (a built-in node's Python
+        implementation, fresh per run); or for a streaming node, a
+        :class:`StreamAdapter` of its own (each run and session is its own
+        stream)."""
+        step = self.node.python_step(clips)
+        if step is not self.node:
+            return EngineAdapter(step)
         return StreamAdapter(self.node, self.timeout) if is_streaming(self.node) else self
 
     def __init__(self, node: Node) -> None:
@@ -187,14 +192,14 @@ class EngineAdapter:
         value = self.node.process(data)
         if inspect.isawaitable(value):
             value = self._run_async(value)
-        return [] if value is None else [value]
+        return self.node.engine_outputs(value)
 
     def flush(self) -> list[Any]:
         """What the node still holds at the end of an item or stream."""
         value = self.node.flush()
         if inspect.isawaitable(value):
             value = self._run_async(value)
-        return [] if value is None else [value]
+        return self.node.engine_outputs(value)
 
     def reset(self) -> None:
         """Forgets the node's stream state."""

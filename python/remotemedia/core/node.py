@@ -6,6 +6,9 @@ import inspect
 import warnings
 from typing import Any, ClassVar
 
+# Re-exported: its older home.
+from remotemedia.core.remote_config import RemoteExecutorConfig as RemoteExecutorConfig
+
 _RESILIENCE_FIELDS = ("retry", "timeout_ms", "on_failure", "circuit_breaker")
 _ON_FAILURE = ("fail", "skip", "passthrough")
 _RUNTIME_HINTS = ("auto", "rust", "python", "rust_native", "rust_python", "cpython")
@@ -59,6 +62,9 @@ class Node:
 
     #: The native node type this class stands for (set by built-in nodes).
     native_type: ClassVar[str | None] = None
+    #: False for a built-in node with no Python implementation (file
+    #: readers and writers): it runs natively with ``use_rust=False`` too.
+    has_python_implementation: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -146,12 +152,12 @@ class Node:
     def runs_natively(self) -> bool:
         """True when the engine should run this node as native code rather
         than call this Python instance."""
-        cls = type(self)
-        return (
-            cls.__dict__.get("native_type") is not None
-            and self.runtime_hint != "python"
-            and _native_available(self.node_type)
-        )
+        return self.is_builtin() and self.runtime_hint != "python"
+
+    def is_builtin(self) -> bool:
+        """True for an instance of a built-in node class itself (not of a
+        subclass of yours, which runs as Python)."""
+        return type(self).__dict__.get("native_type") is not None
 
     def split_data_metadata(self, data: Any) -> tuple[Any, dict[str, Any] | None]:
         """``(payload, metadata)`` for data that carries metadata as
@@ -165,14 +171,19 @@ class Node:
         or ``data`` alone when there is no metadata."""
         return data if metadata is None else (data, metadata)
 
-    def process_python(self, data: Any) -> Any:
-        """The pure-Python implementation (``use_rust=False``); defaults to
-        ``process``."""
-        return self.process(data)
+    def python_step(self, clips: bool) -> Node:
+        """What the engine calls when this node runs as Python in one run
+        (``clips``: each input a whole clip) or one session (a stream): this
+        very instance, for nodes of your own. A built-in node returns a fresh
+        instance running its Python implementation (``use_rust=False``,
+        ``runtime_hint="python"``), as the engine builds native nodes anew
+        per run."""
+        return self
 
-    def flush_python(self) -> Any:
-        """The pure-Python ``flush``; defaults to ``flush``."""
-        return self.flush()
+    def engine_outputs(self, value: Any) -> list[Any]:
+        """The outputs of one ``process`` or ``flush`` call that returned
+        ``value``: none for ``None``, else ``value`` itself."""
+        return [] if value is None else [value]
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
@@ -181,12 +192,6 @@ class Node:
 
 def _canonical_hint(hint: str) -> str:
     return {"rust_native": "rust", "rust_python": "python", "cpython": "python"}.get(hint, hint)
-
-
-def _native_available(node_type: str) -> bool:
-    from remotemedia._runtime import has_native
-
-    return has_native(node_type)
 
 
 async def maybe_await(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""``Pipeline``: nodes in order, run on the Rust engine or in pure Python."""
+"""``Pipeline``: nodes in order, run on the Rust engine."""
 
 from __future__ import annotations
 
@@ -10,20 +10,16 @@ import math
 import os
 import queue
 import threading
-import time
-import traceback
-import tracemalloc
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from remotemedia import _runtime
-from remotemedia.core.adapter import EngineAdapter, await_on_node_loop, is_streaming
-from remotemedia.core.merge import merge_clip
-from remotemedia.core.node import NODE_CLASSES, Node, maybe_await
+from remotemedia.core.adapter import EngineAdapter, await_on_node_loop
+from remotemedia.core.node import NODE_CLASSES, Node
 from remotemedia.core.session import StreamSession
-from remotemedia.exceptions import NativeRuntimeUnavailableError, NodeError, PipelineError, RemoteMediaError
+from remotemedia.exceptions import PipelineError
 
 _NODE_FIELDS = ("id", "node_type", "params", "runtime_hint", "retry", "timeout_ms", "on_failure", "circuit_breaker")
 
@@ -31,10 +27,11 @@ _NODE_FIELDS = ("id", "node_type", "params", "runtime_hint", "retry", "timeout_m
 class Pipeline:
     """An ordered list of nodes: each node's output is the next node's input.
 
-    ``await run(...)`` runs it on the Rust engine when the native runtime is
-    available (``use_rust=True``, the default), else in pure Python. Built-in
-    nodes run as native code; any other node (your own subclasses) runs
-    inside the engine through CPython, as the very instance you built.
+    ``await run(...)``, ``process(...)`` and sessions run it on the Rust
+    engine, the only executor. Built-in nodes run as native code (with
+    ``use_rust=False``, as their Python implementations); any other node
+    (your own subclasses) runs inside the engine through CPython, as the very
+    instance you built.
     """
 
     def __init__(self, nodes: list[Node] | None = None, name: str | None = None, enable_metrics: bool = False) -> None:
@@ -43,7 +40,8 @@ class Pipeline:
         self._nodes: list[Node] = []
         self._connections: list[dict[str, str]] | None = None
         self._ids: list[str] | None = None
-        self._compiled: tuple[str, Any, list[EngineAdapter]] | None = None
+        #: Compiled engine pipelines by ``use_rust``: (key, pipeline, adapters).
+        self._compiled: dict[bool, tuple[str, Any, list[EngineAdapter]]] = {}
         self._metrics: dict[str, Any] | None = None
         self.is_initialized = False
         for node in nodes or []:
@@ -95,7 +93,7 @@ class Pipeline:
         return f"Pipeline(name={self.name!r}, nodes={[n.name for n in self._nodes]!r})"
 
     def _changed(self) -> None:
-        self._compiled = None
+        self._compiled = {}
         self._connections = None
         self._ids = None
 
@@ -191,7 +189,7 @@ class Pipeline:
     async def _hook(node: Node, value: Any) -> Any:
         if not inspect.isawaitable(value):
             return value
-        if _runtime.native is not None and not node.runs_natively():
+        if not node.runs_natively():
             return await await_on_node_loop(node, _as_coroutine(value))
         return await value
 
@@ -208,40 +206,30 @@ class Pipeline:
     # -- running -----------------------------------------------------------
 
     async def run(self, input_data: Any = None, use_rust: bool = True) -> Any:
-        """Runs ``input_data`` through the pipeline.
+        """Runs ``input_data`` through the pipeline on the engine.
 
         A list is a sequence of items, each flowing through the pipeline on
         its own (a whole clip each); anything else is one item; ``None`` is
         no item. Returns the list of outputs when there are several, the
         single output when there is one, ``None`` when there is none.
+
+        ``use_rust=False`` runs the built-in nodes' Python (numpy)
+        implementations, inside the engine like any Python node (see
+        ``remotemedia._numpy`` for how they compare).
         """
         if not self._nodes:
             raise PipelineError("the pipeline has no nodes")
         items = [] if input_data is None else list(input_data) if isinstance(input_data, list) else [input_data]
-        started = time.perf_counter()
-        if not use_rust:
-            self._refuse_streaming_nodes_in_python()
-        native = self._native_pipeline() if use_rust else None
-        if native is None and use_rust:
-            _runtime.warn_fallback(f"pipeline {self.name!r}")
+        native = self._native_pipeline(use_rust)
         # The engine appends this run's own metrics here once the run has
         # started (also when a node fails), so concurrent runs of this
         # pipeline never record each other's.
-        # The pure-Python path times its node calls into a dict of its own
-        # for the same reason.
-        native_metrics: list[dict[str, Any]] = []
-        times: dict[str, list[float]] | None = {} if self.enable_metrics else None
+        metrics: list[dict[str, Any]] = []
         try:
-            if native is not None:
-                wanted = native_metrics if self.enable_metrics else None
-                per_item = await _run_cancellable(native, items, wanted)
-            else:
-                per_item = [await self._run_item_python(item, times) for item in items]
+            per_item = await _run_cancellable(native, items, metrics if self.enable_metrics else None)
         finally:
-            if native is None:
-                self._record_metrics("python", started, len(items), None, times or {})
-            elif native_metrics:
-                self._record_metrics("rust", started, len(items), native_metrics[0], {})
+            if metrics:
+                self._keep_metrics(metrics[0], use_rust)
         outputs = [o for item_outputs in per_item for o in item_outputs]
         if not outputs:
             return None
@@ -257,25 +245,16 @@ class Pipeline:
         the engine; a Python node's ``process(None)`` returns an async
         iterator whose items stream through the rest of the pipeline.
 
-        On the Rust engine this is a :class:`StreamSession` (see
-        :meth:`open_session`): a task reads ``stream`` into the session while
-        the outputs are yielded. The session's queues are bounded, so a
-        consumer that reads slowly slows the reading of ``stream`` (memory
-        stays flat). Leaving the loop early cancels the stream."""
+        This is a :class:`StreamSession` (see :meth:`open_session`): a task
+        reads ``stream`` into the session while the outputs are yielded. The
+        session's queues are bounded, so a consumer that reads slowly slows
+        the reading of ``stream`` (memory stays flat). Leaving the loop early
+        cancels the stream. ``use_rust=False`` as in :meth:`run`."""
         if stream is None:
             async for out in self._process_from_source(use_rust):
                 yield out
             return
-        if not use_rust:
-            self._refuse_streaming_nodes_in_python()
-        native = self._native_pipeline() if use_rust else None
-        if native is None:
-            if use_rust:
-                _runtime.warn_fallback(f"pipeline {self.name!r}")
-            async for out in self._process_python(stream):
-                yield out
-            return
-        async with self._session(native, 16, 64) as session:
+        async with self._session(self._native_pipeline(use_rust), 16, 64, use_rust) as session:
             feeder = asyncio.ensure_future(_feed(session, stream))
             try:
                 while (out := await session.recv()) is not None:
@@ -289,13 +268,13 @@ class Pipeline:
     async def _process_from_source(self, use_rust: bool) -> AsyncIterator[Any]:
         if not self._nodes:
             raise PipelineError("the pipeline has no nodes")
-        if self._connections is not None and self._python_order()[0] != 0:
+        if self._connections is not None and self._first_node() != 0:
             raise PipelineError("pipeline.process() without a stream: the first node must be the source")
         first = self._nodes[0]
-        if use_rust and getattr(first, "is_source", False) and first.runs_natively():
+        if getattr(first, "is_source", False) and first.runs_natively():
             # A native source (MediaReaderNode) yields when the stream ends:
             # a session with no input, closed at once.
-            async with self._session(self._native_pipeline(), 16, 64) as session:
+            async with self._session(self._native_pipeline(use_rust), 16, 64, use_rust) as session:
                 await session.close()
                 async for out in session:
                     yield out
@@ -321,215 +300,66 @@ class Pipeline:
             yield out
         self._metrics = rest._metrics
 
+    def _first_node(self) -> int:
+        """The index of the node no connection leads to (the first of a
+        loaded manifest's chain)."""
+        targets = {c.get("to") for c in self._connections or []}
+        starts = [i for i in range(len(self._nodes)) if self._node_id(i) not in targets]
+        return starts[0] if starts else 0
+
     def open_session(self, input_capacity: int = 16, output_capacity: int = 64) -> StreamSession:
-        """A streaming session on the Rust engine, for push/pull use from a
+        """A streaming session on the engine, for push/pull use from a
         coroutine: ``await session.send(chunk)``, ``await session.recv()``,
         ``await session.close()`` (see :class:`StreamSession`).
 
         At most ``input_capacity`` chunks wait to be processed and
         ``output_capacity`` outputs wait to be read; beyond that ``send``
-        waits. Needs the native runtime (``NativeRuntimeUnavailableError``
-        otherwise); must be called with an event loop running."""
+        waits. Must be called with an event loop running."""
         if input_capacity < 1 or output_capacity < 1:
             raise ValueError("input_capacity and output_capacity: expected at least 1")
-        native = self._native_pipeline()
-        if native is None:
-            raise NativeRuntimeUnavailableError("streaming sessions need the native runtime (remotemedia._native)")
-        return self._session(native, input_capacity, output_capacity)
+        return self._session(self._native_pipeline(True), input_capacity, output_capacity, True)
 
-    def _session(self, native: Any, input_capacity: int, output_capacity: int) -> StreamSession:
-        on_end = self._keep_session_metrics if self.enable_metrics else None
+    def _session(self, native: Any, input_capacity: int, output_capacity: int, use_rust: bool) -> StreamSession:
+        def keep(session: StreamSession) -> None:
+            metrics = session.metrics()
+            if metrics is not None:
+                self._keep_metrics(metrics, use_rust)
+
+        on_end = keep if self.enable_metrics else None
         return StreamSession(native.open_session(input_capacity, output_capacity), on_end)
-
-    def _keep_session_metrics(self, session: StreamSession) -> None:
-        metrics = session.metrics()
-        if metrics is not None:
-            specs = self.to_manifest()["nodes"]
-            for entry, spec in zip(metrics["nodes"], specs, strict=True):
-                entry["node_type"] = spec["node_type"]
-            self._metrics = {**metrics, "runtime": "rust"}
 
     def get_metrics(self) -> dict[str, Any] | None:
         """Metrics of the last run (``enable_metrics=True``), else ``None``."""
         return self._metrics if self.enable_metrics else None
 
-    # -- the Rust path -----------------------------------------------------
-
-    def _native_pipeline(self) -> Any:
-        """The compiled engine pipeline, or None without the native runtime."""
-        native = _runtime.native
-        if native is None:
-            return None
-        for node in self._nodes:
-            if node.runtime_hint == "rust" and not node.runs_natively():
-                _runtime.require_native(node.node_type)
+    def _native_pipeline(self, use_rust: bool = True) -> Any:
+        """The compiled engine pipeline: built-in nodes natively
+        (``use_rust``) or as their Python implementations; nodes of your own
+        always as the very instances you built."""
         manifest = self.to_manifest()
         text = _manifest_json(manifest)
         key = f"{text}|" + ",".join(str(id(n)) for n in self._nodes)
-        if self._compiled is not None and self._compiled[0] == key:
-            return self._compiled[1]
+        cached = self._compiled.get(use_rust)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         python_nodes = {
             spec["id"]: EngineAdapter(node)
             for spec, node in zip(manifest["nodes"], self._nodes, strict=True)
-            if not node.runs_natively()
+            if not node.runs_natively() or (not use_rust and node.has_python_implementation)
         }
-        compiled = native.NativePipeline(text, python_nodes)
-        self._compiled = (key, compiled, list(python_nodes.values()))
+        compiled = _runtime.native.NativePipeline(text, python_nodes)
+        self._compiled[use_rust] = (key, compiled, list(python_nodes.values()))
         return compiled
-
-    # -- the pure-Python path ------------------------------------------------
-
-    def _refuse_streaming_nodes_in_python(self) -> None:
-        for node in self._nodes:
-            if is_streaming(node) or getattr(node, "engine_only", False):
-                raise PipelineError(
-                    f"node {node.name!r} is a streaming node: streaming nodes run on the engine only (use_rust=True)"
-                )
-
-    def _python_order(self) -> list[int]:
-        """Node indices in data-flow order; the pure-Python path runs chains."""
-        if self._connections is None:
-            return list(range(len(self._nodes)))
-        ids = [self._node_id(i) for i in range(len(self._nodes))]
-        index = {node_id: i for i, node_id in enumerate(ids)}
-        nxt: dict[int, int] = {}
-        has_pred: set[int] = set()
-        for c in self._connections:
-            a, b = index.get(c.get("from", "")), index.get(c.get("to", ""))
-            if a is None or b is None or a in nxt or b in has_pred:
-                raise PipelineError("the pure-Python path runs linear pipelines only; use the Rust engine")
-            nxt[a] = b
-            has_pred.add(b)
-        starts = [i for i in range(len(ids)) if i not in has_pred]
-        if len(starts) != 1:
-            raise PipelineError("the pure-Python path runs linear pipelines only; use the Rust engine")
-        order = [starts[0]]
-        while order[-1] in nxt and len(order) <= len(ids):
-            order.append(nxt[order[-1]])
-        if len(order) != len(ids):
-            raise PipelineError("the pure-Python path runs linear pipelines only; use the Rust engine")
-        return order
-
-    async def _run_item_python(self, item: Any, times: dict[str, list[float]] | None) -> list[Any]:
-        """One item as a whole clip: process down the chain, then flush each
-        node in order (what it releases flows on), as the engine does. Node
-        call times (µs) go to ``times`` by node id when it is given."""
-        order = [self._nodes[i] for i in self._python_order()]
-        ids = self._ids_in(order)
-        sink_outputs = await self._push_python(order, ids, 0, [item], clip=True, times=times)
-        for start in range(len(order)):
-            flushed = await self._call(order[start], ids[start], order[start].flush_python, times=times)
-            released = [] if flushed is None else [flushed]
-            sink_outputs += await self._push_python(order, ids, start + 1, released, clip=True, times=times)
-        for node in order:
-            node.reset()
-        return merge_clip(sink_outputs)
-
-    async def _process_python(self, stream: AsyncIterable[Any]) -> AsyncIterator[Any]:
-        order = [self._nodes[i] for i in self._python_order()]
-        ids = self._ids_in(order)
-        async for item in stream:
-            for out in await self._push_python(order, ids, 0, [item], clip=False):
-                yield out
-        for start in range(len(order)):
-            flushed = await self._call(order[start], ids[start], order[start].flush_python)
-            released = [] if flushed is None else [flushed]
-            for out in await self._push_python(order, ids, start + 1, released, clip=False):
-                yield out
-
-    async def _push_python(
-        self,
-        order: list[Node],
-        ids: list[str],
-        start: int,
-        values: list[Any],
-        clip: bool,
-        times: dict[str, list[float]] | None = None,
-    ) -> list[Any]:
-        for i in range(start, len(order)):
-            node = order[i]
-            step = node.process_python if clip else getattr(node, "process_stream_python", node.process_python)
-            nxt: list[Any] = []
-            for value in values:
-                out = await self._call(node, ids[i], step, value, times=times)
-                if out is not None:
-                    nxt.append(out)
-            values = nxt
-            if not values:
-                break
-        return values
-
-    def _ids_in(self, order: list[Node]) -> list[str]:
-        by_node = {id(n): self._node_id(i) for i, n in enumerate(self._nodes)}
-        return [by_node[id(n)] for n in order]
-
-    async def _call(
-        self, node: Node, node_id: str, fn: Any, *args: Any, times: dict[str, list[float]] | None = None
-    ) -> Any:
-        started = time.perf_counter_ns()
-        try:
-            result = await maybe_await(fn(*args))
-        except (RemoteMediaError, ValueError, TypeError) as exc:
-            if isinstance(exc, NodeError) and exc.node_id is None:
-                exc.node_id = node_id
-            if isinstance(exc, RemoteMediaError):
-                raise
-            raise _node_error(node_id, exc, "fatal") from exc
-        except Exception as exc:
-            transient = isinstance(exc, (TimeoutError, ConnectionError))
-            raise _node_error(node_id, exc, "transient" if transient else "fatal") from exc
-        finally:
-            if times is not None:
-                times.setdefault(node_id, []).append((time.perf_counter_ns() - started) / 1000.0)
-        return result
 
     # -- metrics -------------------------------------------------------------
 
-    def _record_metrics(
-        self, runtime: str, started: float, items: int, native: dict[str, Any] | None, times: dict[str, list[float]]
-    ) -> None:
-        """Keeps the last run's metrics: the engine's own for native runs
-        (``native``, that run's metrics), the same JSON shape measured here for
-        the pure-Python path."""
-        if not self.enable_metrics:
-            return
+    def _keep_metrics(self, metrics: dict[str, Any], use_rust: bool) -> None:
+        """Keeps a run's or session's engine metrics as the last ones;
+        ``runtime`` says which implementations of the built-in nodes ran."""
         specs = self.to_manifest()["nodes"]
-        if native is not None:
-            metrics = native
-            for entry, spec in zip(metrics["nodes"], specs, strict=True):
-                entry["node_type"] = spec["node_type"]
-        else:
-            nodes = []
-            for spec in specs:
-                node_times = sorted(times.get(spec["id"], []))
-                nodes.append(
-                    {
-                        "id": spec["id"],
-                        "node_type": spec["node_type"],
-                        "runtime": "python",
-                        "status": "ok",
-                        "calls": len(node_times),
-                        "errors": 0,
-                        "retries": 0,
-                        "skipped": 0,
-                        "time_us": _summary(node_times),
-                        "peak_memory_bytes": 0,
-                    }
-                )
-            tracing = tracemalloc.is_tracing()
-            metrics = {
-                "pipeline": {
-                    "name": self.name,
-                    "wall_time_us": (time.perf_counter() - started) * 1e6,
-                    "peak_memory_bytes": tracemalloc.get_traced_memory()[1] if tracing else 0,
-                    "inputs": items,
-                    "dropped_inputs": 0,
-                    "memory_tracking": tracing,
-                },
-                "nodes": nodes,
-            }
-        metrics["runtime"] = runtime
-        self._metrics = metrics
+        for entry, spec in zip(metrics["nodes"], specs, strict=True):
+            entry["node_type"] = spec["node_type"]
+        self._metrics = {**metrics, "runtime": "rust" if use_rust else "python"}
 
 
 def _manifest_json(manifest: dict[str, Any]) -> str:
@@ -574,15 +404,6 @@ def _unwritable(value: Any, path: str) -> tuple[str, str] | None:
                 return problem
         return None
     return path, f"a {type(value).__name__} cannot be written to a manifest (use numbers, strings, lists and dicts)"
-
-
-def _node_error(node_id: str, exc: BaseException, error_class: str) -> NodeError:
-    """The ``NodeError`` reporting a Python node's exception, as the engine
-    builds it."""
-    error = NodeError(f'node "{node_id}" failed: {type(exc).__name__}: {exc}', node_id=node_id, error_class=error_class)
-    error.exception_type = type(exc).__qualname__
-    error.traceback = "".join(traceback.format_exception(exc))
-    return error
 
 
 class _DaemonRunners:
@@ -632,7 +453,7 @@ async def _run_cancellable(native: Any, items: list[Any], metrics: list[dict[str
     returns at once, without waiting for the thread."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[Any] = loop.create_future()
-    token = _runtime.native_module().RunToken()
+    token = _runtime.native.RunToken()
 
     def settle(result: Any, error: BaseException | None) -> None:
         if done.done():
@@ -671,21 +492,6 @@ async def _feed(session: StreamSession, stream: AsyncIterable[Any]) -> None:
 
 async def _as_coroutine(awaitable: Any) -> Any:
     return await awaitable
-
-
-def _summary(times: list[float]) -> dict[str, float]:
-    """total, min, max, mean, p50, p99 of sorted call times (µs)."""
-    if not times:
-        return {"total": 0.0, "min": 0.0, "max": 0.0, "mean": 0.0, "p50": 0.0, "p99": 0.0}
-    total = sum(times)
-    return {
-        "total": total,
-        "min": times[0],
-        "max": times[-1],
-        "mean": total / len(times),
-        "p50": times[len(times) // 2],
-        "p99": times[min(len(times) - 1, (len(times) * 99) // 100)],
-    }
 
 
 def _node_from_spec(spec: Any, index: int) -> Node:
@@ -742,34 +548,10 @@ def _load_manifest(manifest: str | os.PathLike[str] | dict[str, Any]) -> Any:
 def _load_yaml(text: str) -> Any:
     """YAML through the engine's own reader (YAML 1.2, strict: see
     ``remotemedia_core::document``), as the CLI reads it."""
-    native = _runtime.native
-    if native is None:
-        raise PipelineError(
-            f"reading YAML manifests needs the native extension remotemedia._native ({_runtime.import_error})"
-        )
-    return json.loads(native.parse_manifest_text(text, "yaml"))
+    return json.loads(_runtime.native.parse_manifest_text(text, "yaml"))
 
 
 def _load_json(text: str) -> Any:
-    """JSON through the engine's own reader when it is there; else Python's,
-    with the same refusals (duplicate keys, NaN and infinities)."""
-    native = _runtime.native
-    if native is not None:
-        return json.loads(native.parse_manifest_text(text, "json"))
-    try:
-        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise PipelineError(f"JSON syntax error: {exc}") from exc
-
-
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise PipelineError(f"{key}: duplicate key (each key may appear once)")
-        out[key] = value
-    return out
-
-
-def _refuse_constant(name: str) -> Any:
-    raise PipelineError(f"{name} is not a finite number; manifests take finite numbers only")
+    """JSON through the engine's own reader (duplicate keys, NaN and
+    infinities refused), as the CLI reads it."""
+    return json.loads(_runtime.native.parse_manifest_text(text, "json"))

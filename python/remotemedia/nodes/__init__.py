@@ -11,6 +11,7 @@ from remotemedia.nodes.audio import (
     VoiceActivityDetector,
 )
 from remotemedia.nodes.base import PassThroughNode
+from remotemedia.nodes.remote import RemoteExecutionNode
 from remotemedia.nodes.simple_math import AddNode, MultiplyNode
 from remotemedia.nodes.sink import MediaWriterNode
 from remotemedia.nodes.source import AudioTrackSource, MediaReaderNode
@@ -28,6 +29,7 @@ __all__ = [
     "MediaWriterNode",
     "MultiplyNode",
     "PassThroughNode",
+    "RemoteExecutionNode",
     "VADNode",
     "VoiceActivityDetector",
 ]

@@ -1,10 +1,13 @@
 """The audio nodes: resampling, voice activity detection, format conversion.
 
-Each node runs the native (Rust) kernel when the runtime has it
-(``runtime_hint="auto"`` or ``"rust"``), else its numpy implementation
-(``remotemedia._fallback``). Audio is ``(samples, sample_rate)`` with
-``samples`` shaped ``(channels, frames)``; a 1-D array is one channel and
-comes back 1-D.
+Each node has two implementations of one definition: the native (Rust)
+kernel, which runs by default, and its numpy implementation
+(``remotemedia._numpy``), which runs for ``runtime_hint="python"`` and, in a
+pipeline, for ``use_rust=False`` — inside the engine, like any Python node.
+The params are checked, and their defaults filled in, by the engine's
+definition of the node type in both cases. Audio is ``(samples,
+sample_rate)`` with ``samples`` shaped ``(channels, frames)``; a 1-D array is
+one channel and comes back 1-D.
 
 Called directly, ``process`` treats each call as one whole clip (fresh state,
 flushed at the end). Built with ``stream=True``, consecutive calls are one
@@ -14,15 +17,14 @@ the native and the numpy implementations alike.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 
 from remotemedia import _runtime
-from remotemedia._fallback import convert as _convert
-from remotemedia._fallback import resample as _resample
-from remotemedia._fallback import vad as _vad
+from remotemedia._numpy import convert as _convert
+from remotemedia._numpy import resample as _resample
+from remotemedia._numpy import vad as _vad
 from remotemedia.core.node import Node, split_inert
 from remotemedia.core.pipeline import register_alias
 
@@ -60,7 +62,8 @@ def audio_arg(data: Any) -> tuple[np.ndarray, int, bool]:
 
 
 class _AudioNode(Node):
-    """Shared plumbing: native handle or numpy fallback, clip or stream."""
+    """Shared plumbing: the native kernel or the numpy implementation, clip or
+    stream."""
 
     native_type: ClassVar[str | None] = None
 
@@ -71,20 +74,24 @@ class _AudioNode(Node):
         fields, inert = split_inert(type(self).__name__, kwargs)
         super().__init__(name, runtime_hint=runtime_hint, **params, **fields)
         self.keep_inert(inert)
+        #: The params as the node uses them: checked, and every default
+        #: filled in, by the engine's definition of the node type.
+        self.resolved: dict[str, Any] = _runtime.resolve_params(node_type, self.native_params())
         self.stream = bool(stream)
         self._handle: Any = None
         if self.runtime_hint == "python":
             return
-        if self.runtime_hint == "rust":
-            _runtime.require_native(node_type)
-        elif not _runtime.has_native(node_type):
-            _runtime.warn_fallback(node_type)
-            return
-        assert _runtime.native is not None
         self._handle = _runtime.native.NativeNode(node_type, self.native_params(), self.stream, self.name, True)
         if type(self).process is _AudioNode.process:
             # Direct calls go straight to Rust, with no Python frame between.
             self.process = self._handle.process  # type: ignore[method-assign]
+
+    def python_step(self, clips: bool) -> Node:
+        """A fresh instance running the numpy implementation, for one engine
+        run (``clips``: every input a whole clip) or one session (a stream)."""
+        step = type(self)(**self.params(), runtime_hint="python", stream=not clips, name=self.name)
+        step.timeout_ms = self.timeout_ms
+        return step
 
     def native_params(self) -> dict[str, Any]:
         """The params given to the native node (the manifest params)."""
@@ -135,6 +142,12 @@ class _AudioNode(Node):
         raise NotImplementedError
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (params go to the engine
+    as JSON); anything else unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _shape(out: Any, one_d: bool) -> Any:
     if one_d and isinstance(out, tuple) and out[0].ndim == 2 and out[0].shape[0] == 1:
         return (out[0][0], *out[1:])
@@ -161,17 +174,11 @@ class AudioResampleNode(_AudioNode):
         stream: bool = False,
         **kwargs: Any,
     ) -> None:
-        if isinstance(target_sample_rate, bool) or not isinstance(target_sample_rate, (int, np.integer)):
-            raise TypeError(f"target_sample_rate: expected an integer number of Hz, got {target_sample_rate!r}")
-        if target_sample_rate <= 0:
-            raise ValueError(f"target_sample_rate: must be a positive integer (Hz), got {target_sample_rate}")
-        if quality not in _resample.QUALITIES:
-            raise ValueError(f"quality: expected 'low', 'medium' or 'high', got {quality!r}")
-        self.target_sample_rate = int(target_sample_rate)
-        self.quality = quality
         self._stream_state: tuple[_resample.StreamResampler, bool] | None = None
-        params = {"target_sample_rate": self.target_sample_rate, "quality": quality}
+        params = {"target_sample_rate": _plain(target_sample_rate), "quality": quality}
         super().__init__(name, runtime_hint, stream, params, **kwargs)
+        self.target_sample_rate = int(self.resolved["target_sample_rate"])
+        self.quality = str(self.resolved["quality"])
 
     def process_stream_python(self, data: Any) -> Any:
         """The numpy stream: filter history carries over between chunks."""
@@ -233,45 +240,23 @@ class VADNode(_AudioNode):
         sample_rate: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if sample_rate is not None and (
-            isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0
-        ):
-            raise ValueError(f"sample_rate: expected a positive integer number of Hz, got {sample_rate!r}")
-        if frame_duration_ms not in (10, 20, 30) or isinstance(frame_duration_ms, bool):
-            raise ValueError(f"frame_duration_ms: expected 10, 20 or 30, got {frame_duration_ms!r}")
-        if mode not in (None, "speech", "energy"):
-            raise ValueError(f"mode: expected 'speech' or 'energy', got {mode!r}")
-        if threshold_db is not None and (
-            isinstance(threshold_db, bool)
-            or not isinstance(threshold_db, (int, float))
-            or not math.isfinite(threshold_db)
-        ):
-            raise ValueError(f"threshold_db: must be a finite number of dBFS, got {threshold_db!r}")
-        if energy_threshold is not None and (
-            isinstance(energy_threshold, bool)
-            or not isinstance(energy_threshold, (int, float))
-            or not math.isfinite(energy_threshold)
-            or energy_threshold <= 0
-        ):
-            raise ValueError(f"energy_threshold: must be a finite RMS above 0, got {energy_threshold!r}")
-        self.frame_duration_ms = frame_duration_ms
-        self.energy_threshold = energy_threshold
-        self.threshold_db = threshold_db
-        self.mode = mode if mode is not None else ("energy" if energy_threshold is not None else "speech")
-        params: dict[str, Any] = {"frame_duration_ms": frame_duration_ms}
-        if energy_threshold is not None:
-            params["energy_threshold"] = energy_threshold
-        if threshold_db is not None:
-            params["threshold_db"] = threshold_db
-        if mode is not None or energy_threshold is not None:
-            params["mode"] = self.mode
-        #: The rate the audio must have (older scripts state it), or ``None``.
-        self.sample_rate = None if sample_rate is None else int(sample_rate)
-        if self.sample_rate is not None:
-            params["sample_rate"] = self.sample_rate
-        self.settings = _vad.VadSettings.resolve(frame_duration_ms, self.mode, threshold_db, energy_threshold)
+        given = {
+            "frame_duration_ms": frame_duration_ms,
+            "energy_threshold": energy_threshold,
+            "threshold_db": threshold_db,
+            "mode": mode if mode is not None or energy_threshold is None else "energy",
+            "sample_rate": sample_rate,
+        }
+        params = {k: _plain(v) for k, v in given.items() if v is not None}
         self._stream_state: tuple[_vad.StreamVad, np.ndarray, bool] | None = None
         super().__init__(name, runtime_hint, stream, params, **kwargs)
+        self.frame_duration_ms = int(self.resolved["frame_duration_ms"])
+        self.energy_threshold = energy_threshold
+        self.threshold_db = threshold_db
+        self.mode = str(self.resolved["mode"])
+        #: The rate the audio must have (older scripts state it), or ``None``.
+        self.sample_rate = self.resolved.get("sample_rate")
+        self.settings = _vad.VadSettings.from_params(self.resolved)
 
     def process_stream_python(self, data: Any) -> Any:
         """The numpy stream: this chunk's decisions and closed segments."""
@@ -336,10 +321,8 @@ class FormatConverterNode(_AudioNode):
         stream: bool = False,
         **kwargs: Any,
     ) -> None:
-        if target_format not in _convert.FORMATS:
-            raise ValueError(f"target_format: expected 'f32', 'i16' or 'i32', got {target_format!r}")
-        self.target_format = target_format
         super().__init__(name, runtime_hint, stream, {"target_format": target_format}, **kwargs)
+        self.target_format = str(self.resolved["target_format"])
 
     def clip_python(self, samples: np.ndarray, rate: int, original: Any) -> Any:
         return (_convert.convert(samples, self.target_format), rate, *original[2:])
@@ -375,16 +358,10 @@ class AudioTransform(_AudioNode):
         stream: bool = False,
         **kwargs: Any,
     ) -> None:
-        for field, value, low in (
-            ("output_sample_rate", output_sample_rate, 1000),
-            ("output_channels", output_channels, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{field}: expected an integer of at least {low}, got {value!r}")
-        self.output_sample_rate = int(output_sample_rate)
-        self.output_channels = int(output_channels)
-        params = {"output_sample_rate": self.output_sample_rate, "output_channels": self.output_channels}
+        params = {"output_sample_rate": _plain(output_sample_rate), "output_channels": _plain(output_channels)}
         super().__init__(name, runtime_hint, stream, params, **kwargs)
+        self.output_sample_rate = int(self.resolved["output_sample_rate"])
+        self.output_channels = int(self.resolved["output_channels"])
         self._stream_resampler = AudioResampleNode(self.output_sample_rate, runtime_hint="python", stream=True)
 
     def process_stream_python(self, data: Any) -> Any:
@@ -423,27 +400,38 @@ class AudioBuffer(_AudioNode):
     ``buffer_size_samples`` frames; the remainder comes at the end (flush); a
     change of rate, channel count or format hands on what is held first.
 
-    In a pipeline's stream it runs natively. Called directly, each call
-    returns the list of blocks completed by that chunk (``flush()`` the
-    rest), as consecutive calls are one stream."""
+    Called directly (numpy), each call returns the list of blocks completed
+    by that chunk (``flush()`` the rest), as consecutive calls are one stream.
+    With ``stream=False`` each call is a whole clip, re-chunked and joined
+    again: the clip's audio comes back as it is (what a batch run of a
+    pipeline does with it)."""
 
     native_type: ClassVar[str | None] = "AudioBuffer"
-    #: Several blocks per input: the pure-Python path cannot run it.
-    engine_only: ClassVar[bool] = True
 
-    def __init__(self, buffer_size_samples: int, runtime_hint: str = "auto", name: str | None = None, **kwargs: Any):
-        if isinstance(buffer_size_samples, bool) or not isinstance(buffer_size_samples, (int, np.integer)):
-            raise TypeError(f"buffer_size_samples: expected a number of frames, got {buffer_size_samples!r}")
-        if buffer_size_samples < 1:
-            raise ValueError(f"buffer_size_samples: must be at least 1 frame, got {buffer_size_samples}")
-        if runtime_hint == "python":
-            raise ValueError("AudioBuffer runs on the engine only (runtime_hint 'auto' or 'rust')")
-        self.buffer_size_samples = int(buffer_size_samples)
+    def __init__(
+        self,
+        buffer_size_samples: int,
+        runtime_hint: str = "auto",
+        name: str | None = None,
+        stream: bool = True,
+        **kwargs: Any,
+    ):
         self._held: tuple[np.ndarray, int, bool] | None = None
-        super().__init__(name, runtime_hint, False, {"buffer_size_samples": self.buffer_size_samples}, **kwargs)
-        # Direct calls stream in numpy: a clip of blocks joined back into one
-        # would undo the re-chunking.
-        self.process = self._process_stream  # type: ignore[method-assign]
+        params = {"buffer_size_samples": _plain(buffer_size_samples)}
+        super().__init__(name, runtime_hint, stream, params, **kwargs)
+        self.buffer_size_samples = int(self.resolved["buffer_size_samples"])
+        # Direct calls run in numpy, a list of blocks per call.
+        self.process = self._process_stream if self.stream else self._process_clip  # type: ignore[method-assign]
+
+    def engine_outputs(self, value: Any) -> list[Any]:
+        """Each block a call returned is an output of its own."""
+        if isinstance(value, list):
+            return value
+        return super().engine_outputs(value)
+
+    def _process_clip(self, data: Any) -> Any:
+        samples, rate, one_d = audio_arg(data)
+        return _shape((samples, rate), one_d)
 
     def _process_stream(self, data: Any) -> list[Any]:
         samples, rate, one_d = audio_arg(data)

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from remotemedia.core.merge import is_audio
+from remotemedia import _runtime
 from remotemedia.core.node import Node, split_inert
 
 
@@ -27,10 +27,13 @@ def _map_numbers(value: Any, node: str, fn: Callable[[float], float]) -> Any:
     return result
 
 
-def _finite(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name}: must be a finite number, got {value!r}")
-    return float(value)
+def _param(node_type: str, name: str, value: Any) -> Any:
+    """``value`` (a numpy scalar as the number it holds), once the engine's
+    definition of the param has accepted it."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    _runtime.resolve_params(node_type, {name: value})
+    return value
 
 
 class MultiplyNode(Node):
@@ -39,7 +42,7 @@ class MultiplyNode(Node):
     native_type: ClassVar[str | None] = "MultiplyNode"
 
     def __init__(self, factor: float = 2.0, name: str | None = None, **kwargs: Any) -> None:
-        _finite("factor", factor)
+        factor = _param("MultiplyNode", "factor", factor)
         fields, inert = split_inert(type(self).__name__, kwargs)
         super().__init__(name, factor=factor, **fields)
         self.keep_inert(inert)
@@ -48,8 +51,8 @@ class MultiplyNode(Node):
     def process(self, data: Any) -> Any:
         """``data`` times ``factor``, in the same shape."""
         factor = float(self.factor)
-        if is_audio(data) and len(data) == 2:
-            samples, rate = data[0], data[1]
+        if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], np.ndarray):
+            samples, rate = data
             if samples.dtype != np.float32:
                 raise TypeError(f"MultiplyNode expects f32 audio, got {samples.dtype} audio")
             return (samples * np.float32(factor), rate)
@@ -62,7 +65,7 @@ class AddNode(Node):
     native_type: ClassVar[str | None] = "AddNode"
 
     def __init__(self, addend: float = 0.0, name: str | None = None, **kwargs: Any) -> None:
-        _finite("addend", addend)
+        addend = _param("AddNode", "addend", addend)
         fields, inert = split_inert(type(self).__name__, kwargs)
         super().__init__(name, addend=addend, **fields)
         self.keep_inert(inert)

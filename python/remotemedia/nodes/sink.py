@@ -13,6 +13,8 @@ class MediaWriterNode(Node):
     is finished when the stream ends."""
 
     native_type: ClassVar[str | None] = "MediaWriterNode"
+    #: The writer is native only (``use_rust=False`` runs it natively too).
+    has_python_implementation: ClassVar[bool] = False
 
     def __init__(self, output_path: str, name: str | None = None, **kwargs: Any) -> None:
         if not isinstance(output_path, str) or not output_path:

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from remotemedia import _runtime
 from remotemedia.core.node import Node, split_inert
 
 
@@ -29,6 +28,8 @@ class MediaReaderNode(Node):
     native_type: ClassVar[str | None] = "MediaReaderNode"
     #: Yields by itself: ``pipeline.process()`` runs it first, natively.
     is_source: ClassVar[bool] = True
+    #: The decoder is native only (``use_rust=False`` runs it natively too).
+    has_python_implementation: ClassVar[bool] = False
 
     def __init__(self, path: str, chunk_size: int = 4096, name: str | None = None, **kwargs: Any) -> None:
         if not isinstance(path, str) or not path:
@@ -78,11 +79,6 @@ class AudioTrackSource(Node):
         elif samples.dtype == np.int32:
             samples = (samples.astype(np.float64) / 2147483648.0).astype(np.float32)
         return np.ascontiguousarray(samples, dtype=np.float32), rate
-
-    def runs_natively(self) -> bool:
-        """Inside a pipeline the native node runs (it takes the reader's audio
-        as it is); called directly, this class converts dicts too."""
-        return _runtime.has_native("AudioTrackSource") and self.runtime_hint != "python"
 
 
 __all__ = ["AudioTrackSource", "MediaReaderNode"]

@@ -95,6 +95,22 @@ impl NodeParams for VadParams {
             .validate()
             .map_err(|e| ParamError::new(e.field().unwrap_or_default(), e.to_string()))
     }
+
+    fn resolved(self) -> Self {
+        let Ok(c) = self.config(self.sample_rate.unwrap_or(16_000)) else {
+            return self;
+        };
+        Self {
+            frame_duration_ms: Some(c.frame_duration_ms),
+            mode: Some(c.mode),
+            threshold_db: Some(c.threshold_db),
+            speech_probability: Some(c.speech_probability),
+            hangover_ms: Some(c.hangover_ms),
+            min_speech_ms: Some(c.min_speech_ms),
+            min_silence_ms: Some(c.min_silence_ms),
+            ..self
+        }
+    }
 }
 
 /// Detects speech in audio, one continuous stream.

@@ -10,6 +10,12 @@
 //!
 //! Figures of ended sessions are folded into process totals, so that the
 //! counters a scrape reports only ever grow.
+//!
+//! A run driven outside a [`super::Session`] (a server stream that answers
+//! each chunk itself) joins the same figures through the same handle:
+//! [`LiveSession::open`], then [`LiveSession::publish_run`] whenever
+//! [`LiveSession::requested`] fires, and [`LiveSession::close_run`] at its
+//! end.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +24,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use super::GraphRun;
 use crate::metrics::{NodeMetrics, PipelineMetrics};
 use crate::pipeline::Pipeline;
 use crate::resilience::BreakerState;
@@ -38,6 +45,19 @@ pub(crate) struct Publication {
     pub(crate) dropped: u64,
 }
 
+impl Publication {
+    /// What `run` measured, with the stream's counts.
+    pub(crate) fn of(run: &GraphRun, counts: RunCounts) -> Self {
+        Self {
+            report: Some(run.metrics()),
+            nodes: run.node_metrics(),
+            chunks_in: counts.chunks_in,
+            chunks_out: counts.chunks_out,
+            dropped: counts.dropped,
+        }
+    }
+}
+
 /// The live side of one session: requests for its figures, and the last
 /// figures it published. Cloned handles ([`LiveSession`]) share it.
 #[derive(Debug)]
@@ -54,9 +74,23 @@ pub(crate) struct LiveState {
 #[derive(Debug, Clone)]
 pub struct LiveSession(Arc<LiveState>);
 
+/// The stream-level counts of a run driven outside a session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Chunks pushed into the run.
+    pub chunks_in: u64,
+    /// Sink outputs it produced.
+    pub chunks_out: u64,
+    /// Chunks dropped before they reached it.
+    pub dropped: u64,
+}
+
 impl LiveSession {
-    /// Registers a new session of `pipeline` with the process.
-    pub(crate) fn open(pipeline: Arc<Pipeline>) -> Self {
+    /// Registers a new session of `pipeline` with the process: it counts as
+    /// open in every [`live_view`] until [`Self::close`] (or
+    /// [`Self::close_run`]), or until its last handle is dropped (its
+    /// figures since its last publication are then lost to the totals).
+    pub fn open(pipeline: Arc<Pipeline>) -> Self {
         let state = Arc::new(LiveState {
             pipeline,
             requested: Notify::new(),
@@ -71,8 +105,8 @@ impl LiveSession {
     }
 
     /// Resolves when a snapshot was requested (the session's task awaits it
-    /// beside its next input).
-    pub(crate) async fn requested(&self) {
+    /// beside its next input, then publishes).
+    pub async fn requested(&self) {
         self.0.requested.notified().await;
     }
 
@@ -103,6 +137,17 @@ impl LiveSession {
         drop(registry);
         self.0.ended.store(true, Ordering::Release);
         self.publish(last);
+    }
+
+    /// Publishes what `run` (driven outside a session) has measured so far.
+    pub fn publish_run(&self, run: &GraphRun, counts: RunCounts) {
+        self.publish(Publication::of(run, counts));
+    }
+
+    /// Ends a run driven outside a session: its figures join the process
+    /// totals (see [`Self::close`]).
+    pub fn close_run(&self, run: &GraphRun, counts: RunCounts) {
+        self.close(Publication::of(run, counts));
     }
 
     /// The session's metrics now: asks its task to publish and waits for it

@@ -259,6 +259,7 @@ impl GraphRun {
                 peak_memory_bytes: self.peak_growth,
                 inputs: self.inputs,
                 dropped_inputs: 0,
+                discarded_outputs: 0,
                 memory_tracking: alloc::is_tracking(),
             },
             nodes,

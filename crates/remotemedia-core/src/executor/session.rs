@@ -1,13 +1,19 @@
 //! Streaming sessions: push chunks in, receive outputs as they are produced.
+//!
+//! How a session ends (the contract of [`Session`]): closing its input
+//! drains it (every accepted chunk goes through the graph, then the nodes
+//! are flushed); dropping it, or its receiver, before the end cancels it
+//! (the session's task stops at its next step and its nodes are freed).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::live::{LiveSession, Publication};
+use super::live::{LiveSession, Publication, RunCounts};
 use super::queue::{InputQueue, TryPush};
 use super::run::{GraphRun, RunOptions, SinkOutput};
 use crate::data::RuntimeData;
@@ -139,12 +145,22 @@ impl SessionSender {
     }
 }
 
-/// The receiving half of a session.
+/// The receiving half of a session. Dropping it before the session has
+/// ended cancels the session (see [`Session`]).
 #[derive(Debug)]
 pub struct SessionReceiver {
     rx: mpsc::Receiver<Result<SinkOutput, EngineError>>,
     summary: Arc<Mutex<Summary>>,
     live: LiveSession,
+    cancel: CancellationToken,
+    /// Outputs [`Self::drain`] received for nobody.
+    discarded: u64,
+}
+
+impl Drop for SessionReceiver {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
 }
 
 /// Why [`SessionSender::try_send`] did not take a chunk; the chunk is
@@ -191,9 +207,34 @@ impl SessionReceiver {
     }
 
     /// The session's metrics, once it has ended (after [`Self::recv`]
-    /// returned `None`).
+    /// returned `None`), with the outputs [`Self::drain`] discarded.
     pub fn metrics(&self) -> Option<PipelineMetrics> {
-        self.lock().metrics.clone()
+        let mut metrics = self.lock().metrics.clone()?;
+        metrics.pipeline.discarded_outputs = self.discarded;
+        Some(metrics)
+    }
+
+    /// Waits for the end of the session, dropping the outputs that arrive
+    /// meanwhile (counted in the metrics as `pipeline.discarded_outputs`).
+    /// Returns the error that ended the session, if one did.
+    pub async fn drain(&mut self) -> Result<(), EngineError> {
+        let mut failure = Ok(());
+        while let Some(item) = self.rx.recv().await {
+            match item {
+                Ok(_) => self.discarded += 1,
+                Err(e) => failure = Err(e),
+            }
+        }
+        failure
+    }
+
+    /// Cancels the session: its task stops at its next step (a node call in
+    /// progress completes; waiting chunks are dropped and the nodes are not
+    /// flushed). Outputs already produced can still be received, then
+    /// [`Self::recv`] returns `None`, and [`Self::metrics`] has the figures
+    /// up to the cancellation.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
     }
 
     /// The session's call timeline as Chrome trace-event JSON, once it has
@@ -228,17 +269,33 @@ impl SessionReceiver {
 }
 
 /// A live run of a pipeline: chunks go in, outputs come out as they are
-/// produced. Dropping every [`SessionSender`] closes the session: it flushes
-/// its nodes, delivers the last outputs and ends. Dropping the receiver
-/// cancels it.
+/// produced.
+///
+/// How it ends:
+///
+/// - **Closed: drained.** [`Self::close`] (or dropping every
+///   [`SessionSender`] of a split session) ends the input: every chunk a send
+///   accepted still goes through the graph, the nodes are flushed, the last
+///   outputs are delivered, then [`Self::recv`] returns `None`.
+///   [`Self::finish`] closes and waits for all that, dropping the outputs
+///   nobody received (counted as `pipeline.discarded_outputs`).
+/// - **Dropped: cancelled.** Dropping the session (or its
+///   [`SessionReceiver`]) before its end cancels it: its task stops at its
+///   next step — the node call in progress completes (a call under
+///   `timeout_ms` is abandoned), no other node is called for the chunks
+///   waiting, which are dropped, nor flushed — then the task ends and the
+///   nodes are freed. [`SessionReceiver::cancel`] does the same but keeps
+///   the outputs already produced and the metrics.
 ///
 /// The queues in and out are bounded ([`SessionConfig`]): a consumer that
 /// stops reading makes the session wait, which makes the producer wait, so
 /// memory stays bounded.
 #[derive(Debug)]
 pub struct Session {
-    sender: Option<SessionSender>,
+    // Dropped first: cancelling before the input closes, so a dropped
+    // session never starts draining.
     receiver: SessionReceiver,
+    sender: Option<SessionSender>,
 }
 
 impl Session {
@@ -252,6 +309,7 @@ impl Session {
         let summary = Arc::new(Mutex::new(Summary::default()));
         let span = tracing::info_span!("session", id = NEXT_ID.fetch_add(1, Ordering::Relaxed));
         let live = LiveSession::open(Arc::clone(run.pipeline()));
+        let cancel = CancellationToken::new();
         let task = drive(
             run,
             Arc::clone(&queue),
@@ -259,15 +317,18 @@ impl Session {
             Arc::clone(&summary),
             config.run,
             live.clone(),
+            cancel.clone(),
         );
         tokio::spawn(task.instrument(span));
         Self {
-            sender: Some(SessionSender { queue }),
             receiver: SessionReceiver {
                 rx: out_rx,
                 summary,
                 live,
+                cancel,
+                discarded: 0,
             },
+            sender: Some(SessionSender { queue }),
         }
     }
 
@@ -295,6 +356,16 @@ impl Session {
         self.sender = None;
     }
 
+    /// Closes the input and returns once every chunk a send accepted has
+    /// gone through the graph and the nodes were flushed. Outputs not yet
+    /// received are dropped and counted in [`Self::metrics`] as
+    /// `pipeline.discarded_outputs`. Returns the error that ended the
+    /// session early, if one did (the session then stopped at it).
+    pub async fn finish(&mut self) -> Result<(), EngineError> {
+        self.close();
+        self.receiver.drain().await
+    }
+
     /// Splits into halves that can live in different tasks.
     pub fn split(self) -> (SessionSender, SessionReceiver) {
         (self.sender.expect("session is not closed"), self.receiver)
@@ -308,19 +379,21 @@ async fn drive(
     summary: Arc<Mutex<Summary>>,
     options: RunOptions,
     live: LiveSession,
+    cancel: CancellationToken,
 ) {
     tracing::info!(
         input_capacity = queue.capacity(),
         output_capacity = out.max_capacity(),
         "session opened"
     );
-    let counts = drive_run(&mut run, &queue, &out, &live).await;
+    let counts = drive_run(&mut run, &queue, &out, &live, &cancel).await;
     live.close(publication(&run, &queue, &counts));
     tracing::info!(
         chunks_in = counts.chunks_in,
         chunks_out = counts.chunks_out,
         dropped = queue.dropped(),
         error = counts.error.as_deref(),
+        cancelled = counts.cancelled,
         "session closed"
     );
     // Senders still pushing learn at once that nobody will read.
@@ -345,82 +418,116 @@ struct Counts {
     chunks_in: u64,
     chunks_out: u64,
     error: Option<String>,
+    cancelled: bool,
 }
 
+/// Runs commands until the input ends (then flushes), an error ends the
+/// session, nobody listens any more, or the session is cancelled: a
+/// cancellation is seen before each command and at every wait inside one.
 async fn drive_run(
     run: &mut GraphRun,
     queue: &InputQueue<Command>,
     out: &mpsc::Sender<Result<SinkOutput, EngineError>>,
     live: &LiveSession,
+    cancel: &CancellationToken,
 ) -> Counts {
     let mut emitted = Vec::new();
     let mut counts = Counts::default();
     loop {
         let command = tokio::select! {
             biased;
+            () = cancel.cancelled() => None,
             () = live.requested() => {
                 live.publish(publication(run, queue, &counts));
                 continue;
             }
-            command = queue.pop() => command,
+            command = queue.pop() => Some(command),
         };
-        let (result, last) = match command {
-            Some(Command::Push(input)) => {
-                counts.chunks_in += 1;
-                (run.push(input, &mut emitted).await, false)
-            }
-            Some(Command::PushTo(id, input)) => {
-                counts.chunks_in += 1;
-                (run.push_to(&id, input, &mut emitted).await, false)
-            }
-            Some(Command::Reset) => {
-                run.reset();
-                (Ok(()), false)
-            }
+        let go_on = match command {
+            Some(command) => tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                go_on = step(run, command, out, &mut emitted, &mut counts) => Some(go_on),
+            },
+            None => None,
+        };
+        match go_on {
+            Some(true) => {}
+            Some(false) => return counts,
             None => {
-                // Sources that release their output a step at a time (a
-                // file reader) hand each step on before the next.
-                loop {
-                    match run.produce(&mut emitted).await {
-                        Ok(true) => {
-                            counts.chunks_out += emitted.len() as u64;
-                            if !deliver(out, &mut emitted, Ok(())).await {
-                                return counts;
-                            }
-                        }
-                        Ok(false) => break,
-                        Err(e) => {
-                            counts.chunks_out += emitted.len() as u64;
-                            counts.error = Some(e.to_string());
-                            deliver(out, &mut emitted, Err(e)).await;
-                            return counts;
-                        }
-                    }
-                }
-                (run.flush(&mut emitted).await, true)
+                counts.cancelled = true;
+                return counts;
             }
-        };
-        counts.chunks_out += emitted.len() as u64;
-        if let Err(e) = &result {
-            counts.error = Some(e.to_string());
-        }
-        if !deliver(out, &mut emitted, result).await || last {
-            return counts;
         }
     }
 }
 
+/// Runs one command (`None`: the input ended) and delivers what it
+/// produced. Returns false when the session ends.
+async fn step(
+    run: &mut GraphRun,
+    command: Option<Command>,
+    out: &mpsc::Sender<Result<SinkOutput, EngineError>>,
+    emitted: &mut Vec<SinkOutput>,
+    counts: &mut Counts,
+) -> bool {
+    let (result, last) = match command {
+        Some(Command::Push(input)) => {
+            counts.chunks_in += 1;
+            (run.push(input, emitted).await, false)
+        }
+        Some(Command::PushTo(id, input)) => {
+            counts.chunks_in += 1;
+            (run.push_to(&id, input, emitted).await, false)
+        }
+        Some(Command::Reset) => {
+            run.reset();
+            (Ok(()), false)
+        }
+        None => {
+            // Sources that release their output a step at a time (a file
+            // reader) hand each step on before the next.
+            loop {
+                match run.produce(emitted).await {
+                    Ok(true) => {
+                        counts.chunks_out += emitted.len() as u64;
+                        if !deliver(out, emitted, Ok(())).await {
+                            return false;
+                        }
+                    }
+                    Ok(false) => break,
+                    Err(e) => {
+                        counts.chunks_out += emitted.len() as u64;
+                        counts.error = Some(e.to_string());
+                        deliver(out, emitted, Err(e)).await;
+                        return false;
+                    }
+                }
+            }
+            (run.flush(emitted).await, true)
+        }
+    };
+    counts.chunks_out += emitted.len() as u64;
+    if let Err(e) = &result {
+        counts.error = Some(e.to_string());
+    }
+    deliver(out, emitted, result).await && !last
+}
+
 /// What the session has measured so far.
 fn publication(run: &GraphRun, queue: &InputQueue<Command>, counts: &Counts) -> Publication {
-    let mut report = run.metrics();
-    report.pipeline.dropped_inputs = queue.dropped();
-    Publication {
-        report: Some(report),
-        nodes: run.node_metrics(),
-        chunks_in: counts.chunks_in,
-        chunks_out: counts.chunks_out,
-        dropped: queue.dropped(),
+    let mut publication = Publication::of(
+        run,
+        RunCounts {
+            chunks_in: counts.chunks_in,
+            chunks_out: counts.chunks_out,
+            dropped: queue.dropped(),
+        },
+    );
+    if let Some(report) = &mut publication.report {
+        report.pipeline.dropped_inputs = queue.dropped();
     }
+    publication
 }
 
 /// Sends what one step emitted, then its error if any. Returns false when

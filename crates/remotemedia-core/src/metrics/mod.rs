@@ -7,7 +7,7 @@
 //! ```json
 //! {
 //!   "pipeline": {"name": "speech-prep", "wall_time_us": 1234.5, "peak_memory_bytes": 65536,
-//!                "inputs": 50, "dropped_inputs": 0, "memory_tracking": true},
+//!                "inputs": 50, "dropped_inputs": 0, "discarded_outputs": 0, "memory_tracking": true},
 //!   "nodes": [
 //!     {"id": "resample", "node_type": "AudioResampleNode", "runtime": "rust", "status": "ok",
 //!      "calls": 51, "errors": 0, "retries": 0, "skipped": 0,
@@ -33,6 +33,8 @@
 //!   (process-wide: other sessions running at the same time count too).
 //! - `dropped_inputs`: chunks a live source dropped because the session's
 //!   input queue was full (drop-oldest sends); 0 for batch runs.
+//! - `discarded_outputs`: outputs a session produced that nobody received
+//!   (`Session::finish` drained them); 0 for batch runs.
 //! - `memory_tracking`: false when the binary runs without the tracking
 //!   allocator; memory figures are then 0.
 
@@ -200,6 +202,9 @@ pub struct PipelineReport {
     /// Chunks a live source dropped from a full session queue
     /// (`SessionSender::send_or_drop_oldest`); never processed.
     pub dropped_inputs: u64,
+    /// Outputs a session produced that nobody received: dropped by
+    /// `Session::finish` (or `SessionReceiver::drain`).
+    pub discarded_outputs: u64,
     /// Whether memory was measured (the tracking allocator is installed).
     pub memory_tracking: bool,
 }

@@ -1,4 +1,6 @@
-//! A per-node circuit breaker, shared by every run of a pipeline.
+//! A node's circuit breaker, shared by every run of a compiled pipeline:
+//! the [`Circuit`] state machine behind a lock, on tokio's clock, with its
+//! transitions logged.
 //!
 //! Closed: calls go through; each failed execution (after its retries)
 //! counts, a success resets the count. After `failure_threshold` consecutive
@@ -9,16 +11,18 @@
 //!
 //! The breaker lives in the compiled pipeline, not in a run, so a remote
 //! service that keeps failing is shielded across every session using it.
+//! A closed breaker answers without the lock (one atomic load per call).
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::circuit::{Circuit, Event, Limits, Transition};
 use crate::manifest::BreakerConfig;
 
-/// Where a breaker stands.
+/// Where a breaker stands, as reported (metrics, the Prometheus gauge).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
     /// Calls go through.
@@ -40,100 +44,106 @@ impl BreakerState {
     }
 }
 
+/// [`Breaker::phase`] values: what the hot path needs to know of the circuit.
+const CLEAN: u8 = 0;
+const COUNTING: u8 = 1;
+const TRIPPED: u8 = 2;
+
 /// A circuit breaker (see the module docs).
 #[derive(Debug)]
 pub struct Breaker {
-    threshold: u32,
-    cooldown: Duration,
-    /// Consecutive failures; read without the lock on the hot path.
-    failures: AtomicU32,
-    state: Mutex<Open>,
-}
-
-#[derive(Debug, Default)]
-struct Open {
-    since: Option<Instant>,
-    trial_in_flight: bool,
+    node: String,
+    limits: Limits,
+    circuit: Mutex<Circuit>,
+    /// Mirrors `circuit` for lock-free reads: [`CLEAN`] (closed, no
+    /// failure), [`COUNTING`] (closed, some failures) or [`TRIPPED`] (open
+    /// or half-open). Written only under the lock.
+    phase: AtomicU8,
 }
 
 impl Breaker {
-    /// A closed breaker.
-    pub fn new(config: &BreakerConfig) -> Self {
+    /// A closed breaker for node `node` (named in its log events).
+    pub fn new(node: &str, config: &BreakerConfig) -> Self {
         Self {
-            threshold: config.failure_threshold.max(1),
-            cooldown: Duration::from_millis(config.cooldown_ms),
-            failures: AtomicU32::new(0),
-            state: Mutex::new(Open::default()),
+            node: node.to_owned(),
+            limits: Limits {
+                threshold: config.failure_threshold.max(1),
+                cooldown: Duration::from_millis(config.cooldown_ms),
+            },
+            circuit: Mutex::new(Circuit::CLEAN),
+            phase: AtomicU8::new(CLEAN),
         }
     }
 
-    /// Whether a call may go through now. While open, returns true once per
+    /// Whether a call may go through now. While open, true once per
     /// cool-down (the trial call).
+    #[inline]
     pub fn permit(&self) -> bool {
-        if self.failures.load(Ordering::Acquire) < self.threshold {
-            return true;
-        }
-        let mut open = self.lock();
-        match open.since {
-            Some(since) if !open.trial_in_flight && since.elapsed() >= self.cooldown => {
-                open.trial_in_flight = true;
-                true
-            }
-            Some(_) => false,
-            None => true,
-        }
+        self.phase.load(Ordering::Acquire) != TRIPPED || self.apply(Event::Permit)
     }
 
-    /// Records a successful execution: closes the breaker. Returns true when
-    /// this closed a breaker that was open.
-    pub fn record_success(&self) -> bool {
-        if self.failures.load(Ordering::Acquire) == 0 {
-            return false;
+    /// Records a successful execution: closes the breaker.
+    #[inline]
+    pub fn record_success(&self) {
+        if self.phase.load(Ordering::Acquire) != CLEAN {
+            self.apply(Event::Success);
         }
-        let mut open = self.lock();
-        let was_open = self.failures.load(Ordering::Acquire) >= self.threshold;
-        self.failures.store(0, Ordering::Release);
-        *open = Open::default();
-        was_open
     }
 
     /// Records a failed execution; opens the breaker at the threshold (or
-    /// re-opens it after a failed trial). Returns true when this failure
-    /// opened (or re-opened) it.
-    pub fn record_failure(&self) -> bool {
-        let mut open = self.lock();
-        let failures = self.failures.load(Ordering::Acquire).saturating_add(1);
-        self.failures.store(failures, Ordering::Release);
-        if failures >= self.threshold {
-            open.since = Some(Instant::now());
-            open.trial_in_flight = false;
-            return true;
-        }
-        false
-    }
-
-    /// Where the breaker stands now.
-    pub fn state(&self) -> BreakerState {
-        if !self.is_open() {
-            return BreakerState::Closed;
-        }
-        let open = self.lock();
-        match open.since {
-            Some(since) if open.trial_in_flight || since.elapsed() >= self.cooldown => BreakerState::HalfOpen,
-            Some(_) => BreakerState::Open,
-            None => BreakerState::Closed,
-        }
+    /// re-opens it after a failed trial).
+    pub fn record_failure(&self) {
+        self.apply(Event::Failure);
     }
 
     /// True while the breaker is open (including during a trial call).
     pub fn is_open(&self) -> bool {
-        self.failures.load(Ordering::Acquire) >= self.threshold
+        self.phase.load(Ordering::Acquire) == TRIPPED
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
-        // The state is a plain value that every writer leaves consistent, so
-        // a panic elsewhere while holding the lock cannot corrupt it.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Where the breaker stands now.
+    pub fn state(&self) -> BreakerState {
+        match *self.lock() {
+            Circuit::Closed { .. } => BreakerState::Closed,
+            Circuit::Open { until } if Instant::now() < until => BreakerState::Open,
+            Circuit::Open { .. } | Circuit::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
+
+    /// Moves the circuit on `event`, logs the transition (outside the
+    /// lock), and returns whether a call may go through.
+    #[cold]
+    fn apply(&self, event: Event) -> bool {
+        let step = {
+            let mut circuit = self.lock();
+            let step = circuit.on(event, Instant::now(), self.limits);
+            *circuit = step.next;
+            let phase = match step.next {
+                Circuit::Closed { failures: 0 } => CLEAN,
+                Circuit::Closed { .. } => COUNTING,
+                Circuit::Open { .. } | Circuit::HalfOpen { .. } => TRIPPED,
+            };
+            self.phase.store(phase, Ordering::Release);
+            step
+        };
+        let node = self.node.as_str();
+        match step.transition {
+            None => {}
+            Some(Transition::Opened) => tracing::error!(
+                node,
+                cooldown_ms = u64::try_from(self.limits.cooldown.as_millis()).unwrap_or(u64::MAX),
+                "circuit breaker opened: the node is not called until its cool-down ends"
+            ),
+            Some(Transition::HalfOpened) => tracing::info!(node, "circuit breaker half-open: one trial call"),
+            Some(Transition::Closed) => tracing::info!(node, "circuit breaker closed"),
+        }
+        step.permitted
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Circuit> {
+        // The circuit is a plain value replaced whole, so a panic elsewhere
+        // while holding the lock cannot leave it half-written.
+        self.circuit.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -142,10 +152,13 @@ mod tests {
     use super::*;
 
     fn breaker() -> Breaker {
-        Breaker::new(&BreakerConfig {
-            failure_threshold: 3,
-            cooldown_ms: 1000,
-        })
+        Breaker::new(
+            "n",
+            &BreakerConfig {
+                failure_threshold: 3,
+                cooldown_ms: 1000,
+            },
+        )
     }
 
     #[tokio::test(start_paused = true)]
@@ -157,18 +170,22 @@ mod tests {
         }
         b.record_failure();
         assert!(b.is_open());
+        assert_eq!(b.state(), BreakerState::Open);
         assert!(!b.permit());
         tokio::time::advance(Duration::from_millis(999)).await;
         assert!(!b.permit());
         tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(b.state(), BreakerState::HalfOpen, "due for a trial");
         assert!(b.permit(), "one trial after the cool-down");
         assert!(!b.permit(), "only one trial at a time");
+        assert_eq!(b.state(), BreakerState::HalfOpen);
         b.record_failure();
         assert!(!b.permit(), "a failed trial re-opens for a full cool-down");
         tokio::time::advance(Duration::from_millis(1000)).await;
         assert!(b.permit());
         b.record_success();
         assert!(!b.is_open());
+        assert_eq!(b.state(), BreakerState::Closed);
         assert!(b.permit() && b.permit());
     }
 

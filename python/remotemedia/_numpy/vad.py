@@ -17,9 +17,9 @@ energy mode, call by call as the native node reports them.
   (its 10th-percentile frame level). It finds speech in silence or light
   noise like the native one, but it calls any loud non-stationary sound
   speech (music, crowd noise) and it misses speech in strong noise. Its
-  smoothing uses the native defaults (180 ms minimum speech, 150 ms minimum
-  silence) with a 30 ms hangover, but not the native edge fitting (lead-in,
-  trimming, merging of short runs before a segment).
+  smoothing takes the native params (minimum speech and silence, hangover),
+  but not the native edge fitting (lead-in, trimming, merging of short runs
+  before a segment).
 """
 
 from __future__ import annotations
@@ -30,43 +30,34 @@ from typing import Any
 
 import numpy as np
 
-from remotemedia._fallback.convert import to_f32
+from remotemedia._numpy.convert import to_f32
 
-SPEECH_THRESHOLD_DB = -60.0
-ENERGY_THRESHOLD = 0.02
 NOISE_MARGIN_DB = 9.0
 
 
 @dataclass(frozen=True)
 class VadSettings:
-    """Detector settings (as the native node's params)."""
+    """Detector settings: the native node's params, resolved by the engine
+    (see ``remotemedia._runtime.resolve_params``)."""
 
-    frame_duration_ms: int = 30
-    mode: str = "speech"
-    threshold_db: float = SPEECH_THRESHOLD_DB
-    hangover_ms: int = 30
-    min_speech_ms: int = 180
-    min_silence_ms: int = 150
+    frame_duration_ms: int
+    mode: str
+    threshold_db: float
+    hangover_ms: int
+    min_speech_ms: int
+    min_silence_ms: int
 
     @staticmethod
-    def resolve(
-        frame_duration_ms: int,
-        mode: str | None,
-        threshold_db: float | None,
-        energy_threshold: float | None,
-    ) -> VadSettings:
-        """Settings from the node's arguments: ``energy_threshold`` without
-        ``mode`` selects energy mode; energy mode has no smoothing."""
-        if mode is None:
-            mode = "energy" if energy_threshold is not None else "speech"
-        if threshold_db is None:
-            rms = energy_threshold if energy_threshold is not None else (ENERGY_THRESHOLD if mode == "energy" else None)
-            threshold_db = (
-                float(np.float32(20.0) * np.log10(np.float32(rms))) if rms is not None else SPEECH_THRESHOLD_DB
-            )
-        if mode == "energy":
-            return VadSettings(frame_duration_ms, mode, float(np.float32(threshold_db)), 0, 0, 0)
-        return VadSettings(frame_duration_ms, mode, float(np.float32(threshold_db)))
+    def from_params(params: dict[str, Any]) -> VadSettings:
+        """Settings from the resolved ``VADNode`` params."""
+        return VadSettings(
+            int(params["frame_duration_ms"]),
+            str(params["mode"]),
+            float(np.float32(params["threshold_db"])),
+            int(params["hangover_ms"]),
+            int(params["min_speech_ms"]),
+            int(params["min_silence_ms"]),
+        )
 
 
 def mono(samples: np.ndarray) -> np.ndarray:
