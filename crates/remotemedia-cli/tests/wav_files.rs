@@ -168,7 +168,7 @@ fn inputs_wider_than_the_decoder_maps_are_refused_before_running() {
     // The decoder (symphonia) maps at most 26 channels; wider WAV inputs are
     // refused from the header, naming the count, and nothing is written.
     // (WavSink's own refusal of shapes a WAV header cannot describe is
-    // tested in tests/wav.rs.)
+    // tested in crates/remotemedia-media/tests/wav_sink.rs.)
     let d = Dir::new("widewav");
     let m = d.write("m.json", PASS_CHAIN);
     for (channels, bits) in [(40_000u16, 8u16), (20_000, 24), (27, 16)] {
