@@ -1,7 +1,7 @@
 //! What belongs to one batch run or one session, lent to its Python nodes.
 //!
 //! Every run and every session has its own [`RunState`], handed to its Python
-//! nodes through the engine's [`remotemedia_core::RunContext`]; callers
+//! nodes through the engine's [`remotemedia_core::RunContext`] (see [`crate::pipeline`]); callers
 //! sharing one compiled pipeline never see each other's.
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -496,8 +496,6 @@ class Pipeline:
         specs = self.to_manifest()["nodes"]
         if native is not None:
             metrics = native
-            for entry, spec in zip(metrics["nodes"], specs, strict=True):
-                entry["node_type"] = spec["node_type"]
         else:
             nodes = []
             for spec in specs:

@@ -8,6 +8,7 @@
 //! runs and sessions use the same walk, so a batch run's outputs are exactly
 //! the concatenation of a session's.
 
+mod clip;
 mod detached;
 mod live;
 mod queue;
@@ -15,6 +16,7 @@ mod run;
 mod session;
 mod slot;
 
+pub(crate) use clip::Clip;
 pub use live::{LiveSession, LiveView, SNAPSHOT_WAIT, Totals, live_view};
 pub use run::{GraphRun, RunOptions, SinkOutput};
 pub use session::{Session, SessionConfig, SessionReceiver, SessionSender, TryRecv, TrySendError};

@@ -18,8 +18,8 @@ use crate::manifest::OnFailure;
 use crate::metrics::alloc;
 use crate::metrics::{NodeMetrics, NodeStatus, Trace, TraceEvent};
 use crate::node::Node;
+use crate::overrides::RunContext;
 use crate::pipeline::Pipeline;
-use crate::registry::RunContext;
 use crate::resilience::retry_delays;
 
 /// What the run records besides outputs.

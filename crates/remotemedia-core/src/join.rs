@@ -1,32 +1,33 @@
-//! Joining the outputs of one whole clip into one value.
+//! Joining the pieces one whole clip produced into one value.
 //!
 //! A node called on a whole clip may emit several pieces (a resampler emits
-//! its tail on flush; a VAD emits per call and on flush). The Python API
-//! returns one value per clip, so consecutive audio pieces are concatenated
-//! along time and their VAD results added up. Extra info keys a Python node
-//! attached (`VadInfo::extras`) stay on the merged result: they are the first
-//! piece's that has any (the pieces of one clip through one annotating node
-//! normally share them).
+//! its tail on flush; a VAD emits per call and on flush). A run in
+//! [`crate::RunMode::Clips`] hands on one value per clip, so consecutive
+//! audio pieces of one layout are concatenated along time and their VAD
+//! results added up. Extra info a foreign runtime attached
+//! (`VadInfo::extras`) stays on the joined result: it is the first piece's
+//! that has any (the pieces of one clip through one annotating node
+//! normally share it).
 
 use std::sync::Arc;
 
-use remotemedia_core::{AudioData, RuntimeData, Samples, VadInfo};
+use crate::data::{AudioData, RuntimeData, Samples, Shared, VadInfo};
 
-/// Merges `outputs` into one value when they are all audio of one layout;
-/// otherwise returns them unchanged.
-pub fn merge_clip(mut outputs: Vec<RuntimeData>) -> Vec<RuntimeData> {
-    if outputs.len() < 2 || !outputs.iter().all(|o| o.audio().is_some()) {
-        return outputs;
+/// Joins `pieces` into one value when they are all audio of one layout
+/// (channels, rate, format); otherwise returns them unchanged.
+pub fn join_pieces(mut pieces: Vec<RuntimeData>) -> Vec<RuntimeData> {
+    if pieces.len() < 2 || !pieces.iter().all(|o| o.audio().is_some()) {
+        return pieces;
     }
-    let first = outputs[0].audio().expect("checked above").clone();
-    let compatible = outputs.iter().all(|o| {
+    let first = pieces[0].audio().expect("checked above").clone();
+    let compatible = pieces.iter().all(|o| {
         let a = o.audio().expect("checked above");
         a.channels() == first.channels() && a.sample_rate() == first.sample_rate() && a.format() == first.format()
     });
     if !compatible {
-        return outputs;
+        return pieces;
     }
-    let non_empty: Vec<&AudioData> = outputs
+    let non_empty: Vec<&AudioData> = pieces
         .iter()
         .filter_map(RuntimeData::audio)
         .filter(|a| a.frames() > 0)
@@ -37,7 +38,7 @@ pub fn merge_clip(mut outputs: Vec<RuntimeData>) -> Vec<RuntimeData> {
         many => concat(many),
     };
     let mut info: Option<VadInfo> = None;
-    for o in outputs.drain(..) {
+    for o in pieces.drain(..) {
         if let RuntimeData::Vad { info: i, .. } = o {
             let acc = info.get_or_insert_with(VadInfo::default);
             acc.is_speech |= i.is_speech;
@@ -81,11 +82,7 @@ fn concat(parts: &[&AudioData]) -> AudioData {
 
 /// Planar concatenation: channel `c` of the result is channel `c` of every
 /// part, one after the other.
-fn join<T: Copy + 'static>(
-    parts: &[&AudioData],
-    channels: usize,
-    get: impl Fn(&Samples) -> &remotemedia_core::Shared<T>,
-) -> Vec<T> {
+fn join<T: Copy + 'static>(parts: &[&AudioData], channels: usize, get: impl Fn(&Samples) -> &Shared<T>) -> Vec<T> {
     let total: usize = parts.iter().map(|p| p.frames()).sum();
     let mut out = Vec::with_capacity(total * channels);
     for c in 0..channels {
@@ -100,7 +97,7 @@ fn join<T: Copy + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remotemedia_core::{OpaqueValue, SpeechSegment};
+    use crate::data::{OpaqueValue, SpeechSegment};
 
     #[test]
     fn joins_planar_audio_and_adds_vad_results() {
@@ -124,7 +121,7 @@ mod tests {
                 extras: None,
             })
         };
-        let merged = merge_clip(vec![
+        let merged = join_pieces(vec![
             RuntimeData::Vad {
                 audio: a,
                 info: info(false),
@@ -158,7 +155,7 @@ mod tests {
             }),
         };
         let tail = RuntimeData::Audio(AudioData::new(vec![0.0f32; 2], 1, 8000).unwrap());
-        let merged = merge_clip(vec![vad(3, None), vad(4, Some(Arc::clone(&extras))), tail]);
+        let merged = join_pieces(vec![vad(3, None), vad(4, Some(Arc::clone(&extras))), tail]);
         let [RuntimeData::Vad { audio, info }] = merged.as_slice() else {
             panic!("{merged:?}")
         };
@@ -169,6 +166,6 @@ mod tests {
     #[test]
     fn leaves_non_audio_alone() {
         let outs = vec![RuntimeData::Json(1.into()), RuntimeData::Json(2.into())];
-        assert_eq!(merge_clip(outs.clone()), outs);
+        assert_eq!(join_pieces(outs.clone()), outs);
     }
 }
