@@ -3,15 +3,11 @@
 //! A node called on a whole clip may emit several pieces (a resampler emits
 //! its tail on flush; a VAD emits per call and on flush). A run in
 //! [`crate::RunMode::Clips`] hands on one value per clip, so consecutive
-//! audio pieces of one layout are concatenated along time and their VAD
-//! results added up. Extra info a foreign runtime attached
-//! (`VadInfo::extras`) stays on the joined result: it is the first piece's
-//! that has any (the pieces of one clip through one annotating node
-//! normally share it).
+//! audio pieces of one layout are concatenated along time and their
+//! annotations joined by their own rule ([`crate::annotation::join_all`]).
 
-use std::sync::Arc;
-
-use crate::data::{AudioData, RuntimeData, Samples, Shared, VadInfo};
+use crate::annotation::join_all;
+use crate::data::{AudioData, RuntimeData, Samples, Shared};
 
 /// Joins `pieces` into one value when they are all audio of one layout
 /// (channels, rate, format); otherwise returns them unchanged.
@@ -37,25 +33,12 @@ pub fn join_pieces(mut pieces: Vec<RuntimeData>) -> Vec<RuntimeData> {
         [only] => (*only).clone(),
         many => concat(many),
     };
-    let mut info: Option<VadInfo> = None;
-    for o in pieces.drain(..) {
-        if let RuntimeData::Vad { info: i, .. } = o {
-            let acc = info.get_or_insert_with(VadInfo::default);
-            acc.is_speech |= i.is_speech;
-            acc.speech_frames += i.speech_frames;
-            acc.total_frames += i.total_frames;
-            acc.segments.extend(i.segments.iter().cloned());
-            acc.frame_decisions.extend_from_slice(&i.frame_decisions);
-            if acc.extras.is_none() {
-                acc.extras.clone_from(&i.extras);
-            }
-        }
-    }
-    vec![match info {
-        Some(info) => RuntimeData::Vad {
-            audio,
-            info: Arc::new(info),
-        },
+    let annotation = join_all(pieces.drain(..).filter_map(|p| match p {
+        RuntimeData::Annotated { annotation, .. } => Some(annotation),
+        _ => None,
+    }));
+    vec![match annotation {
+        Some(annotation) => RuntimeData::Annotated { audio, annotation },
         None => RuntimeData::Audio(audio),
     }]
 }
@@ -96,42 +79,83 @@ fn join<T: Copy + 'static>(parts: &[&AudioData], channels: usize, get: impl Fn(&
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use serde_json::{Value, json};
+
     use super::*;
-    use crate::data::{OpaqueValue, SpeechSegment};
+    use crate::annotation::Annotation;
+
+    /// Counts frames; joins by adding up.
+    #[derive(Debug)]
+    struct Frames(u64);
+
+    impl Annotation for Frames {
+        fn name(&self) -> &'static str {
+            "frames"
+        }
+        fn to_json(&self) -> Value {
+            json!({"frames": self.0})
+        }
+        fn join(&self, next: &dyn Annotation) -> Option<Arc<dyn Annotation>> {
+            Some(Arc::new(Frames(self.0 + next.downcast_ref::<Frames>()?.0)))
+        }
+    }
+
+    /// Another kind, which joins nothing.
+    #[derive(Debug)]
+    struct Label;
+
+    impl Annotation for Label {
+        fn name(&self) -> &'static str {
+            "label"
+        }
+        fn to_json(&self) -> Value {
+            json!({})
+        }
+        fn join(&self, _next: &dyn Annotation) -> Option<Arc<dyn Annotation>> {
+            None
+        }
+    }
+
+    /// A decoration carrying a note.
+    #[derive(Debug)]
+    struct Noted(Arc<dyn Annotation>, &'static str);
+
+    impl Annotation for Noted {
+        fn name(&self) -> &'static str {
+            self.0.name()
+        }
+        fn to_json(&self) -> Value {
+            let mut v = self.0.to_json();
+            v["note"] = json!(self.1);
+            v
+        }
+        fn join(&self, next: &dyn Annotation) -> Option<Arc<dyn Annotation>> {
+            self.0.join(next)
+        }
+        fn inner(&self) -> Option<&Arc<dyn Annotation>> {
+            Some(&self.0)
+        }
+        fn decorate(&self, inner: Arc<dyn Annotation>) -> Arc<dyn Annotation> {
+            Arc::new(Noted(inner, self.1))
+        }
+    }
+
+    fn annotated(samples: Vec<f32>, channels: usize, annotation: Arc<dyn Annotation>) -> RuntimeData {
+        RuntimeData::Annotated {
+            audio: AudioData::new(samples, channels, 8000).unwrap(),
+            annotation,
+        }
+    }
 
     #[test]
-    fn joins_planar_audio_and_adds_vad_results() {
-        let a = AudioData::new(vec![1.0f32, 2.0, 10.0, 20.0], 2, 8000).unwrap();
-        let b = AudioData::new(vec![3.0f32, 30.0], 2, 8000).unwrap();
-        let info = |speech: bool| {
-            Arc::new(VadInfo {
-                is_speech: speech,
-                speech_frames: usize::from(speech),
-                total_frames: 1,
-                segments: if speech {
-                    vec![SpeechSegment {
-                        start: 0.0,
-                        end: 0.03,
-                        energy_db: -20.0,
-                    }]
-                } else {
-                    vec![]
-                },
-                frame_decisions: vec![speech],
-                extras: None,
-            })
-        };
+    fn joins_planar_audio_and_annotations() {
         let merged = join_pieces(vec![
-            RuntimeData::Vad {
-                audio: a,
-                info: info(false),
-            },
-            RuntimeData::Vad {
-                audio: b,
-                info: info(true),
-            },
+            annotated(vec![1.0, 2.0, 10.0, 20.0], 2, Arc::new(Frames(1))),
+            annotated(vec![3.0, 30.0], 2, Arc::new(Frames(2))),
         ]);
-        let [RuntimeData::Vad { audio, info }] = merged.as_slice() else {
+        let [RuntimeData::Annotated { audio, annotation }] = merged.as_slice() else {
             panic!("{merged:?}")
         };
         assert_eq!(audio.frames(), 3);
@@ -139,28 +163,39 @@ mod tests {
             audio.samples(),
             &Samples::from(vec![1.0f32, 2.0, 3.0, 10.0, 20.0, 30.0])
         );
-        assert!(info.is_speech);
-        assert_eq!((info.speech_frames, info.total_frames), (1, 2));
-        assert_eq!(info.frame_decisions, vec![false, true]);
+        assert_eq!(annotation.downcast_ref::<Frames>().unwrap().0, 3);
+        assert_eq!(merged[0].kind(), "frames");
     }
 
     #[test]
-    fn keeps_the_extra_info_of_the_first_piece_that_has_it() {
-        let extras: OpaqueValue = Arc::new("extra keys");
-        let vad = |frames: usize, extras: Option<OpaqueValue>| RuntimeData::Vad {
-            audio: AudioData::new(vec![0.0f32; frames], 1, 8000).unwrap(),
-            info: Arc::new(VadInfo {
-                extras,
-                ..VadInfo::default()
-            }),
-        };
+    fn keeps_the_decoration_of_the_first_piece_that_has_one() {
         let tail = RuntimeData::Audio(AudioData::new(vec![0.0f32; 2], 1, 8000).unwrap());
-        let merged = join_pieces(vec![vad(3, None), vad(4, Some(Arc::clone(&extras))), tail]);
-        let [RuntimeData::Vad { audio, info }] = merged.as_slice() else {
+        let merged = join_pieces(vec![
+            annotated(vec![0.0; 3], 1, Arc::new(Frames(3))),
+            annotated(vec![0.0; 4], 1, Arc::new(Noted(Arc::new(Frames(4)), "first"))),
+            annotated(vec![0.0; 1], 1, Arc::new(Noted(Arc::new(Frames(1)), "second"))),
+            tail,
+        ]);
+        let [RuntimeData::Annotated { audio, annotation }] = merged.as_slice() else {
             panic!("{merged:?}")
         };
-        assert_eq!(audio.frames(), 9);
-        assert!(Arc::ptr_eq(info.extras.as_ref().unwrap(), &extras));
+        assert_eq!(audio.frames(), 10);
+        assert_eq!(annotation.to_json(), json!({"frames": 8, "note": "first"}));
+        assert_eq!(
+            annotation.downcast_ref::<Frames>().unwrap().0,
+            8,
+            "downcasts look inside"
+        );
+    }
+
+    #[test]
+    fn keeps_the_first_of_annotations_that_do_not_join() {
+        let merged = join_pieces(vec![
+            annotated(vec![0.0; 3], 1, Arc::new(Frames(3))),
+            annotated(vec![0.0; 4], 1, Arc::new(Label)),
+        ]);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].annotation().unwrap().to_json(), json!({"frames": 3}));
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod annotation;
 pub mod data;
 pub mod document;
 pub mod engine;
@@ -47,7 +48,8 @@ pub mod registry;
 pub mod resilience;
 mod set_aside;
 
-pub use data::{AudioData, OpaqueValue, RuntimeData, SampleFormat, Samples, Shared, SpeechSegment, VadInfo};
+pub use annotation::Annotation;
+pub use data::{AudioData, OpaqueValue, RuntimeData, SampleFormat, Samples, Shared};
 pub use engine::{Engine, RunError};
 pub use error::{EngineError, ErrorClass, ManifestError, NodeError, Problem};
 pub use executor::{
