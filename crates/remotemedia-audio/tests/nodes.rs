@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use remotemedia_audio::nodes::VadInfo;
 use remotemedia_core::{AudioData, Engine, Manifest, Node, Pipeline, Registry, RuntimeData, Samples, SinkOutput};
 use serde_json::{Value, json};
 
@@ -181,9 +182,10 @@ fn vad_results_survive_downstream_audio_nodes() {
     // The resampler's flush releases its held-back tail as plain audio.
     assert!(matches!(&tail.data, RuntimeData::Audio(a) if a.format() == remotemedia_core::SampleFormat::I16));
     for o in annotated {
-        let RuntimeData::Vad { audio, info } = &o.data else {
+        let RuntimeData::Annotated { audio, annotation } = &o.data else {
             panic!("expected VAD results, got {:?}", o.data)
         };
+        let info = annotation.downcast_ref::<VadInfo>().expect("VAD results");
         assert!(matches!(audio.samples(), Samples::I16(_)));
         frames += info.total_frames;
         segments.extend(info.segments.iter().cloned());
@@ -208,9 +210,10 @@ fn vad_streaming_equals_one_call() {
         let mut decisions = Vec::new();
         let mut segments = Vec::new();
         for o in out {
-            let RuntimeData::Vad { info, .. } = o.data else {
+            let RuntimeData::Annotated { annotation, .. } = o.data else {
                 panic!()
             };
+            let info = annotation.downcast_ref::<VadInfo>().expect("VAD results");
             decisions.extend(info.frame_decisions.iter().copied());
             segments.extend(info.segments.iter().cloned());
         }

@@ -16,7 +16,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use remotemedia_core::printable::{escaped, quoted};
 use remotemedia_core::{
-    AudioData, Engine, GraphRun, Manifest, RunOptions, RuntimeData, Session, SessionConfig, SinkOutput, VadInfo,
+    AudioData, Engine, GraphRun, Manifest, RunOptions, RuntimeData, Session, SessionConfig, SinkOutput,
 };
 use serde_json::{Value, json};
 
@@ -414,10 +414,10 @@ impl Outputs {
                     self.wav_failed = true;
                     return Err(e.to_string());
                 }
-                if let RuntimeData::Vad { info, .. } = &o.data
-                    && !says_nothing(info)
+                if let Some(annotation) = o.data.annotation()
+                    && !annotation.is_empty()
                 {
-                    extend(&mut line, json!(info));
+                    extend(&mut line, annotation.to_json());
                     self.print(&line)?;
                 }
                 return Ok(());
@@ -425,9 +425,9 @@ impl Outputs {
         }
         match &o.data {
             RuntimeData::Audio(a) => extend(&mut line, json!({"audio": describe(a)})),
-            RuntimeData::Vad { info, .. } if says_nothing(info) => return Ok(()),
-            RuntimeData::Vad { audio, info } => {
-                extend(&mut line, json!(info));
+            RuntimeData::Annotated { annotation, .. } if annotation.is_empty() => return Ok(()),
+            RuntimeData::Annotated { audio, annotation } => {
+                extend(&mut line, annotation.to_json());
                 extend(&mut line, json!({"audio": describe(audio)}));
             }
             RuntimeData::Json(v) => extend(&mut line, json!({"value": v})),
@@ -453,11 +453,6 @@ impl Outputs {
         }
         Ok(written)
     }
-}
-
-/// Whether VAD results decide no frame and complete no segment.
-fn says_nothing(info: &VadInfo) -> bool {
-    info.frame_decisions.is_empty() && info.segments.is_empty()
 }
 
 fn describe(a: &AudioData) -> Value {

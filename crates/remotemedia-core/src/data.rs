@@ -10,8 +10,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
+use crate::annotation::Annotation;
 use crate::sample_format::SampleFormat;
 
 /// Something that owns a run of samples and can lend them out.
@@ -172,7 +171,9 @@ impl Samples {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioData {
     samples: Samples,
-    channels: usize,
+    /// Kept as `u32` so that annotated audio stays within
+    /// [`RuntimeData`]'s 48 bytes.
+    channels: u32,
     sample_rate: u32,
 }
 
@@ -185,6 +186,9 @@ pub enum AudioError {
     /// `sample_rate` was zero.
     #[error("sample rate must be positive, got 0 Hz")]
     ZeroSampleRate,
+    /// More channels than a `u32` counts.
+    #[error("{0} channels are more than {max} supported", max = u32::MAX)]
+    TooManyChannels(usize),
     /// The sample count is not a multiple of the channel count.
     #[error("{samples} samples do not split into {channels} equal channels")]
     Ragged {
@@ -211,6 +215,7 @@ impl AudioData {
                 channels,
             });
         }
+        let channels = u32::try_from(channels).map_err(|_| AudioError::TooManyChannels(channels))?;
         Ok(Self {
             samples,
             channels,
@@ -230,12 +235,12 @@ impl AudioData {
 
     /// Number of channels.
     pub fn channels(&self) -> usize {
-        self.channels
+        self.channels as usize
     }
 
     /// Frames per channel.
     pub fn frames(&self) -> usize {
-        self.samples.len() / self.channels
+        self.samples.len() / self.channels()
     }
 
     /// Sample rate in Hz.
@@ -272,67 +277,6 @@ samples_from!(f32, F32);
 samples_from!(i16, I16);
 samples_from!(i32, I32);
 
-/// One stretch of speech found by a voice activity detector.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SpeechSegment {
-    /// Start, in seconds from the start of the stream (or clip).
-    pub start: f64,
-    /// End, in seconds from the start of the stream (or clip).
-    pub end: f64,
-    /// Mean energy of the segment in dBFS.
-    pub energy_db: f32,
-}
-
-/// What a voice activity detector found in one buffer.
-///
-/// Two infos are equal when their results are and they carry the same
-/// [`extras`](Self::extras) (the same allocation) or none.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct VadInfo {
-    /// True when any frame of this buffer is speech.
-    pub is_speech: bool,
-    /// Frames of this buffer judged speech.
-    pub speech_frames: usize,
-    /// Frames of this buffer judged.
-    pub total_frames: usize,
-    /// Segments completed while processing this buffer.
-    pub segments: Vec<SpeechSegment>,
-    /// The decision for every frame judged, in order.
-    pub frame_decisions: Vec<bool>,
-    /// What a foreign runtime added to these results, to be downcast by
-    /// whoever knows its type (the Python bindings keep here the keys a
-    /// Python node added to an info dict, and put them back when the info
-    /// reaches Python again). The engine never looks inside: a node handing
-    /// these results on unchanged (in the same [`Arc`]) keeps it, a node
-    /// making new results leaves it `None`. Clones share it; it is not
-    /// serialized.
-    #[serde(skip)]
-    pub extras: Option<OpaqueValue>,
-}
-
-impl PartialEq for VadInfo {
-    fn eq(&self, other: &Self) -> bool {
-        let Self {
-            is_speech,
-            speech_frames,
-            total_frames,
-            segments,
-            frame_decisions,
-            extras,
-        } = self;
-        *is_speech == other.is_speech
-            && *speech_frames == other.speech_frames
-            && *total_frames == other.total_frames
-            && *segments == other.segments
-            && *frame_decisions == other.frame_decisions
-            && match (extras, &other.extras) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                _ => false,
-            }
-    }
-}
-
 /// An opaque value owned by a foreign runtime (a Python object).
 pub type OpaqueValue = Arc<dyn Any + Send + Sync>;
 
@@ -341,12 +285,12 @@ pub type OpaqueValue = Arc<dyn Any + Send + Sync>;
 pub enum RuntimeData {
     /// Audio samples.
     Audio(AudioData),
-    /// Audio with the voice activity found in it.
-    Vad {
+    /// Audio with what a node found in it (see [`crate::annotation`]).
+    Annotated {
         /// The audio, unchanged.
         audio: AudioData,
-        /// What the detector found (shared on fan-out, like the samples).
-        info: Arc<VadInfo>,
+        /// What was found (shared on fan-out, like the samples).
+        annotation: Arc<dyn Annotation>,
     },
     /// A JSON value (numbers, lists, objects).
     Json(serde_json::Value),
@@ -359,11 +303,12 @@ pub enum RuntimeData {
 }
 
 impl RuntimeData {
-    /// A short name of the variant, for error messages and JSON output.
+    /// A short name of the variant (of annotated audio: the annotation's
+    /// [`name`](Annotation::name)), for error messages and JSON output.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Audio(_) => "audio",
-            Self::Vad { .. } => "vad",
+            Self::Annotated { annotation, .. } => annotation.name(),
             Self::Json(_) => "json",
             Self::Text(_) => "text",
             Self::Bytes(_) => "bytes",
@@ -371,21 +316,29 @@ impl RuntimeData {
         }
     }
 
-    /// The audio carried, if any (plain audio or audio with VAD results).
+    /// The audio carried, if any (plain or annotated).
     pub fn audio(&self) -> Option<&AudioData> {
         match self {
-            Self::Audio(a) | Self::Vad { audio: a, .. } => Some(a),
+            Self::Audio(a) | Self::Annotated { audio: a, .. } => Some(a),
             _ => None,
         }
     }
 
-    /// Replaces the audio carried, keeping any annotation (VAD results).
+    /// The annotation carried, if any.
+    pub fn annotation(&self) -> Option<&Arc<dyn Annotation>> {
+        match self {
+            Self::Annotated { annotation, .. } => Some(annotation),
+            _ => None,
+        }
+    }
+
+    /// Replaces the audio carried, keeping any annotation.
     ///
     /// Returns `self` unchanged when it carries no audio.
     pub fn with_audio(self, audio: AudioData) -> Self {
         match self {
             Self::Audio(_) => Self::Audio(audio),
-            Self::Vad { info, .. } => Self::Vad { audio, info },
+            Self::Annotated { annotation, .. } => Self::Annotated { audio, annotation },
             other => other,
         }
     }
@@ -395,7 +348,11 @@ impl fmt::Debug for RuntimeData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Audio(a) => f.debug_tuple("Audio").field(a).finish(),
-            Self::Vad { audio, info } => f.debug_struct("Vad").field("audio", audio).field("info", info).finish(),
+            Self::Annotated { audio, annotation } => f
+                .debug_struct("Annotated")
+                .field("audio", audio)
+                .field("annotation", annotation)
+                .finish(),
             Self::Json(v) => f.debug_tuple("Json").field(v).finish(),
             Self::Text(t) => f.debug_tuple("Text").field(t).finish(),
             Self::Bytes(b) => write!(f, "Bytes(len={})", b.len()),
@@ -408,7 +365,16 @@ impl PartialEq for RuntimeData {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Self::Audio(a), Self::Audio(b)) => a == b,
-            (Self::Vad { audio: a, info: i }, Self::Vad { audio: b, info: j }) => a == b && i == j,
+            (
+                Self::Annotated {
+                    audio: a,
+                    annotation: i,
+                },
+                Self::Annotated {
+                    audio: b,
+                    annotation: j,
+                },
+            ) => a == b && i.same_as(&**j),
             (Self::Json(a), Self::Json(b)) => a == b,
             (Self::Text(a), Self::Text(b)) => a == b,
             (Self::Bytes(a), Self::Bytes(b)) => a == b,
@@ -471,34 +437,5 @@ mod tests {
         assert_eq!(a.channels(), 2);
         assert!((a.duration_s() - 0.5).abs() < 1e-12);
         assert_eq!(a.format(), SampleFormat::I16);
-    }
-
-    #[test]
-    fn vad_extras_are_shared_by_clones_compared_by_identity_and_not_serialized() {
-        let plain = VadInfo {
-            is_speech: true,
-            total_frames: 1,
-            ..VadInfo::default()
-        };
-        let tagged = VadInfo {
-            extras: Some(Arc::new("peak")),
-            ..plain.clone()
-        };
-        let copy = tagged.clone();
-        assert!(Arc::ptr_eq(
-            tagged.extras.as_ref().unwrap(),
-            copy.extras.as_ref().unwrap()
-        ));
-        assert_eq!(copy, tagged);
-        assert_ne!(tagged, plain);
-        let lookalike = VadInfo {
-            extras: Some(Arc::new("peak")),
-            ..plain.clone()
-        };
-        assert_ne!(lookalike, tagged);
-        assert_eq!(copy.extras.unwrap().downcast_ref::<&str>(), Some(&"peak"));
-        let json = serde_json::to_value(&tagged).unwrap();
-        assert_eq!(json, serde_json::to_value(&plain).unwrap());
-        assert_eq!(serde_json::from_value::<VadInfo>(json).unwrap(), plain);
     }
 }

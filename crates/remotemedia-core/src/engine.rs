@@ -8,6 +8,7 @@ use crate::data::RuntimeData;
 use crate::error::{EngineError, ManifestError};
 use crate::executor::{GraphRun, Session, SessionConfig, SinkOutput};
 use crate::manifest::Manifest;
+use crate::overrides::Overrides;
 use crate::pipeline::Pipeline;
 use crate::registry::Registry;
 
@@ -43,7 +44,15 @@ impl Engine {
 
     /// Validates a manifest and builds its graph.
     pub fn compile(&self, manifest: Manifest) -> Result<Arc<Pipeline>, ManifestError> {
-        Pipeline::new(manifest, &self.registry).map(Arc::new)
+        self.compile_with(manifest, &Overrides::new())
+    }
+
+    /// Like [`Self::compile`], but the nodes named in `overrides` are built
+    /// by the caller's factories (see [`crate::overrides`]). The result is
+    /// one pipeline like any other: batch runs and sessions on it share its
+    /// circuit breakers, and its metrics name the manifest's node types.
+    pub fn compile_with(&self, manifest: Manifest, overrides: &Overrides) -> Result<Arc<Pipeline>, ManifestError> {
+        Pipeline::new(manifest, &self.registry, overrides).map(Arc::new)
     }
 
     /// Runs `inputs` through a fresh instance of `pipeline`, one after the

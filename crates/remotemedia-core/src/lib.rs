@@ -26,17 +26,20 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod annotation;
 pub mod data;
 pub mod document;
 pub mod engine;
 pub mod error;
 pub mod executor;
 pub mod graph;
+pub mod join;
 pub mod manifest;
 pub mod manifest_compat;
 pub mod metrics;
 pub mod node;
 pub mod nodes;
+pub mod overrides;
 pub mod panic;
 pub mod params;
 pub mod pipeline;
@@ -46,7 +49,8 @@ pub mod resilience;
 pub mod sample_format;
 mod set_aside;
 
-pub use data::{AudioData, OpaqueValue, RuntimeData, Samples, Shared, SpeechSegment, VadInfo};
+pub use annotation::Annotation;
+pub use data::{AudioData, OpaqueValue, RuntimeData, Samples, Shared};
 pub use engine::{Engine, RunError};
 pub use error::{EngineError, ErrorClass, ManifestError, NodeError, Problem};
 pub use executor::{
@@ -56,7 +60,8 @@ pub use graph::Graph;
 pub use manifest::{BreakerConfig, Manifest, NodeSpec, OnFailure, RetryConfig};
 pub use metrics::PipelineMetrics;
 pub use node::Node;
+pub use overrides::{Overrides, RunContext, RunMode};
 pub use params::{NoParams, NodeParams, ParamError};
 pub use pipeline::Pipeline;
-pub use registry::{NodeType, Registry, RunContext, Runtime, RuntimeHint};
+pub use registry::{NodeType, Registry, Runtime, RuntimeHint};
 pub use sample_format::{SampleFormat, UnknownSampleFormat};

@@ -281,6 +281,14 @@ impl Manifest {
     /// Checks the manifest's meaning against the node types of `registry`
     /// (stage 4), reporting every problem found.
     pub fn validate(&self, registry: &Registry) -> Result<(), ManifestError> {
+        self.validate_except(registry, &BTreeSet::new())
+    }
+
+    /// Like [`Self::validate`], except that the nodes whose ids are in
+    /// `overridden` are built by caller-provided factories (see
+    /// [`crate::overrides`]): their `node_type`, `runtime_hint` and params
+    /// are not checked against the registry.
+    pub fn validate_except(&self, registry: &Registry, overridden: &BTreeSet<&str>) -> Result<(), ManifestError> {
         let mut problems = Vec::new();
         let mut push = |path: String, id: Option<&str>, message: String| {
             problems.push(Problem {
@@ -321,6 +329,7 @@ impl Manifest {
                 );
             }
             match registry.get(&node.node_type) {
+                _ if overridden.contains(node.id.as_str()) => {}
                 None => {
                     let close = registry.close_matches(&node.node_type);
                     let hint = if close.is_empty() {

@@ -1,16 +1,21 @@
 //! A compiled pipeline: a validated manifest, its graph and the resolved
-//! implementation of every node. Built once, shared by every run and
-//! session (it is immutable); each run instantiates its own nodes.
+//! implementation of every node (from the registry, or a caller's
+//! [`Overrides`]). Built once, shared by every run and session (it is
+//! immutable, and holds each node's circuit breaker); each run
+//! instantiates its own nodes.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::error::ManifestError;
+use crate::executor::Clip;
 use crate::graph::Graph;
 use crate::manifest::{Manifest, NodeSpec};
 use crate::node::Node;
-use crate::registry::{Implementation, Registry, RunContext, Runtime};
+use crate::overrides::{Factory, Overrides, RunContext, RunMode};
+use crate::registry::{Implementation, Registry, Runtime};
 use crate::resilience::Policy;
 
 /// A validated pipeline, ready to run any number of times.
@@ -25,9 +30,16 @@ pub struct Pipeline {
 pub(crate) struct ResolvedNode {
     pub(crate) id: Arc<str>,
     pub(crate) runtime: Runtime,
-    implementation: Implementation,
-    params: Value,
+    build: Build,
     policy: Policy,
+}
+
+/// How a node's instances are made.
+enum Build {
+    /// By the registry's implementation, from the manifest's params.
+    Registry(Implementation, Value),
+    /// By a caller's factory.
+    Override(Arc<Factory>),
 }
 
 impl std::fmt::Debug for ResolvedNode {
@@ -40,21 +52,40 @@ impl std::fmt::Debug for ResolvedNode {
 }
 
 impl Pipeline {
-    /// Validates `manifest` against `registry` and builds its graph.
-    pub fn new(manifest: Manifest, registry: &Registry) -> Result<Self, ManifestError> {
-        manifest.validate(registry)?;
+    /// Validates `manifest` against `registry` and builds its graph; the
+    /// nodes named in `overrides` are built by their factories instead (an
+    /// override of an id the manifest does not have is refused).
+    pub fn new(manifest: Manifest, registry: &Registry, overrides: &Overrides) -> Result<Self, ManifestError> {
+        let overridden: BTreeSet<&str> = overrides.ids().collect();
+        if let Some(id) = overridden
+            .iter()
+            .find(|id| !manifest.nodes.iter().any(|n| n.id == **id))
+        {
+            return Err(ManifestError::problem(
+                "nodes",
+                None,
+                format!("an override was given for node {id:?}, which the manifest does not have"),
+            ));
+        }
+        manifest.validate_except(registry, &overridden)?;
         let graph = Graph::new(&manifest)?;
         let nodes = manifest
             .nodes
             .iter()
             .map(|spec| {
-                let node_type = registry.get(&spec.node_type).expect("validated node type");
-                let (runtime, implementation) = node_type.resolve(spec.runtime_hint).expect("validated hint");
+                let (runtime, build) = match overrides.get(&spec.id) {
+                    Some(o) => (o.runtime, Build::Override(Arc::clone(&o.factory))),
+                    None => {
+                        let node_type = registry.get(&spec.node_type).expect("validated node type");
+                        let (runtime, implementation) = node_type.resolve(spec.runtime_hint).expect("validated hint");
+                        let params = Value::Object(spec.params.clone());
+                        (runtime, Build::Registry(implementation.clone(), params))
+                    }
+                };
                 ResolvedNode {
                     id: Arc::from(spec.id.as_str()),
                     runtime,
-                    implementation: implementation.clone(),
-                    params: Value::Object(spec.params.clone()),
+                    build,
                     policy: Policy::from_spec(spec),
                 }
             })
@@ -102,16 +133,26 @@ impl Pipeline {
     }
 
     /// Builds a fresh instance of node `i` for the run whose context is
-    /// `context`.
+    /// `context` (in [`RunMode::Clips`], a native node is run a whole clip
+    /// per call).
     pub(crate) fn build_node(&self, i: usize, context: &RunContext) -> Result<Box<dyn Node>, ManifestError> {
         let node = &self.nodes[i];
-        node.implementation.build_in(&node.params, context).map_err(|p| {
-            let path = if p.path.is_empty() {
-                format!("nodes[{i}].params")
-            } else {
-                format!("nodes[{i}].params.{}", p.path)
-            };
-            ManifestError::problem(path, Some(&node.id), p.message)
+        let built = match &node.build {
+            Build::Registry(implementation, params) => implementation.build(params).map_err(|p| {
+                let path = if p.path.is_empty() {
+                    format!("nodes[{i}].params")
+                } else {
+                    format!("nodes[{i}].params.{}", p.path)
+                };
+                ManifestError::problem(path, Some(&node.id), p.message)
+            })?,
+            Build::Override(factory) => {
+                factory(context).map_err(|m| ManifestError::problem(format!("nodes[{i}]"), Some(&node.id), m))?
+            }
+        };
+        Ok(match (context.mode(), node.runtime) {
+            (RunMode::Clips, Runtime::Native) => Box::new(Clip::new(built)),
+            _ => built,
         })
     }
 }

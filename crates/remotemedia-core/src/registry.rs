@@ -3,7 +3,6 @@
 //! Adding a node type is one file (the node and its params) plus one
 //! [`Registry::register`] call.
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -79,39 +78,8 @@ pub struct ParamProblem {
     pub message: String,
 }
 
-/// Builds a node from its (JSON) params, for the run whose context is given.
-pub type BuildFn = dyn Fn(&Value, &RunContext) -> Result<Box<dyn Node>, ParamProblem> + Send + Sync;
-
-/// A value one run (or session) lends to every node it builds, chosen by
-/// whoever starts the run (see [`crate::GraphRun::with_context`]); empty
-/// unless given. It lets the nodes of one run share something with their
-/// caller that other runs of the same compiled pipeline must not see: the
-/// Python bindings use it to tell a run's Python nodes in which shape their
-/// caller gave its audio. Cloning shares the value.
-#[derive(Clone, Default)]
-pub struct RunContext(Option<Arc<dyn Any + Send + Sync>>);
-
-impl RunContext {
-    /// A context holding `value`.
-    pub fn new<T: Any + Send + Sync>(value: Arc<T>) -> Self {
-        Self(Some(value))
-    }
-
-    /// The value, when the context holds one of type `T`.
-    pub fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        Arc::clone(self.0.as_ref()?).downcast().ok()
-    }
-}
-
-impl fmt::Debug for RunContext {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "RunContext(..)"
-        } else {
-            "RunContext(empty)"
-        })
-    }
-}
+/// Builds a node from its (JSON) params.
+pub type BuildFn = dyn Fn(&Value) -> Result<Box<dyn Node>, ParamProblem> + Send + Sync;
 
 /// Checks params without building a node.
 pub type CheckFn = dyn Fn(&Value) -> Result<(), ParamProblem> + Send + Sync;
@@ -144,7 +112,7 @@ impl Implementation {
         F: Fn(P) -> Result<Box<dyn Node>, String> + Send + Sync + 'static,
     {
         Self {
-            build: Arc::new(move |v, _| construct(parse_params::<P>(v)?).map_err(whole_object)),
+            build: Arc::new(move |v| construct(parse_params::<P>(v)?).map_err(whole_object)),
             check: Arc::new(|v| parse_params::<P>(v).map(drop)),
             resolve: Arc::new(|v| {
                 let params = parse_params::<P>(v)?.resolved();
@@ -159,30 +127,16 @@ impl Implementation {
     where
         F: Fn(&Value) -> Result<Box<dyn Node>, String> + Send + Sync + 'static,
     {
-        Self::untyped_in_context(move |v, _| build(v))
-    }
-
-    /// Like [`Implementation::untyped`], but the constructor also gets the
-    /// [`RunContext`] of the run it builds the node for.
-    pub fn untyped_in_context<F>(build: F) -> Self
-    where
-        F: Fn(&Value, &RunContext) -> Result<Box<dyn Node>, String> + Send + Sync + 'static,
-    {
         Self {
-            build: Arc::new(move |v, context| build(v, context).map_err(whole_object)),
+            build: Arc::new(move |v| build(v).map_err(whole_object)),
             check: Arc::new(|_| Ok(())),
             resolve: Arc::new(|v| Ok(v.clone())),
         }
     }
 
-    /// Builds a node outside any run (an empty [`RunContext`]).
+    /// Builds a node.
     pub fn build(&self, params: &Value) -> Result<Box<dyn Node>, ParamProblem> {
-        self.build_in(params, &RunContext::default())
-    }
-
-    /// Builds a node for the run whose context is `context`.
-    pub fn build_in(&self, params: &Value, context: &RunContext) -> Result<Box<dyn Node>, ParamProblem> {
-        (self.build)(params, context)
+        (self.build)(params)
     }
 
     /// Checks params; the first problem found.

@@ -6,10 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use remotemedia_core::params::NoParams;
-use remotemedia_core::registry::Implementation;
 use remotemedia_core::{
-    AudioData, Engine, EngineError, GraphRun, Manifest, Node, NodeError, NodeType, Pipeline, Registry, RunContext,
-    RunError, RunOptions, Runtime, RuntimeData, Samples, SessionConfig, SinkOutput,
+    AudioData, Engine, EngineError, GraphRun, Manifest, Node, NodeError, NodeType, Overrides, Pipeline, Registry,
+    RunContext, RunError, RunOptions, Runtime, RuntimeData, Samples, SessionConfig, SinkOutput,
 };
 use serde_json::{Value, json};
 
@@ -592,25 +591,21 @@ impl Node for Lent {
 }
 
 #[tokio::test]
-async fn each_run_lends_its_own_context_to_its_nodes() {
+async fn each_run_lends_its_own_context_to_its_override_factories() {
     let built = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&built);
-    let mut registry = Registry::with_builtins();
-    registry.register(NodeType::new::<NoParams>("Lent", "emits its run's tag").implementation(
-        Runtime::Native,
-        Implementation::untyped_in_context(move |_, context| {
-            Ok(Box::new(Lent {
-                tag: context.get::<String>().map_or_else(|| "none".into(), |t| (*t).clone()),
-                stall: counter.fetch_add(1, Ordering::Relaxed) == 0,
-            }))
-        }),
-    ));
-    let e = Engine::new(registry);
-    let p = compile(
-        &e,
+    let overrides = Overrides::new().node("lent", Runtime::Native, move |context| {
+        Ok(Box::new(Lent {
+            tag: context.get::<String>().map_or_else(|| "none".into(), |t| (*t).clone()),
+            stall: counter.fetch_add(1, Ordering::Relaxed) == 0,
+        }))
+    });
+    let manifest = Manifest::from_value(
         json!({"version": "v1", "nodes": [{"id": "lent", "node_type": "Lent", "timeout_ms": 100,
                "retry": {"max_retries": 1, "initial_delay_ms": 1}}]}),
-    );
+    )
+    .unwrap();
+    let p = Engine::default().compile_with(manifest, &overrides).unwrap();
     let lend = |tag: &str| {
         GraphRun::with_context(
             Arc::clone(&p),
@@ -631,4 +626,11 @@ async fn each_run_lends_its_own_context_to_its_nodes() {
     assert_eq!(tags, [json!("a"), json!("b"), json!("none"), json!("a")]);
     assert_eq!(a.metrics().nodes[0].retries, 1);
     assert_eq!(built.load(Ordering::Relaxed), 4);
+    assert_eq!(
+        (
+            a.metrics().nodes[0].node_type.as_str(),
+            a.metrics().nodes[0].runtime.as_str()
+        ),
+        ("Lent", "rust")
+    );
 }

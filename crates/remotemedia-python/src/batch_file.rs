@@ -41,7 +41,7 @@ impl BatchPipeline {
         }
         let refused = |e: ManifestError| Error::from(e).into_py(py);
         let manifest = Manifest::from_json(manifest).map_err(refused)?;
-        let pipeline = Arc::new(Pipeline::new(manifest, registry::base()).map_err(refused)?);
+        let pipeline = registry::engine().compile(manifest).map_err(refused)?;
         if let Some(id) = &output_node {
             let g = pipeline.graph();
             if !g.sinks().any(|i| g.id(i) == id) {

@@ -3,7 +3,7 @@
 //! | Python | engine |
 //! |---|---|
 //! | `(ndarray, sample_rate)` | `Audio` (samples borrowed, see [`crate::audio`]) |
-//! | `(ndarray, sample_rate, info_dict)` | `Vad` |
+//! | `(ndarray, sample_rate, info_dict)` | `Annotated` with VAD results |
 //! | `str` | `Text` |
 //! | `bytes` | `Bytes` |
 //! | `None`, `bool`, `int`, `float`, and lists, tuples and dicts (str keys) of them | `Json` |
@@ -12,10 +12,13 @@
 //! Back in Python, `Json` numbers keep their kind (an integral result of
 //! integer input stays `int`).
 //!
-//! A VAD info dict may carry keys of its own (a Python node annotating the
-//! results): they travel inside the engine's [`VadInfo`] (as its
-//! [`extras`](VadInfo::extras)) and are put back whenever that info reaches
-//! Python again, through any number of nodes that hand it on.
+//! Annotated audio reaches Python as `(ndarray, sample_rate, dict)`, the
+//! dict being the annotation's JSON form (VAD results take a faster path to
+//! the same dict). A VAD info dict may carry keys of its own (a Python node
+//! annotating the results): they travel as a decoration of the VAD results
+//! ([`PyKeys`], see [`remotemedia_core::annotation`]) and are put back
+//! whenever the results reach Python again, through any number of nodes
+//! that hand them on.
 
 use std::sync::Arc;
 
@@ -25,8 +28,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use remotemedia_core::data::OpaqueValue;
-use remotemedia_core::{RuntimeData, SpeechSegment, VadInfo};
+use remotemedia_audio::nodes::{SpeechSegment, VadInfo};
+use remotemedia_core::{Annotation, RuntimeData};
 use serde_json::{Map, Number, Value};
 
 use crate::audio::{AudioIn, Locking, Pending, audio_from_py, audio_to_py};
@@ -96,8 +99,8 @@ pub fn audio_from_tuple(t: &Bound<'_, PyTuple>, locking: Locking) -> PyResult<Da
     } = audio_from_py(&*t.get_borrowed_item(0)?, &*t.get_borrowed_item(1)?, locking)?;
     let data = if t.len() == 3 {
         let dict = t.get_borrowed_item(2)?;
-        let info = Arc::new(vad_info_from_py(&dict)?);
-        RuntimeData::Vad { audio, info }
+        let annotation = vad_info_from_py(&dict)?;
+        RuntimeData::Annotated { audio, annotation }
     } else {
         RuntimeData::Audio(audio)
     };
@@ -239,10 +242,10 @@ fn to_py<'py>(
             let samples = audio_to_py(py, a, one_dimensional, same_as, readonly)?;
             PyTuple::new(py, [samples, rate_to_py(py, a.sample_rate())])?.into_any()
         }
-        RuntimeData::Vad { audio, info } => {
+        RuntimeData::Annotated { audio, annotation } => {
             let samples = audio_to_py(py, audio, one_dimensional, same_as, readonly)?;
             let rate = rate_to_py(py, audio.sample_rate());
-            let dict = vad_info_to_py(py, info)?;
+            let dict = annotation_to_py(py, &**annotation)?;
             PyTuple::new(py, [samples, rate, dict.into_any()])?.into_any()
         }
         RuntimeData::Json(v) => json_to_py(py, v)?,
@@ -275,8 +278,26 @@ fn rate_to_py(py: Python<'_>, rate: u32) -> Bound<'_, PyAny> {
     }
 }
 
-/// VAD results as the dict of the Python API, with the extra keys they
-/// carry from Python.
+/// An annotation as a dict: its JSON form (VAD results by
+/// [`vad_info_to_py`]), with the keys of every [`PyKeys`] decoration.
+pub fn annotation_to_py<'py>(py: Python<'py>, annotation: &dyn Annotation) -> PyResult<Bound<'py, PyDict>> {
+    if let Some(inner) = annotation.inner() {
+        let d = annotation_to_py(py, &**inner)?;
+        let any: &dyn std::any::Any = annotation;
+        if let Some(keys) = any.downcast_ref::<PyKeys>() {
+            d.update(keys.keys.bind(py).as_mapping())?;
+        }
+        return Ok(d);
+    }
+    if let Some(info) = annotation.downcast_ref::<VadInfo>() {
+        return vad_info_to_py(py, info);
+    }
+    json_to_py(py, &annotation.to_json())?
+        .cast_into::<PyDict>()
+        .map_err(|_| PyTypeError::new_err(format!("a {} annotation's JSON is not an object", annotation.name())))
+}
+
+/// VAD results as the dict of the Python API.
 ///
 /// The counts of streamed results are small (a 30 ms chunk holds a frame or
 /// two), so the dict usually starts as a copy of a cached template that
@@ -301,9 +322,6 @@ pub fn vad_info_to_py<'py>(py: Python<'py>, info: &VadInfo) -> PyResult<Bound<'p
     }
     d.set_item(intern!(py, "segments"), segments)?;
     d.set_item(intern!(py, "frame_decisions"), PyList::new(py, &info.frame_decisions)?)?;
-    if let Some(extras) = info.extras.as_ref().and_then(|e| e.downcast_ref::<VadExtras>()) {
-        d.update(extras.0.bind(py).as_mapping())?;
-    }
     Ok(d)
 }
 
@@ -338,8 +356,8 @@ fn template(info: &VadInfo) -> Option<&'static PyOnceLock<Py<PyDict>>> {
 }
 
 /// The dict of the Python API as VAD results (missing keys take defaults;
-/// other keys are kept in [`VadInfo::extras`]).
-pub fn vad_info_from_py(obj: &Bound<'_, PyAny>) -> PyResult<VadInfo> {
+/// other keys are kept in a [`PyKeys`] decoration).
+pub fn vad_info_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn Annotation>> {
     let d = obj
         .cast::<PyDict>()
         .map_err(|_| PyTypeError::new_err("info: the third item of a VAD tuple must be a dict"))?;
@@ -366,8 +384,14 @@ pub fn vad_info_from_py(obj: &Bound<'_, PyAny>) -> PyResult<VadInfo> {
             });
         }
     }
-    info.extras = extra_keys(d)?;
-    Ok(info)
+    let info = Arc::new(info);
+    Ok(match extra_keys(d)? {
+        Some(keys) => Arc::new(PyKeys {
+            inner: info,
+            keys: Arc::new(keys),
+        }),
+        None => info,
+    })
 }
 
 /// The keys of a VAD info dict that [`VadInfo`] holds.
@@ -379,12 +403,63 @@ const VAD_KEYS: [&str; 5] = [
     "frame_decisions",
 ];
 
-/// The keys of a VAD info dict beyond [`VAD_KEYS`], as the
-/// [`VadInfo::extras`] of the results taken from it.
-struct VadExtras(Py<PyDict>);
+/// Keys a Python node added to an annotation's dict (beyond
+/// [`VAD_KEYS`]), decorating the annotation taken from the rest of it:
+/// they come back whenever the annotation reaches Python again. Their JSON
+/// form (for the CLI or a remote server) holds the keys whose values have
+/// one.
+pub struct PyKeys {
+    inner: Arc<dyn Annotation>,
+    /// Shared by the decorations of joined results, so no GIL is needed to
+    /// make them.
+    keys: Arc<Py<PyDict>>,
+}
+
+impl std::fmt::Debug for PyKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PyKeys")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Annotation for PyKeys {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn to_json(&self) -> Value {
+        let mut json = self.inner.to_json();
+        Python::attach(|py| {
+            if let Some(object) = json.as_object_mut() {
+                for (k, v) in self.keys.bind(py).iter() {
+                    if let (Ok(k), Ok(Some(v))) = (k.extract::<String>(), json_from_py(&v, 0)) {
+                        object.insert(k, v);
+                    }
+                }
+            }
+        });
+        json
+    }
+
+    fn join(&self, next: &dyn Annotation) -> Option<Arc<dyn Annotation>> {
+        self.inner.join(next)
+    }
+
+    fn inner(&self) -> Option<&Arc<dyn Annotation>> {
+        Some(&self.inner)
+    }
+
+    fn decorate(&self, inner: Arc<dyn Annotation>) -> Arc<dyn Annotation> {
+        Arc::new(Self {
+            inner,
+            keys: Arc::clone(&self.keys),
+        })
+    }
+}
 
 /// A copy of the keys of `dict` beyond [`VAD_KEYS`]; `None` when it has none.
-fn extra_keys(dict: &Bound<'_, PyDict>) -> PyResult<Option<OpaqueValue>> {
+fn extra_keys(dict: &Bound<'_, PyDict>) -> PyResult<Option<Py<PyDict>>> {
     if dict.len() <= VAD_KEYS.len()
         && dict
             .keys()
@@ -399,5 +474,5 @@ fn extra_keys(dict: &Bound<'_, PyDict>) -> PyResult<Option<OpaqueValue>> {
             extras.del_item(key)?;
         }
     }
-    Ok(Some(Arc::new(VadExtras(extras.unbind()))))
+    Ok(Some(extras.unbind()))
 }

@@ -4,7 +4,6 @@
 pub mod audio;
 pub mod batch_file;
 pub mod cli;
-pub mod clip;
 pub mod convert;
 pub mod document;
 pub mod errors;
@@ -12,7 +11,6 @@ pub mod gil;
 pub mod interrupt;
 pub mod lock;
 pub mod logging;
-pub mod merge;
 pub mod node_handle;
 pub mod pipeline;
 pub mod py_node;

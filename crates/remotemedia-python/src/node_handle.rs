@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
+use remotemedia_core::join::join_pieces;
 use remotemedia_core::{Node, RuntimeData, RuntimeHint};
 use serde_json::Value;
 
@@ -24,7 +25,6 @@ use crate::audio::sample_count;
 use crate::convert::{DataIn, audio_from_tuple, data_from_py_locking, data_to_py, json_from_py};
 use crate::errors::{Error, params_error};
 use crate::gil::{RELEASE_GIL_MIN_SAMPLES, maybe_detach};
-use crate::merge::merge_clip;
 use crate::registry;
 
 /// A native node instance with its reusable output buffer.
@@ -174,7 +174,7 @@ impl NativeNode {
             let only = state.out.pop().expect("one output");
             return data_to_py(py, &only, one_dimensional, same_as);
         }
-        let outputs = merge_clip(state.out.drain(..).collect());
+        let outputs = join_pieces(state.out.drain(..).collect());
         match outputs.as_slice() {
             [] => Ok(py.None().into_bound(py)),
             [one] => data_to_py(py, one, one_dimensional, same_as),

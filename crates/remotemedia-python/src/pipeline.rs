@@ -3,52 +3,39 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use remotemedia_core::registry::Implementation;
+use remotemedia_core::join::join_pieces;
 use remotemedia_core::{
-    Engine, GraphRun, Manifest, ManifestError, NodeParams, NodeType, Pipeline, RunContext, RunOptions, Runtime,
-    RuntimeData, RuntimeHint, SinkOutput,
+    GraphRun, Manifest, Node, Overrides, Pipeline, RunContext, RunMode, RunOptions, Runtime, RuntimeData, SinkOutput,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
-use crate::clip::ClipNode;
 use crate::convert::{DataIn, data_from_py, data_to_py, json_to_py};
 use crate::errors::Error;
-use crate::merge::merge_clip;
 use crate::py_node::PyNode;
 use crate::run_state::RunState;
 use crate::session::NativeSession;
 use crate::{interrupt, lock, registry, runtime};
 
-/// Params checked elsewhere: a Python node's (by its Python code), or a
-/// clip-wrapped native node's (by the native type, when the unwrapped
-/// pipeline is compiled first).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(transparent)]
-pub struct UncheckedParams(Map<String, Value>);
-
-impl NodeParams for UncheckedParams {}
-
 /// A manifest compiled by the engine, with Python node instances bound in.
 ///
 /// `NativePipeline(manifest_json, python_nodes)`: `python_nodes` maps node
-/// ids to adapter objects (see [`crate::py_node`]); those nodes run through
-/// CPython, every other node comes from the native registry. Two versions
-/// are compiled: one for streams, and one for batch runs where every native
-/// node runs whole clips (see [`crate::clip`]).
+/// ids to adapter objects (see [`crate::py_node`]); those nodes are
+/// [`Overrides`] of the engine, run through CPython, and every other node
+/// comes from the native registry. The manifest is compiled once: batch runs
+/// run it in [`RunMode::Clips`], sessions in [`RunMode::Stream`], and both
+/// share its nodes' circuit breakers. Metrics name the manifest's node
+/// types, with runtime `python` for the bound nodes.
 ///
-/// Runs and sessions share the compiled pipelines (and so the nodes'
-/// circuit breakers), nothing else. In particular the shape mono audio is
-/// handed over in and the metrics belong to each run and each session
-/// ([`RunState`]; `run`'s `metrics` list), so callers using one
-/// `NativePipeline` at the same time never get each other's.
+/// Nothing else is shared. In particular the shape mono audio is handed
+/// over in and the metrics belong to each run and each session
+/// ([`RunState`], lent to the Python nodes as the run's [`RunContext`];
+/// `run`'s `metrics` list), so callers using one `NativePipeline` at the
+/// same time never get each other's.
 #[pyclass(frozen, module = "remotemedia._native")]
 pub struct NativePipeline {
     pipeline: Arc<Pipeline>,
-    clips: Arc<Pipeline>,
 }
 
 /// Outputs of one input item: every sink output, in the order produced.
@@ -59,65 +46,30 @@ impl NativePipeline {
     #[new]
     #[pyo3(signature = (manifest, python_nodes = None))]
     fn new(py: Python<'_>, manifest: &str, python_nodes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let mut registry = registry::base().clone();
-        let mut manifest = Manifest::from_json(manifest).map_err(|e| Error::from(e).into_py(py))?;
+        let manifest = Manifest::from_json(manifest).map_err(|e| Error::from(e).into_py(py))?;
+        let mut overrides = Overrides::new();
         if let Some(nodes) = python_nodes {
             for (id, adapter) in nodes.iter() {
                 let id: String = id.extract()?;
-                let Some(spec) = manifest.nodes.iter_mut().find(|n| n.id == id) else {
-                    continue;
-                };
-                let type_name = format!("python:{id}");
                 let adapter = adapter.unbind();
-                registry.register(
-                    NodeType::new::<UncheckedParams>(&type_name, &format!("Python node {}", spec.node_type))
-                        .implementation(
-                            Runtime::Python,
-                            Implementation::untyped_in_context(move |_, context| {
-                                let run = context.get::<RunState>().unwrap_or_default();
-                                Python::attach(|py| PyNode::new(py, adapter.clone_ref(py), run))
-                                    .map(|node| Box::new(node) as Box<dyn remotemedia_core::Node>)
-                                    .map_err(|e| e.to_string())
-                            }),
-                        ),
-                );
-                spec.node_type = type_name;
-                spec.runtime_hint = RuntimeHint::Python;
+                overrides = overrides.node(&id, Runtime::Python, move |context| {
+                    let run = context.get::<RunState>().unwrap_or_default();
+                    let clips = context.mode() == RunMode::Clips;
+                    Python::attach(|py| PyNode::new(py, adapter.clone_ref(py), run, clips))
+                        .map(|node| Box::new(node) as Box<dyn Node>)
+                        .map_err(|e| e.to_string())
+                });
             }
         }
-        let refused = |e: ManifestError| Error::from(e).into_py(py);
-        let pipeline = Engine::new(registry.clone())
-            .compile(manifest.clone())
-            .map_err(refused)?;
-        for (i, spec) in manifest.nodes.iter_mut().enumerate() {
-            if pipeline.runtime(i) != Runtime::Native {
-                continue;
-            }
-            let inner = registry
-                .get(&spec.node_type)
-                .and_then(|t| t.resolve(spec.runtime_hint).ok())
-                .map(|(_, implementation)| implementation.clone())
-                .ok_or_else(|| PyRuntimeError::new_err(format!("node {}: no native implementation", spec.id)))?;
-            let type_name = format!("clip:{}", spec.id);
-            registry.register(
-                NodeType::new::<UncheckedParams>(&type_name, &format!("{} run one clip per call", spec.node_type))
-                    .implementation(
-                        Runtime::Native,
-                        Implementation::untyped(move |params| {
-                            let node = inner.build(params).map_err(|p| format!("{}: {}", p.path, p.message))?;
-                            Ok(Box::new(ClipNode::new(node)))
-                        }),
-                    ),
-            );
-            spec.node_type = type_name;
-            spec.runtime_hint = RuntimeHint::Rust;
-        }
-        let clips = Engine::new(registry).compile(manifest).map_err(refused)?;
-        Ok(Self { pipeline, clips })
+        let pipeline = registry::engine()
+            .compile_with(manifest, &overrides)
+            .map_err(|e| Error::from(e).into_py(py))?;
+        Ok(Self { pipeline })
     }
 
-    /// Runs every item of `items` as one whole clip (native nodes fresh and
-    /// flushed per item, then the graph flushed and reset) with the GIL
+    /// Runs every item of `items` as one whole clip ([`RunMode::Clips`]:
+    /// native nodes fresh and flushed per item, then the graph flushed and
+    /// reset) with the GIL
     /// released. Returns, per item, the list of its outputs; each sink's
     /// audio pieces are joined into one value. Mono audio of an item given
     /// 1-D reaches Python nodes and comes back 1-D, whatever the other
@@ -146,13 +98,12 @@ impl NativePipeline {
             .map(|i| i.array.as_ref().map(|a| a.clone_ref(py)))
             .collect();
         let data: Vec<(RuntimeData, bool)> = inputs.into_iter().map(|i| (i.data, i.one_dimensional)).collect();
-        let pipeline = Arc::clone(&self.clips);
+        let pipeline = Arc::clone(&self.pipeline);
         let token = token.map_or_else(RunToken::default, |t| t.get().clone());
         let (result, run_metrics) = py.detach(move || {
             runtime::block_on(async move {
                 let shape = Arc::clone(&token.state);
-                shape.set_clips();
-                let context = RunContext::new(Arc::clone(&shape));
+                let context = RunContext::new(Arc::clone(&shape)).in_mode(RunMode::Clips);
                 let mut run = match GraphRun::with_context(pipeline, RunOptions::default(), context) {
                     Ok(run) => run,
                     Err(e) => return (Err(Error::from(e)), None),
@@ -263,5 +214,5 @@ fn merge_by_sink(outputs: ItemOutputs) -> Vec<RuntimeData> {
             None => groups.push((o.node_id, vec![o.data])),
         }
     }
-    groups.into_iter().flat_map(|(_, g)| merge_clip(g)).collect()
+    groups.into_iter().flat_map(|(_, g)| join_pieces(g)).collect()
 }

@@ -98,11 +98,11 @@ impl PyNode {
     /// clip): mono audio goes in that run's shape, and a call is interrupted
     /// when the run is cancelled or the adapter's `timeout` (seconds, or
     /// `None`) has passed.
-    pub fn new(py: Python<'_>, adapter: Py<PyAny>, run: Arc<RunState>) -> PyResult<Self> {
+    pub fn new(py: Python<'_>, adapter: Py<PyAny>, run: Arc<RunState>, clips: bool) -> PyResult<Self> {
         // A streaming node gets a stream of its own per run and session.
         let adapter = adapter
             .bind(py)
-            .call_method1(intern!(py, "for_run"), (run.clips(),))?
+            .call_method1(intern!(py, "for_run"), (clips,))?
             .unbind();
         let timeout: Option<f64> = adapter.bind(py).getattr(intern!(py, "timeout"))?.extract()?;
         let timeout = timeout

@@ -5,14 +5,20 @@ use std::sync::OnceLock;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use remotemedia_core::{Registry, Runtime};
+use remotemedia_core::{Engine, Registry, Runtime};
 use serde_json::Value;
 
-static BASE: OnceLock<Registry> = OnceLock::new();
+static ENGINE: OnceLock<Engine> = OnceLock::new();
 
-/// The shared registry: the same node types as the `remotemedia` command.
+/// The engine every pipeline is compiled by, over the same node types as
+/// the `remotemedia` command.
+pub fn engine() -> &'static Engine {
+    ENGINE.get_or_init(|| Engine::new(remotemedia_cli::registry()))
+}
+
+/// The shared registry (the [`engine`]'s).
 pub fn base() -> &'static Registry {
-    BASE.get_or_init(remotemedia_cli::registry)
+    engine().registry()
 }
 
 /// True when `node_type` resolves to a type with a native implementation.

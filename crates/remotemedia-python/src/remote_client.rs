@@ -78,7 +78,7 @@ impl RemoteClient {
                 .extract()
                 .map_err(|_| PyTypeError::new_err("inputs: keys must be node ids (str)"))?;
             match data_from_py(&value)?.data {
-                RuntimeData::Audio(a) | RuntimeData::Vad { audio: a, .. } => {
+                RuntimeData::Audio(a) | RuntimeData::Annotated { audio: a, .. } => {
                     wire.audio.insert(node_id, a);
                 }
                 RuntimeData::Json(v) => {

@@ -1,7 +1,7 @@
 //! What belongs to one batch run or one session, lent to its Python nodes.
 //!
 //! Every run and every session has its own [`RunState`], handed to its Python
-//! nodes through the engine's [`remotemedia_core::RunContext`]; callers
+//! nodes through the engine's [`remotemedia_core::RunContext`] (see [`crate::pipeline`]); callers
 //! sharing one compiled pipeline never see each other's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct RunState {
     one_dimensional: AtomicBool,
     cancelled: AtomicBool,
-    clips: AtomicBool,
 }
 
 impl RunState {
@@ -30,17 +29,6 @@ impl RunState {
     /// Sets the shape for the inputs handed to the engine from now on.
     pub fn set_one_dimensional(&self, one_dimensional: bool) {
         self.one_dimensional.store(one_dimensional, Ordering::Relaxed);
-    }
-
-    /// True for a batch run, whose every input is a whole clip; false for a
-    /// session (one continuous stream).
-    pub fn clips(&self) -> bool {
-        self.clips.load(Ordering::Relaxed)
-    }
-
-    /// Marks the run as a batch run of whole clips, before its nodes are built.
-    pub fn set_clips(&self) {
-        self.clips.store(true, Ordering::Relaxed);
     }
 
     /// Marks the run cancelled: its Python nodes are not called again (see

@@ -3,9 +3,9 @@
 //! Outputs are keyed by the sink node that produced them. When one sink
 //! produces several values for one input, its audio buffers are joined in
 //! order (they must share rate, channels and format) and its data values
-//! become a JSON array. Audio with VAD results goes to both maps (the
-//! samples, and the results as JSON); text becomes a JSON string and bytes a
-//! JSON array of numbers.
+//! become a JSON array. Annotated audio (e.g. with VAD results) goes to both
+//! maps (the samples, and the annotation's JSON); text becomes a JSON string
+//! and bytes a JSON array of numbers.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,9 +35,8 @@ pub fn collect(outputs: &mut Vec<SinkOutput>) -> Result<OutputMaps, WireError> {
         let id = node_id.to_string();
         match value {
             RuntimeData::Audio(a) => join(&mut audio, id, audio_codec::encode(&a))?,
-            RuntimeData::Vad { audio: a, info } => {
-                let json = serde_json::to_value(&*info).expect("VAD results serialize");
-                data.entry(id.clone()).or_default().push(json);
+            RuntimeData::Annotated { audio: a, annotation } => {
+                data.entry(id.clone()).or_default().push(annotation.to_json());
                 join(&mut audio, id, audio_codec::encode(&a))?;
             }
             RuntimeData::Json(v) => data.entry(id).or_default().push(v),

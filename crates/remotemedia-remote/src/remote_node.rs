@@ -5,8 +5,9 @@
 //! remote stream, opened at its first input on the next healthy endpoint in
 //! turn (see [`EndpointPool`]). Every input (audio) is sent as one chunk and
 //! the call returns that chunk's outputs: audio outputs as audio, data
-//! outputs as JSON, both of one sink as audio with VAD results when the data
-//! are VAD results.
+//! outputs as JSON, both of one sink as annotated audio when the data are
+//! the JSON of a registered kind of annotation (e.g. VAD results, see
+//! [`remotemedia_core::annotation::from_json`]).
 //!
 //! Failures: gRPC `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`, a
 //! stream the server ended, and transport errors are transient (so the
@@ -26,8 +27,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use remotemedia_core::annotation;
 use remotemedia_core::params::{NodeParams, ParamError};
-use remotemedia_core::{Manifest, NodeError, NodeType, Registry, RuntimeData, VadInfo};
+use remotemedia_core::{Manifest, NodeError, NodeType, Registry, RuntimeData};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -441,8 +443,8 @@ fn classify(status: Status) -> NodeError {
     }
 }
 
-/// A chunk result's outputs: per sink (in id order), its audio (with VAD
-/// results if its data are VAD results), or its data as JSON.
+/// A chunk result's outputs: per sink (in id order), its audio (annotated
+/// if its data are an annotation's JSON), or its data as JSON.
 fn decode(r: ChunkResult) -> Result<Vec<RuntimeData>, NodeError> {
     let sinks: BTreeSet<&String> = r.audio_outputs.keys().chain(r.data_outputs.keys()).collect();
     let mut outputs = Vec::new();
@@ -455,11 +457,8 @@ fn decode(r: ChunkResult) -> Result<Vec<RuntimeData>, NodeError> {
             Some(buffer) => {
                 let audio = audio_codec::decode(buffer, &format!("audio_outputs[\"{sink}\"]"), u64::MAX)
                     .map_err(|e| NodeError::fatal(format!("the server sent bad audio: {}", e.message)))?;
-                match data.map(|d| serde_json::from_value::<VadInfo>(d.clone()).map_err(|_| d)) {
-                    Some(Ok(info)) => outputs.push(RuntimeData::Vad {
-                        audio,
-                        info: Arc::new(info),
-                    }),
+                match data.map(|d| annotation::from_json(&d).ok_or(d)) {
+                    Some(Ok(annotation)) => outputs.push(RuntimeData::Annotated { audio, annotation }),
                     Some(Err(d)) => {
                         outputs.push(RuntimeData::Audio(audio));
                         outputs.push(RuntimeData::Json(d));

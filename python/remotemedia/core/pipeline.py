@@ -356,9 +356,6 @@ class Pipeline:
     def _keep_metrics(self, metrics: dict[str, Any], use_rust: bool) -> None:
         """Keeps a run's or session's engine metrics as the last ones;
         ``runtime`` says which implementations of the built-in nodes ran."""
-        specs = self.to_manifest()["nodes"]
-        for entry, spec in zip(metrics["nodes"], specs, strict=True):
-            entry["node_type"] = spec["node_type"]
         self._metrics = {**metrics, "runtime": "rust" if use_rust else "python"}
 
 

@@ -11,12 +11,14 @@ mod rechunk;
 mod resample;
 mod transform;
 mod vad;
+mod vad_info;
 
 pub use convert::{FormatConverterNode, FormatConverterParams};
 pub use rechunk::{AudioBufferNode, AudioBufferParams};
 pub use resample::{ResampleNode, ResampleParams};
 pub use transform::{AudioResamplerParams, AudioTransformNode, AudioTransformParams};
 pub use vad::{VadNode, VadParams};
+pub use vad_info::{SpeechSegment, VAD_KIND, VadInfo};
 
 use remotemedia_core::{NodeType, Registry};
 
@@ -24,6 +26,7 @@ use remotemedia_core::{NodeType, Registry};
 /// `FormatConverterNode`, and the older SDK's `AudioTransform`,
 /// `AudioResampler` and `AudioBuffer`) in `registry`.
 pub fn register(registry: &mut Registry) {
+    remotemedia_core::annotation::register_kind(VAD_KIND);
     registry.register(
         NodeType::new::<ResampleParams>(
             "AudioResampleNode",

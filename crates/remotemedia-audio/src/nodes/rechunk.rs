@@ -117,7 +117,7 @@ fn append<T: Copy>(held: &mut [Vec<T>], samples: &[T], frames: usize) {
 impl Node for AudioBufferNode {
     fn process(&mut self, input: RuntimeData, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
         let audio = match input {
-            RuntimeData::Audio(audio) | RuntimeData::Vad { audio, .. } => audio,
+            RuntimeData::Audio(audio) | RuntimeData::Annotated { audio, .. } => audio,
             other => return Err(NodeError::invalid_input("AudioBuffer", "audio", other.kind())),
         };
         let shape = Shape {

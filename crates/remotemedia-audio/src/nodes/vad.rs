@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use remotemedia_core::{
-    AudioData, Node, NodeError, NodeParams, ParamError, RuntimeData, SampleFormat, Samples, SpeechSegment, VadInfo,
-};
+use remotemedia_core::{AudioData, Node, NodeError, NodeParams, ParamError, RuntimeData, SampleFormat, Samples};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::planar;
+use super::vad_info::{SpeechSegment, VadInfo};
 use crate::vad::{Vad, VadConfig, VadMode, VadOutput, energy_threshold_to_db, mix_planar_to_mono};
 
 /// Params of [`VadNode`]. Unset values take the detector's defaults.
@@ -175,7 +174,6 @@ impl VadNode {
             total_frames,
             segments,
             frame_decisions,
-            extras,
         } = info;
         frame_decisions.clear();
         frame_decisions.extend(self.found.frames.iter().map(|f| f.is_speech));
@@ -188,7 +186,6 @@ impl VadNode {
             end: s.end_s,
             energy_db: s.energy_db,
         }));
-        *extras = None;
         self.found.clear();
         Arc::clone(&self.info)
     }
@@ -207,7 +204,10 @@ impl VadNode {
             };
             let empty = AudioData::new(none, channels, rate).map_err(|e| NodeError::fatal(e.to_string()))?;
             let info = self.info();
-            out.push(RuntimeData::Vad { audio: empty, info });
+            out.push(RuntimeData::Annotated {
+                audio: empty,
+                annotation: info,
+            });
         }
         Ok(())
     }
@@ -217,7 +217,7 @@ impl Node for VadNode {
     fn process(&mut self, input: RuntimeData, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
         // Taken out of `input` (not cloned): it is passed on as it is.
         let audio = match input {
-            RuntimeData::Audio(audio) | RuntimeData::Vad { audio, .. } => audio,
+            RuntimeData::Audio(audio) | RuntimeData::Annotated { audio, .. } => audio,
             other => return Err(NodeError::invalid_input("VADNode", "audio", other.kind())),
         };
         let rate = audio.sample_rate();
@@ -252,7 +252,10 @@ impl Node for VadNode {
         };
         self.vad.as_mut().expect("built above").process(mono, &mut self.found);
         let info = self.info();
-        out.push(RuntimeData::Vad { audio, info });
+        out.push(RuntimeData::Annotated {
+            audio,
+            annotation: info,
+        });
         Ok(())
     }
 
@@ -286,7 +289,10 @@ mod tests {
         let audio = AudioData::mono_f32(vec![level; 480], 16_000).unwrap();
         node.process(RuntimeData::Audio(audio), &mut out).unwrap();
         match out.pop() {
-            Some(RuntimeData::Vad { info, .. }) => info,
+            Some(RuntimeData::Annotated { annotation, .. }) => {
+                let any: Arc<dyn std::any::Any + Send + Sync> = annotation;
+                any.downcast().expect("VAD results")
+            }
             other => panic!("expected VAD results, got {other:?}"),
         }
     }
@@ -310,6 +316,6 @@ mod tests {
         let next = call(&mut node, 0.5);
         assert_eq!(Arc::as_ptr(&next), released);
         assert_eq!((next.is_speech, next.frame_decisions.as_slice()), (true, &[true][..]));
-        assert!(next.segments.is_empty() && next.extras.is_none());
+        assert!(next.segments.is_empty());
     }
 }

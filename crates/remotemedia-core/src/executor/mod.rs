@@ -9,6 +9,7 @@
 //! the concatenation of a session's.
 
 mod attempt;
+mod clip;
 mod detached;
 mod live;
 mod queue;
@@ -16,6 +17,7 @@ mod run;
 mod session;
 mod slot;
 
+pub(crate) use clip::Clip;
 pub use live::{LiveSession, LiveView, RunCounts, SNAPSHOT_WAIT, Totals, live_view};
 pub use run::{GraphRun, RunOptions, SinkOutput};
 pub use session::{Session, SessionConfig, SessionReceiver, SessionSender, TryRecv, TrySendError};

@@ -8,8 +8,8 @@ use super::slot::{NodeSlot, Recorder};
 use crate::data::RuntimeData;
 use crate::error::{EngineError, ManifestError};
 use crate::metrics::{NodeMetrics, NodeReport, PipelineMetrics, PipelineReport, Trace, alloc};
+use crate::overrides::RunContext;
 use crate::pipeline::Pipeline;
-use crate::registry::RunContext;
 
 /// An output of a sink node.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,8 +80,9 @@ impl GraphRun {
         Self::with_context(pipeline, options, RunContext::default())
     }
 
-    /// Instantiates every node of `pipeline`, lending each (and any instance
-    /// rebuilt later in this run) `context`.
+    /// Instantiates every node of `pipeline` for a run in `context`'s
+    /// [`crate::RunMode`], lending `context` to the factories of its
+    /// overridden nodes (also for any instance rebuilt later in this run).
     pub fn with_context(
         pipeline: Arc<Pipeline>,
         options: RunOptions,

@@ -14,8 +14,8 @@ use crate::error::{EngineError, NodeError};
 use crate::manifest::OnFailure;
 use crate::metrics::{NodeMetrics, NodeStatus};
 use crate::node::Node;
+use crate::overrides::RunContext;
 use crate::pipeline::Pipeline;
-use crate::registry::RunContext;
 
 pub(crate) use super::attempt::Recorder;
 use super::attempt::{self, Call, Outcome};
