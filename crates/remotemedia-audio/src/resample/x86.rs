@@ -14,7 +14,9 @@ use crate::simd::Avx2Fma;
 #[inline]
 pub(super) fn dot4(_cpu: Avx2Fma, coef: &[f32], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
     let k = coef.len();
-    assert!(k.is_multiple_of(TAP_BLOCK) && offs.iter().all(|&o| fits(o, k, src.len())));
+    // The last window start that leaves room for `k` taps (no overflow for any argument).
+    let last = src.len().checked_sub(k);
+    assert!(k.is_multiple_of(TAP_BLOCK) && last.is_some_and(|l| offs.iter().all(|&o| o <= l)));
     // SAFETY: the token proves AVX2 and FMA, and the windows were bounds-checked above.
     unsafe { dot4_avx2(coef, src, offs) }
 }
@@ -28,17 +30,12 @@ pub(super) fn dot4(_cpu: Avx2Fma, coef: &[f32], src: &[f32], offs: [usize; 4]) -
 pub(super) fn dot4_rows(_cpu: Avx2Fma, rows: [&[f32]; 4], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
     let k = rows[0].len();
     assert!(
-        k.is_multiple_of(TAP_BLOCK) && rows.iter().all(|r| r.len() == k) && offs.iter().all(|&o| fits(o, k, src.len()))
+        k.is_multiple_of(TAP_BLOCK)
+            && rows.iter().all(|r| r.len() == k)
+            && src.len().checked_sub(k).is_some_and(|l| offs.iter().all(|&o| o <= l))
     );
     // SAFETY: the token proves AVX2 and FMA, and rows and windows were bounds-checked above.
     unsafe { dot4_rows_avx2(rows, src, offs) }
-}
-
-/// Whether the window `[start, start + len)` lies inside a slice of `total` elements
-/// (without overflowing).
-#[inline]
-fn fits(start: usize, len: usize, total: usize) -> bool {
-    start <= total && len <= total - start
 }
 
 /// AVX2/FMA kernel of [`dot4_rows`].
