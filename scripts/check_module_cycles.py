@@ -81,7 +81,7 @@ class Module:
     file: Path
     defs: set[str] = field(default_factory=set)
     children: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # name -> (use path, module the `use` is written in)
+    # name -> the path its `use` names, resolved from this module
     imports: dict[str, list[str]] = field(default_factory=dict)
     globs: list[list[str]] = field(default_factory=list)
     # paths named in the code, to resolve once every module is known
@@ -122,7 +122,8 @@ def parse_use_tree(toks: list[str], i: int, prefix: list[str], out: list[tuple[l
 class Crate:
     def __init__(self, root: Path):
         self.modules: dict[tuple[str, ...], Module] = {}
-        self.load(root, (), is_dir_owner=root.name in ("lib.rs", "main.rs", "mod.rs") or root.parent.name in ("tests", "benches"))
+        # A crate root's `mod x;` is found beside it, like a `mod.rs` file's.
+        self.load(root, (), is_dir_owner=True)
 
     def load(self, file: Path, path: tuple[str, ...], is_dir_owner: bool) -> None:
         toks = tokens(file.read_text())
@@ -143,7 +144,7 @@ class Crate:
                     stack.pop()
             elif t == "mod" and prev != "::" and i + 2 < len(toks) and IDENT.fullmatch(toks[i + 1]):
                 name = toks[i + 1]
-                child = mod.path + (name,)
+                child = (*mod.path, name)
                 mod.children[name] = child
                 if toks[i + 2] == "{":
                     self.modules[child] = Module(child, file)
@@ -169,7 +170,7 @@ class Crate:
                 for p, alias in entries:
                     if alias == "*":
                         mod.globs.append(p)
-                        mod.refs.append(p + ["*"])
+                        mod.refs.append([*p, "*"])
                         continue
                     if p[-1] == "self":
                         p = p[:-1]
@@ -193,7 +194,9 @@ class Crate:
                 continue
             i += 1
 
-    def resolve(self, scope: tuple[str, ...], segs: list[str], seen: frozenset = frozenset()) -> tuple[str, object] | None:
+    def resolve(
+        self, scope: tuple[str, ...], segs: list[str], seen: frozenset = frozenset()
+    ) -> tuple[str, object] | None:
         """('mod', path) or ('file', Path) for the item `segs` names from `scope`, None if outside the crate."""
         key = (scope, tuple(segs))
         if key in seen:
@@ -229,7 +232,7 @@ class Crate:
                 cur = r[1]  # type: ignore[assignment]
             else:
                 for g in m.globs:
-                    r = self.resolve(cur, g + [s], seen) if g[-1:] != ["super"] else None
+                    r = self.resolve(cur, [*g, s], seen) if g[-1:] != ["super"] else None
                     if r is not None:
                         return r
                 return None
