@@ -25,7 +25,6 @@ use crate::audio::sample_count;
 use crate::convert::{DataIn, audio_from_tuple, data_from_py_locking, data_to_py, json_from_py};
 use crate::errors::{Error, params_error};
 use crate::gil::{RELEASE_GIL_MIN_SAMPLES, maybe_detach};
-
 use crate::{lock, registry};
 
 /// A native node instance with its reusable output buffer.
