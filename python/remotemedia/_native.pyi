@@ -102,7 +102,7 @@ class NativePipeline:
 class BatchPipeline:
     """A manifest compiled once, processing files exactly like ``remotemedia batch``."""
 
-    def __new__(cls, manifest: str, chunk_ms: int = 1000, output_node: str | None = None) -> BatchPipeline: ...
+    def __new__(cls, manifest: str, chunk_ms: int = ..., output_node: str | None = None) -> BatchPipeline: ...
     def process_file(
         self, path: str | os.PathLike[str], relative: str | os.PathLike[str], output_dir: str | os.PathLike[str]
     ) -> str:

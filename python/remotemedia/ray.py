@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from remotemedia._runtime import native_module
+from remotemedia._runtime import native
 from remotemedia.core.pipeline import Pipeline
 
 ManifestLike = str | os.PathLike[str] | dict[str, Any]
@@ -59,7 +59,6 @@ INDEX_NAME = "index.jsonl"
 def manifest_json(manifest: ManifestLike) -> str:
     """The manifest as JSON text: a dict, JSON text, or the path of a JSON or
     YAML file (read strictly, as the CLI reads it)."""
-    native = native_module()
     if isinstance(manifest, dict):
         return json.dumps(manifest)
     if isinstance(manifest, str) and manifest.lstrip().startswith("{"):
@@ -102,7 +101,7 @@ class PipelineActor:
         output_node: str | None = None,
     ) -> None:
         self._manifest = manifest_json(manifest)
-        self._files = native_module().BatchPipeline(self._manifest, chunk_ms, output_node)
+        self._files = native.BatchPipeline(self._manifest, chunk_ms, output_node)
         self._output_dir = None if output_dir is None else Path(output_dir)
         self._root = None if root is None else Path(root)
         self._pipeline: Pipeline | None = None
@@ -191,7 +190,6 @@ def list_inputs(
     glob pattern, ``@list.txt``, a file, or an iterable of file paths.
     Raises ``ValueError`` with the command's message (no files, a file listed
     twice, two inputs writing the same output, a symbolic link loop...)."""
-    native = native_module()
     if isinstance(inputs, str | os.PathLike):
         return list(native.list_batch_inputs(os.fspath(inputs), exclude))
     with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="remotemedia-inputs-") as listing:

@@ -64,7 +64,7 @@ class Client:
         """The native client, connected on first use (blocking: call it off the loop)."""
         with self._lock:
             if self._native is None:
-                native = _runtime.native_module()
+                native = _runtime.native
                 self._native = native.RemoteClient(self.endpoint, self.auth_token, self.timeout)
             return self._native
 
