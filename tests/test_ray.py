@@ -114,7 +114,7 @@ def test_map_batches_over_binary_files_and_arrays(tmp_path: Path, cluster: None)
     done = ds.map_batches(
         PipelineActor,
         fn_constructor_kwargs={"manifest": str(MANIFEST), "output_dir": str(tmp_path / "bin"), "root": str(corpus)},
-        concurrency=1,
+        compute=ray.data.ActorPoolStrategy(size=1),
         batch_size=1,
     ).take_all()
     statuses = {r["relative"]: r["status"] for r in done}
@@ -125,7 +125,10 @@ def test_map_batches_over_binary_files_and_arrays(tmp_path: Path, cluster: None)
     clips = [speechlike(48_000, seconds=2.0 + i, seed=i) for i in range(3)]
     ds = ray.data.from_items([{"audio": c, "sample_rate": 48_000} for c in clips])
     got = ds.map_batches(
-        PipelineActor, fn_constructor_kwargs={"manifest": str(MANIFEST)}, concurrency=2, batch_size=2
+        PipelineActor,
+        fn_constructor_kwargs={"manifest": str(MANIFEST)},
+        compute=ray.data.ActorPoolStrategy(size=2),
+        batch_size=2,
     ).take_all()
     assert len(got) == 3
     local = Pipeline.from_manifest(MANIFEST)

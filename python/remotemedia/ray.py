@@ -28,10 +28,11 @@ scheme, e.g. ``bucket/a/x.wav``)::
 
     ds = ray.data.read_binary_files("s3://bucket/corpus/", include_paths=True)
     ds.map_batches(PipelineActor, fn_constructor_kwargs={"manifest": m, "output_dir": "/shared/out"},
-                   concurrency=60, batch_size=1).materialize()
+                   compute=ray.data.ActorPoolStrategy(size=60), batch_size=1).materialize()
 
-(leave some of the cluster's CPUs to Ray Data's read tasks: with every CPU
-held by an actor, nothing is ever read).
+(``compute=ActorPoolStrategy(size=N)`` is what ``concurrency=N`` was
+before Ray 2.51; leave some of the cluster's CPUs to Ray Data's read tasks:
+with every CPU held by an actor, nothing is ever read).
 """
 
 from __future__ import annotations
@@ -244,7 +245,7 @@ def process_files(
             "chunk_ms": chunk_ms,
             "output_node": output_node,
         },
-        concurrency=min(actors, len(listed)),
+        compute=ray.data.ActorPoolStrategy(size=min(actors, len(listed))),
         batch_size=1,
     )
     rows = sorted((json.loads(r["row"]) for r in done.take_all()), key=lambda r: r["relative"])
