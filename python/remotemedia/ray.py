@@ -224,6 +224,9 @@ def process_files(
     import ray
 
     out = Path(output_dir)
+    text = manifest_json(manifest)
+    # Compiled here first, so a bad manifest is refused before Ray starts.
+    native_module().BatchPipeline(text, chunk_ms, output_node)
     listed = list_inputs(inputs, exclude=out)
     if (out / INDEX_NAME).exists():
         raise FileExistsError(f"{out}: it holds an earlier batch ({INDEX_NAME}); choose another folder")
@@ -240,7 +243,7 @@ def process_files(
     done = ds.map_batches(
         PipelineActor,
         fn_constructor_kwargs={
-            "manifest": json.loads(manifest_json(manifest)),
+            "manifest": json.loads(text),
             "output_dir": str(out),
             "chunk_ms": chunk_ms,
             "output_node": output_node,
