@@ -99,6 +99,11 @@ def test_process_files_writes_what_batch_writes(tmp_path: Path, cluster: None) -
     speech = rows(tmp_path / "ray" / "index.jsonl")["b/c/long.wav"]["segments"]
     assert speech and 0.9 < speech[0]["start"] < 1.2
 
+    # Three files to an actor at a time: the same files.
+    process_files(MANIFEST, corpus, tmp_path / "ray3", concurrency=2, batch_size=3)
+    assert audio_files(tmp_path / "ray3") == by_batch
+    assert rows(tmp_path / "ray3" / "index.jsonl") == rows(tmp_path / "batch" / "index.jsonl")
+
 
 def test_map_batches_over_binary_files_and_arrays(tmp_path: Path, cluster: None) -> None:
     corpus = tmp_path / "corpus"

@@ -208,11 +208,14 @@ def process_files(
     output_dir: str | os.PathLike[str],
     *,
     concurrency: int | None = None,
+    batch_size: int = 1,
     chunk_ms: int = 1000,
     output_node: str | None = None,
 ) -> dict[str, Any]:
     """Runs every input through the pipeline on Ray (``concurrency`` actors,
-    default: the cluster's CPUs), writing what ``remotemedia batch`` writes:
+    default: the cluster's CPUs; ``batch_size`` files handed to an actor at
+    a time: more amortises Ray's cost per batch over short files, fewer
+    balances long ones), writing what ``remotemedia batch`` writes:
     each input's audio under ``output_dir`` at its path relative to the
     inputs' common folder, and ``index.jsonl`` (rows sorted by that path,
     written under a temporary name then renamed). Returns the summary
@@ -223,6 +226,8 @@ def process_files(
     """
     import ray
 
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     out = Path(output_dir)
     text = manifest_json(manifest)
     # Compiled here first, so a bad manifest is refused before Ray starts.
@@ -249,7 +254,7 @@ def process_files(
             "output_node": output_node,
         },
         compute=ray.data.ActorPoolStrategy(size=min(actors, len(listed))),
-        batch_size=1,
+        batch_size=batch_size,
     )
     rows = sorted((json.loads(r["row"]) for r in done.take_all()), key=lambda r: r["relative"])
     elapsed = time.perf_counter() - started
