@@ -99,6 +99,14 @@ def test_process_files_writes_what_batch_writes(tmp_path: Path, cluster: None) -
     speech = rows(tmp_path / "ray" / "index.jsonl")["b/c/long.wav"]["segments"]
     assert speech and 0.9 < speech[0]["start"] < 1.2
 
+    # `batch --resume` takes the folder over: the five done are skipped, the
+    # two failed are tried again (and fail again).
+    resumed = batch(str(MANIFEST), "--input", str(corpus), "--output", str(tmp_path / "ray"), "--resume")
+    assert resumed.returncode == 1, resumed.stderr
+    done = json.loads(resumed.stdout.splitlines()[-1])
+    assert (done["skipped"], done["failed"]) == (5, 2)
+    assert audio_files(tmp_path / "ray") == by_batch
+
     # Three files to an actor at a time: the same files.
     process_files(MANIFEST, corpus, tmp_path / "ray3", concurrency=2, batch_size=3)
     assert audio_files(tmp_path / "ray3") == by_batch
