@@ -28,10 +28,11 @@ scheme, e.g. ``bucket/a/x.wav``)::
 
     ds = ray.data.read_binary_files("s3://bucket/corpus/", include_paths=True)
     ds.map_batches(PipelineActor, fn_constructor_kwargs={"manifest": m, "output_dir": "/shared/out"},
-                   concurrency=60, batch_size=1).materialize()
+                   compute=ray.data.ActorPoolStrategy(size=60), batch_size=1).materialize()
 
-(leave some of the cluster's CPUs to Ray Data's read tasks: with every CPU
-held by an actor, nothing is ever read).
+(``compute=ActorPoolStrategy(size=N)`` is what ``concurrency=N`` was
+before Ray 2.51; leave some of the cluster's CPUs to Ray Data's read tasks:
+with every CPU held by an actor, nothing is ever read).
 """
 
 from __future__ import annotations
@@ -205,11 +206,14 @@ def process_files(
     output_dir: str | os.PathLike[str],
     *,
     concurrency: int | None = None,
+    batch_size: int = 1,
     chunk_ms: int = 1000,
     output_node: str | None = None,
 ) -> dict[str, Any]:
     """Runs every input through the pipeline on Ray (``concurrency`` actors,
-    default: the cluster's CPUs), writing what ``remotemedia batch`` writes:
+    default: the cluster's CPUs; ``batch_size`` files handed to an actor at
+    a time: more amortises Ray's cost per batch over short files, fewer
+    balances long ones), writing what ``remotemedia batch`` writes:
     each input's audio under ``output_dir`` at its path relative to the
     inputs' common folder, and ``index.jsonl`` (rows sorted by that path,
     written under a temporary name then renamed). Returns the summary
@@ -220,7 +224,12 @@ def process_files(
     """
     import ray
 
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     out = Path(output_dir)
+    text = manifest_json(manifest)
+    # Compiled here first, so a bad manifest is refused before Ray starts.
+    native_module().BatchPipeline(text, chunk_ms, output_node)
     listed = list_inputs(inputs, exclude=out)
     if (out / INDEX_NAME).exists():
         raise FileExistsError(f"{out}: it holds an earlier batch ({INDEX_NAME}); choose another folder")
@@ -237,13 +246,13 @@ def process_files(
     done = ds.map_batches(
         PipelineActor,
         fn_constructor_kwargs={
-            "manifest": json.loads(manifest_json(manifest)),
+            "manifest": json.loads(text),
             "output_dir": str(out),
             "chunk_ms": chunk_ms,
             "output_node": output_node,
         },
-        concurrency=min(actors, len(listed)),
-        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=min(actors, len(listed))),
+        batch_size=batch_size,
     )
     rows = sorted((json.loads(r["row"]) for r in done.take_all()), key=lambda r: r["relative"])
     elapsed = time.perf_counter() - started
