@@ -229,7 +229,7 @@ def process_files(
     out = Path(output_dir)
     text = manifest_json(manifest)
     # Compiled here first, so a bad manifest is refused before Ray starts.
-    native_module().BatchPipeline(text, chunk_ms, output_node)
+    native.BatchPipeline(text, chunk_ms, output_node)
     listed = list_inputs(inputs, exclude=out)
     if (out / INDEX_NAME).exists():
         raise FileExistsError(f"{out}: it holds an earlier batch ({INDEX_NAME}); choose another folder")
