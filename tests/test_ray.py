@@ -99,6 +99,19 @@ def test_process_files_writes_what_batch_writes(tmp_path: Path, cluster: None) -
     speech = rows(tmp_path / "ray" / "index.jsonl")["b/c/long.wav"]["segments"]
     assert speech and 0.9 < speech[0]["start"] < 1.2
 
+    # `batch --resume` takes the folder over: the five done are skipped, the
+    # two failed are tried again (and fail again).
+    resumed = batch(str(MANIFEST), "--input", str(corpus), "--output", str(tmp_path / "ray"), "--resume")
+    assert resumed.returncode == 1, resumed.stderr
+    done = json.loads(resumed.stdout.splitlines()[-1])
+    assert (done["skipped"], done["failed"]) == (5, 2)
+    assert audio_files(tmp_path / "ray") == by_batch
+
+    # Three files to an actor at a time: the same files.
+    process_files(MANIFEST, corpus, tmp_path / "ray3", concurrency=2, batch_size=3)
+    assert audio_files(tmp_path / "ray3") == by_batch
+    assert rows(tmp_path / "ray3" / "index.jsonl") == rows(tmp_path / "batch" / "index.jsonl")
+
 
 def test_map_batches_over_binary_files_and_arrays(tmp_path: Path, cluster: None) -> None:
     corpus = tmp_path / "corpus"
@@ -114,7 +127,7 @@ def test_map_batches_over_binary_files_and_arrays(tmp_path: Path, cluster: None)
     done = ds.map_batches(
         PipelineActor,
         fn_constructor_kwargs={"manifest": str(MANIFEST), "output_dir": str(tmp_path / "bin"), "root": str(corpus)},
-        concurrency=1,
+        compute=ray.data.ActorPoolStrategy(size=1),
         batch_size=1,
     ).take_all()
     statuses = {r["relative"]: r["status"] for r in done}
@@ -125,7 +138,10 @@ def test_map_batches_over_binary_files_and_arrays(tmp_path: Path, cluster: None)
     clips = [speechlike(48_000, seconds=2.0 + i, seed=i) for i in range(3)]
     ds = ray.data.from_items([{"audio": c, "sample_rate": 48_000} for c in clips])
     got = ds.map_batches(
-        PipelineActor, fn_constructor_kwargs={"manifest": str(MANIFEST)}, concurrency=2, batch_size=2
+        PipelineActor,
+        fn_constructor_kwargs={"manifest": str(MANIFEST)},
+        compute=ray.data.ActorPoolStrategy(size=2),
+        batch_size=2,
     ).take_all()
     assert len(got) == 3
     local = Pipeline.from_manifest(MANIFEST)

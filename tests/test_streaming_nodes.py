@@ -14,6 +14,7 @@ import pytest
 
 from conftest import run
 from remotemedia import MultiplyNode, Node, NodeError, Pipeline, PipelineError
+from remotemedia.core.adapter import STREAM_BATCH
 
 
 class Twice(Node):
@@ -129,6 +130,41 @@ def test_a_node_that_holds_nothing_keeps_memory_flat() -> None:
     finally:
         tracemalloc.stop()
     assert grown < 1_000_000, grown
+
+
+class Fountain(Node):
+    """Yields 1000 numbers for every input, counting what it has made."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made = 0
+
+    async def process(self, data_stream: AsyncIterator[Any]) -> AsyncIterator[Any]:  # type: ignore[override]
+        async for n in data_stream:
+            for i in range(1000):
+                self.made += 1
+                yield n * 1000 + i
+
+
+def test_a_node_that_yields_a_lot_is_held_back_by_a_reader_that_does_not_read() -> None:
+    fountain = Fountain()
+    p = Pipeline([fountain])
+    capacity = 16
+
+    async def main() -> list[Any]:
+        async with p.open_session(input_capacity=1, output_capacity=capacity) as session:
+            await session.send(1)
+            # Time for a node that is not held back to make all 1000.
+            for _ in range(50):
+                await asyncio.sleep(0.004)
+            ahead = fountain.made
+            got = [await session.recv() for _ in range(1000)]
+            assert ahead <= capacity + 3 * STREAM_BATCH, ahead
+            return got
+
+    assert run(main()) == list(range(1000, 2000))
+    # A batch run takes everything, in order.
+    assert run(p.run([2, 3])) == list(range(2000, 4000))
 
 
 def test_process_without_a_stream_runs_the_first_node_as_the_source() -> None:

@@ -100,9 +100,10 @@ class NativePipeline:
 
 @final
 class BatchPipeline:
-    """A manifest compiled once, processing files exactly like ``remotemedia batch``."""
+    """A manifest compiled once, processing files exactly like ``remotemedia batch``
+    (``chunk_ms`` defaults to ``batch --chunk-ms``'s 1000)."""
 
-    def __new__(cls, manifest: str, chunk_ms: int = 1000, output_node: str | None = None) -> BatchPipeline: ...
+    def __new__(cls, manifest: str, chunk_ms: int = ..., output_node: str | None = None) -> BatchPipeline: ...
     def process_file(
         self, path: str | os.PathLike[str], relative: str | os.PathLike[str], output_dir: str | os.PathLike[str]
     ) -> str:

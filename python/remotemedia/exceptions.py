@@ -102,7 +102,10 @@ class Interrupted(BaseException):
 
 
 class NativeRuntimeUnavailableError(RemoteMediaError):
-    """``runtime_hint="rust"`` was asked for but the native runtime cannot serve it."""
+    """Kept for scripts of the older SDK that catch it. The engine itself is
+    never unavailable here (``import remotemedia`` fails without it); this is
+    raised where something else native is missing, e.g. a node type this
+    build does not have."""
 
 
 __all__ = [

@@ -28,10 +28,11 @@ scheme, e.g. ``bucket/a/x.wav``)::
 
     ds = ray.data.read_binary_files("s3://bucket/corpus/", include_paths=True)
     ds.map_batches(PipelineActor, fn_constructor_kwargs={"manifest": m, "output_dir": "/shared/out"},
-                   concurrency=60, batch_size=1).materialize()
+                   compute=ray.data.ActorPoolStrategy(size=60), batch_size=1).materialize()
 
-(leave some of the cluster's CPUs to Ray Data's read tasks: with every CPU
-held by an actor, nothing is ever read).
+(``compute=ActorPoolStrategy(size=N)`` is what ``concurrency=N`` was
+before Ray 2.51; leave some of the cluster's CPUs to Ray Data's read tasks:
+with every CPU held by an actor, nothing is ever read).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from remotemedia._runtime import native_module
+from remotemedia._runtime import native
 from remotemedia.core.pipeline import Pipeline
 
 ManifestLike = str | os.PathLike[str] | dict[str, Any]
@@ -59,7 +60,6 @@ INDEX_NAME = "index.jsonl"
 def manifest_json(manifest: ManifestLike) -> str:
     """The manifest as JSON text: a dict, JSON text, or the path of a JSON or
     YAML file (read strictly, as the CLI reads it)."""
-    native = native_module()
     if isinstance(manifest, dict):
         return json.dumps(manifest)
     if isinstance(manifest, str) and manifest.lstrip().startswith("{"):
@@ -102,7 +102,7 @@ class PipelineActor:
         output_node: str | None = None,
     ) -> None:
         self._manifest = manifest_json(manifest)
-        self._files = native_module().BatchPipeline(self._manifest, chunk_ms, output_node)
+        self._files = native.BatchPipeline(self._manifest, chunk_ms, output_node)
         self._output_dir = None if output_dir is None else Path(output_dir)
         self._root = None if root is None else Path(root)
         self._pipeline: Pipeline | None = None
@@ -191,7 +191,6 @@ def list_inputs(
     glob pattern, ``@list.txt``, a file, or an iterable of file paths.
     Raises ``ValueError`` with the command's message (no files, a file listed
     twice, two inputs writing the same output, a symbolic link loop...)."""
-    native = native_module()
     if isinstance(inputs, str | os.PathLike):
         return list(native.list_batch_inputs(os.fspath(inputs), exclude))
     with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="remotemedia-inputs-") as listing:
@@ -207,11 +206,14 @@ def process_files(
     output_dir: str | os.PathLike[str],
     *,
     concurrency: int | None = None,
+    batch_size: int = 1,
     chunk_ms: int = 1000,
     output_node: str | None = None,
 ) -> dict[str, Any]:
     """Runs every input through the pipeline on Ray (``concurrency`` actors,
-    default: the cluster's CPUs), writing what ``remotemedia batch`` writes:
+    default: the cluster's CPUs; ``batch_size`` files handed to an actor at
+    a time: more amortises Ray's cost per batch over short files, fewer
+    balances long ones), writing what ``remotemedia batch`` writes:
     each input's audio under ``output_dir`` at its path relative to the
     inputs' common folder, and ``index.jsonl`` (rows sorted by that path,
     written under a temporary name then renamed). Returns the summary
@@ -222,7 +224,12 @@ def process_files(
     """
     import ray
 
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     out = Path(output_dir)
+    text = manifest_json(manifest)
+    # Compiled here first, so a bad manifest is refused before Ray starts.
+    native.BatchPipeline(text, chunk_ms, output_node)
     listed = list_inputs(inputs, exclude=out)
     if (out / INDEX_NAME).exists():
         raise FileExistsError(f"{out}: it holds an earlier batch ({INDEX_NAME}); choose another folder")
@@ -239,13 +246,13 @@ def process_files(
     done = ds.map_batches(
         PipelineActor,
         fn_constructor_kwargs={
-            "manifest": json.loads(manifest_json(manifest)),
+            "manifest": json.loads(text),
             "output_dir": str(out),
             "chunk_ms": chunk_ms,
             "output_node": output_node,
         },
-        concurrency=min(actors, len(listed)),
-        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=min(actors, len(listed))),
+        batch_size=batch_size,
     )
     rows = sorted((json.loads(r["row"]) for r in done.take_all()), key=lambda r: r["relative"])
     elapsed = time.perf_counter() - started

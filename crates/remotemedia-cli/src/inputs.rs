@@ -49,7 +49,7 @@ pub fn list_inputs(spec: &str, exclude: Option<&Path>) -> Result<Vec<Input>, Str
     } else if Path::new(spec).is_file() {
         from_paths(&[normalize(&cwd.join(spec))])?
     } else if spec.contains(['*', '?', '[']) {
-        from_paths(&from_glob(&cwd, spec)?)?
+        from_paths(&from_glob(&cwd, spec, exclude.as_deref())?)?
     } else {
         return Err(format!("--input {spec}: no such file or directory"));
     };
@@ -138,15 +138,16 @@ fn from_list(list: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(paths)
 }
 
-/// The files a glob pattern matches, sorted.
-fn from_glob(cwd: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+/// The files a glob pattern matches, sorted, but for those under `exclude`.
+fn from_glob(cwd: &Path, pattern: &str, exclude: Option<&Path>) -> Result<Vec<PathBuf>, String> {
     let absolute = cwd.join(pattern);
     let matches = glob::glob(&absolute.to_string_lossy()).map_err(|e| format!("--input {pattern}: {e}"))?;
     let mut paths = Vec::new();
     for m in matches {
         let path = m.map_err(|e| format!("--input {pattern}: cannot read {}: {}", e.path().display(), e.error()))?;
-        if path.is_file() {
-            paths.push(normalize(&path));
+        let path = normalize(&path);
+        if path.is_file() && exclude.is_none_or(|x| !path.starts_with(x)) {
+            paths.push(path);
         }
     }
     Ok(paths)

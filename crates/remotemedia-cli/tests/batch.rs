@@ -458,3 +458,27 @@ fn bad_inputs_and_outputs_are_refused_with_a_clear_message() {
     assert!(text(&o.stderr).contains("refusing to overwrite"), "{}", text(&o.stderr));
     assert_eq!(std::fs::read(d.path("out/x.wav")).unwrap(), b"precious");
 }
+
+#[test]
+fn an_output_folder_inside_the_inputs_is_not_read_as_input() {
+    let d = Dir::new("inside");
+    for tree in ["walked", "globbed"] {
+        write_speechy_wav(&d.path(&format!("{tree}/a/x.wav")), 1.0, 1);
+        write_speechy_wav(&d.path(&format!("{tree}/y.wav")), 1.0, 2);
+    }
+    for (input, output) in [
+        (d.s("walked"), d.s("walked/out")),
+        (d.s("globbed/**/*.wav"), d.s("globbed/out")),
+    ] {
+        let o = batch(&[&speech_prep(), "-i", &input, "-o", &output]);
+        assert!(o.status.success(), "{input}: {}", text(&o.stderr));
+        assert_eq!(summary(&o)["files"], 2, "{input}");
+        let again = batch(&[&speech_prep(), "-i", &input, "-o", &output, "--resume"]);
+        let s = summary(&again);
+        assert_eq!(
+            (s["files"].as_u64(), s["skipped"].as_u64()),
+            (Some(2), Some(2)),
+            "{input}: {s}"
+        );
+    }
+}

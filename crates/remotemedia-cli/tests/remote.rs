@@ -22,8 +22,13 @@ struct ServeProcess {
 
 impl ServeProcess {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
         let mut child = bin()
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(extra)
             .stderr(Stdio::piped())
             .spawn()
             .expect("serve starts");
@@ -191,4 +196,44 @@ fn a_server_killed_during_a_load_test_loses_no_chunk() {
     assert_eq!(summary["errors"], 0, "{summary}");
     assert!(summary["failovers"].as_u64().unwrap() >= 1, "{summary}");
     drop(b);
+}
+
+#[test]
+fn an_unreachable_server_loses_every_chunk_and_says_why() {
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let out = bin()
+        .args(["loadtest", "--streams", "2", "--seconds", "1", "--remote", &dead])
+        .output()
+        .unwrap();
+    let summary = last_json(&out);
+    assert_eq!(summary["lost"], 100, "{summary}");
+    assert_eq!(summary["errors"], 2, "{summary}");
+    let err = text(&out.stderr);
+    assert!(err.contains(&dead) && err.contains("cannot connect"), "{err}");
+}
+
+#[test]
+fn loadtest_remote_sends_the_token() {
+    let server = ServeProcess::start_with(&["--auth-token", "s3cret"]);
+    let load = |token: &str| {
+        bin()
+            .args(["loadtest", "--streams", "2", "--seconds", "1", "--remote", &server.addr])
+            .args(["--auth-token", token])
+            .output()
+            .unwrap()
+    };
+    let ok = last_json(&load("s3cret"));
+    assert_eq!((ok["lost"].as_u64(), ok["errors"].as_u64()), (Some(0), Some(0)), "{ok}");
+    let refused = load("wrong");
+    let summary = last_json(&refused);
+    assert_eq!(summary["lost"], 100, "{summary}");
+    assert_eq!(summary["failovers"], 0, "a refusal is fatal: {summary}");
+    assert!(
+        text(&refused.stderr).contains("Unauthenticated"),
+        "{}",
+        text(&refused.stderr)
+    );
 }

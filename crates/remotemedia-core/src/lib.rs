@@ -4,7 +4,11 @@
 //! between them. An [`Engine`] validates it against its [`Registry`] of node
 //! types, builds the [`Graph`] (refusing cycles, which it names) and runs it,
 //! either as a batch ([`Engine::run_batch`]) or as a live streaming
-//! [`Session`] ([`Engine::open_session`]).
+//! [`Session`] ([`Engine::open_session`]). A caller may supply some nodes
+//! itself ([`Engine::compile_with`], see [`overrides`]) and run whole clips
+//! rather than a stream ([`RunMode`]). Values are audio, JSON, text, bytes
+//! and opaque foreign objects; audio may carry a typed [`Annotation`]
+//! defined by the crate whose node made it (see [`annotation`]).
 //!
 //! ```
 //! use remotemedia_core::{Engine, Manifest, RuntimeData};

@@ -68,6 +68,24 @@ pub trait Node: Send {
         false
     }
 
+    /// True while the node holds back outputs of its last `process` (or
+    /// `release`) call: a node that may make many outputs from one input
+    /// (a streaming Python node) hands them out a batch per call. The engine
+    /// then calls [`Node::release`] until this returns false, walking each
+    /// batch through the rest of the graph (and, in a session, handing it
+    /// to the receiver, waiting while its queue is full) before the next,
+    /// and before the next input. So memory stays bounded by one batch. The
+    /// default holds nothing back.
+    fn holds_output(&self) -> bool {
+        false
+    }
+
+    /// Pushes the next batch of the outputs held back (see
+    /// [`Node::holds_output`]). The default has none.
+    fn release(&mut self, _out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        Ok(())
+    }
+
     /// Forgets all stream state, as if newly built. Called before a retry and
     /// after a discontinuity. The default has no state to forget.
     fn reset(&mut self) {}

@@ -404,7 +404,7 @@ const VAD_KEYS: [&str; 5] = [
 ];
 
 /// Keys a Python node added to an annotation's dict (beyond
-/// [`VAD_KEYS`]), decorating the annotation taken from the rest of it:
+/// `VAD_KEYS`), decorating the annotation taken from the rest of it:
 /// they come back whenever the annotation reaches Python again. Their JSON
 /// form (for the CLI or a remote server) holds the keys whose values have
 /// one.

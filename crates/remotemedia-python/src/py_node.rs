@@ -90,6 +90,11 @@ pub struct PyNode {
     timeout: Option<Duration>,
     /// Consecutive quick calls (see [`QUICK_CALL`]).
     quick_calls: u32,
+    /// Whether the adapter hands out a call's outputs in batches (a
+    /// streaming node's: it has `release()` and says `holding`).
+    batches: bool,
+    /// Whether its last call held outputs back ([`Node::holds_output`]).
+    holding: bool,
 }
 
 impl PyNode {
@@ -105,6 +110,7 @@ impl PyNode {
             .call_method1(intern!(py, "for_run"), (clips,))?
             .unbind();
         let timeout: Option<f64> = adapter.bind(py).getattr(intern!(py, "timeout"))?.extract()?;
+        let batches = adapter.bind(py).hasattr(intern!(py, "release"))?;
         let timeout = timeout
             .map(Duration::try_from_secs_f64)
             .transpose()
@@ -114,10 +120,13 @@ impl PyNode {
             run,
             timeout,
             quick_calls: 0,
+            batches,
+            holding: false,
         })
     }
 
     fn call(&mut self, method: &str, input: Option<RuntimeData>, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        self.holding = false;
         if self.run.is_cancelled() {
             return Err(NodeError::fatal("the run was cancelled"));
         }
@@ -136,16 +145,18 @@ impl PyNode {
         } else {
             0
         };
-        result
+        self.holding = matches!(result, Ok(true));
+        result.map(drop)
     }
 
+    /// One call; returns whether the adapter now holds outputs back.
     fn call_attached(
         &self,
         py: Python<'_>,
         method: &str,
         input: Option<RuntimeData>,
         out: &mut Vec<RuntimeData>,
-    ) -> Result<(), NodeError> {
+    ) -> Result<bool, NodeError> {
         let adapter = self.adapter.bind(py);
         let arg = match &input {
             Some(data) => Some(data_to_node(py, data, self.run.one_dimensional()).map_err(|e| node_error(py, e))?),
@@ -166,7 +177,10 @@ impl PyNode {
             for item in outputs.cast::<PyList>()?.iter() {
                 out.push(data_from_py(&item)?.data);
             }
-            Ok::<_, PyErr>(())
+            if self.batches {
+                return adapter.getattr(intern!(py, "holding"))?.is_truthy();
+            }
+            Ok::<_, PyErr>(false)
         })();
         taken.map_err(|e| node_error(py, e))
     }
@@ -219,7 +233,16 @@ impl Node for PyNode {
         self.call("flush", None, out)
     }
 
+    fn holds_output(&self) -> bool {
+        self.holding
+    }
+
+    fn release(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {
+        self.call("release", None, out)
+    }
+
     fn reset(&mut self) {
+        self.holding = false;
         blocking(|| {
             Python::attach(|py| {
                 if let Err(e) = self.adapter.bind(py).call_method0("reset") {

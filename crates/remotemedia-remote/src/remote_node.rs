@@ -490,3 +490,57 @@ fn on_io_runtime<T: Send + 'static>(future: impl Future<Output = T> + Send + 'st
     });
     rx.recv().expect("a network task always answers")
 }
+
+#[cfg(test)]
+mod tests {
+    use remotemedia_audio::nodes::{SpeechSegment, VadInfo};
+    use remotemedia_core::{AudioData, SinkOutput};
+
+    use super::*;
+    use crate::outputs;
+
+    fn round_trip(data: RuntimeData) -> Vec<RuntimeData> {
+        let maps = outputs::collect(&mut vec![SinkOutput {
+            node_id: Arc::from("sink"),
+            data,
+        }])
+        .unwrap();
+        decode(ChunkResult {
+            sequence: 0,
+            audio_outputs: maps.audio,
+            data_outputs: maps.data,
+            processing_time_ms: 0.0,
+            total_samples_processed: 0,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn annotations_of_a_registered_kind_come_back_typed_and_other_data_as_json() {
+        remotemedia_audio::register(&mut Registry::new());
+        let audio = AudioData::mono_f32(vec![0.25; 480], 16_000).unwrap();
+        let info = VadInfo {
+            is_speech: true,
+            speech_frames: 1,
+            total_frames: 1,
+            segments: vec![SpeechSegment {
+                start: 0.0,
+                end: 0.03,
+                energy_db: -12.5,
+            }],
+            frame_decisions: vec![true],
+        };
+        let back = round_trip(RuntimeData::Annotated {
+            audio: audio.clone(),
+            annotation: Arc::new(info.clone()),
+        });
+        let [RuntimeData::Annotated { audio: a, annotation }] = back.as_slice() else {
+            panic!("{back:?}")
+        };
+        assert_eq!((a, annotation.downcast_ref::<VadInfo>()), (&audio, Some(&info)));
+        assert_eq!(back[0].kind(), "vad");
+
+        let back = round_trip(RuntimeData::Json(json!({"is_speech": true})));
+        assert_eq!(back, [RuntimeData::Json(json!({"is_speech": true}))]);
+    }
+}

@@ -59,6 +59,10 @@ const CLOSED_WAIT: Duration = Duration::from_secs(1);
 /// 48 kHz.
 const DEFAULT_CHUNK: u64 = 960;
 
+/// How long a finished stream waits for the client to end its side;
+/// whatever the client still sends meanwhile is discarded.
+const INPUT_END_WAIT: Duration = Duration::from_secs(2);
+
 /// The streaming service.
 #[derive(Debug, Clone)]
 pub struct StreamingService {
@@ -88,10 +92,23 @@ impl StreamingPipelineService for StreamingService {
             session_id,
             tx,
         };
-        let inbound = request.into_inner();
+        let mut inbound = request.into_inner();
         tokio::spawn(async move {
-            stream.run(inbound).await;
+            // `run` ends the response (its sender is dropped with it), so a
+            // client waiting for the trailers before it ends its own side
+            // gets them.
+            stream.run(&mut inbound).await;
             drop(permit);
+            // Then wait for the client's end of the request stream before
+            // letting go of it: an HTTP/2 stream the server stops reading
+            // while the client's side is still open stays in the
+            // connection's stream table until the connection closes (about
+            // 0.5 KiB per stream, on every long-lived connection whose
+            // client reads the whole response before ending its requests).
+            let _ = tokio::time::timeout(INPUT_END_WAIT, async {
+                while let Ok(Some(_)) = inbound.message().await {}
+            })
+            .await;
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }
@@ -149,8 +166,8 @@ impl Counters {
 }
 
 impl StreamTask {
-    async fn run(mut self, mut inbound: Streaming<StreamRequest>) {
-        let init = match self.next(&mut inbound).await {
+    async fn run(mut self, inbound: &mut Streaming<StreamRequest>) {
+        let init = match self.next(inbound).await {
             Next::Message(m) => match *m {
                 StreamRequest {
                     request: Some(In::Init(init)),
@@ -190,7 +207,7 @@ impl StreamTask {
                 tokio::select! {
                     biased;
                     () = live.requested() => live.publish_run(&run, counters.live()),
-                    next = self.next(&mut inbound) => break next,
+                    next = self.next(inbound) => break next,
                 }
             };
             let request = match next {

@@ -262,14 +262,24 @@ class _Inputs:
         return stream.pending.popleft()
 
 
+#: The most outputs a streaming node hands the engine per call: past them
+#: its generator waits, and the engine takes the next batch (``release``)
+#: once it has walked this one through the graph and, in a session, found
+#: room for it in the output queue. So a node that yields a lot for one
+#: input is held back by a reader that does not keep up.
+STREAM_BATCH = 32
+
+
 class StreamAdapter:
     """One run's (or session's) stream through a streaming node.
 
     The node's ``process(data_stream)`` async generator runs on the node's
     loop. Each engine call hands it one input and returns what it yields
-    until it asks for the next input; ``flush`` ends the input and returns
-    what it yields until it finishes. Each run and session has its own, so
-    concurrent streams never share a generator."""
+    until it asks for the next input, at most :data:`STREAM_BATCH` outputs:
+    past them the generator waits and ``holding`` is true until the engine
+    has taken the rest with ``release()`` calls. ``flush`` ends the input
+    and returns what it yields until it finishes. Each run and session has
+    its own, so concurrent streams never share a generator."""
 
     def __init__(self, node: Node, timeout: float | None) -> None:
         self.node = node
@@ -284,10 +294,21 @@ class StreamAdapter:
         self.closed = False
         self.starved = asyncio.Event()
         self.arrived = asyncio.Event()
+        #: Set by the generator's pump when a batch is full; ``room`` lets
+        #: it go on.
+        self.full = asyncio.Event()
+        self.room = asyncio.Event()
+        self.room.set()
+        #: True while outputs of the last call are held back.
+        self.holding = False
 
     def process(self, data: Any) -> list[Any]:
-        """One input in; the outputs it led to (any number) out."""
+        """One input in; the outputs it led to (up to a batch) out."""
         return self._calls._run_async(self._step(data, close=False))
+
+    def release(self) -> list[Any]:
+        """The next batch of the outputs held back (see ``holding``)."""
+        return self._calls._run_async(self._next_batch())
 
     def flush(self) -> list[Any]:
         """Ends the input: what the node yields until it finishes; the next
@@ -309,6 +330,7 @@ class StreamAdapter:
     async def _step(self, data: Any, close: bool) -> list[Any]:
         if close:
             self.closed = True
+            self.room.set()  # the end of the stream is taken whole
         else:
             self.pending.append(data)
         if self._pump is None and not self._finished:
@@ -321,32 +343,49 @@ class StreamAdapter:
             self._pump = asyncio.get_running_loop().create_task(self._run())
         self.starved.clear()
         self.arrived.set()
+        return await self._collect(close)
+
+    async def _next_batch(self) -> list[Any]:
+        self.starved.clear()
+        self.room.set()
+        return await self._collect(False)
+
+    async def _collect(self, until_finished: bool) -> list[Any]:
+        """The outputs of the step that just began, once the generator wants
+        an input it was not given, has filled a batch, or (at the end of the
+        input) has finished."""
         if not self._finished:
-            await self._wait(close)
+            await self._wait(until_finished)
         outputs, self._outputs = self._outputs, []
+        self.holding = self.full.is_set() and not self._finished
+        self.full.clear()
         if self._error is not None:
             error, self._error = self._error, None
             raise error
         return outputs
 
     async def _wait(self, until_finished: bool) -> None:
-        """Until the generator wants an input it was not given (or, at the
-        end of the input, until it finishes)."""
         assert self._pump is not None
         if until_finished:
             await asyncio.wait({self._pump})
             return
         starved = asyncio.ensure_future(self.starved.wait())
+        full = asyncio.ensure_future(self.full.wait())
         try:
-            await asyncio.wait({self._pump, starved}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({self._pump, starved, full}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             starved.cancel()
+            full.cancel()
 
     async def _run(self) -> None:
         try:
             async for value in self._generator:
                 if value is not None:
                     self._outputs.append(value)
+                    if len(self._outputs) >= STREAM_BATCH and not self.closed:
+                        self.room.clear()
+                        self.full.set()
+                        await self.room.wait()
         except Exception as exc:
             self._error = exc
         finally:
@@ -358,6 +397,12 @@ class StreamAdapter:
         self._outputs, self._error, self._finished = [], None, False
         self.pending.clear()
         self.closed = False
+        self.holding = False
+        # Fresh events (this may run on an engine thread; the old pump, which
+        # may wait on the old ones, is cancelled on its loop below).
+        self.full = asyncio.Event()
+        self.room = asyncio.Event()
+        self.room.set()
         if pump is not None and not pump.done():
             loop = pump.get_loop()
 

@@ -102,8 +102,8 @@ class RemoteExecutorConfig:
     def __call__(self, node: Any, node_config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """A ``RemoteExecutionNode`` running ``node`` (a node type name, or a
         built-in node object) on this server."""
-        if _node_factory is None:  # the package imports remotemedia.nodes.remote
-            raise ConfigurationError("remote nodes are unavailable: import remotemedia first")
+        # Importing any part of the package imports remotemedia.nodes.remote.
+        assert _node_factory is not None, "remotemedia.nodes.remote registers the factory"
         if not isinstance(node, str):
             native_type = getattr(type(node), "native_type", None)
             if native_type is None or not hasattr(node, "params"):

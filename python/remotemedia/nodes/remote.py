@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from remotemedia.core.node import Node, split_inert
 from remotemedia.core.remote_config import RemoteExecutorConfig, set_node_factory
-from remotemedia.exceptions import ConfigurationError, NativeRuntimeUnavailableError
+from remotemedia.exceptions import ConfigurationError
 
 
 class RemoteExecutionNode(Node):
@@ -80,10 +80,8 @@ class RemoteExecutionNode(Node):
         return params
 
     def process(self, data: Any) -> Any:
-        """Not called: the engine runs this node natively."""
-        raise NativeRuntimeUnavailableError(
-            "RemoteExecutionNode runs on the native engine (remotemedia._native), which is not available"
-        )
+        """The remote call happens in the engine: run it in a pipeline."""
+        raise TypeError("RemoteExecutionNode calls its server inside a pipeline: put it in one and run or stream it")
 
     def __repr__(self) -> str:
         target = f"{self.node_to_execute!r}, {self.remote_config!r}"

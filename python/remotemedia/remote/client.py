@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any
@@ -54,8 +53,6 @@ class Client:
         self.endpoint = check_endpoint(endpoint)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (0 < timeout <= 86_400):
             raise ConfigurationError(f"timeout: expected seconds in (0, 86400], got {timeout!r}")
-        if math.isnan(float(timeout)):
-            raise ConfigurationError("timeout: expected seconds in (0, 86400], got nan")
         if auth_token is not None and not isinstance(auth_token, str):
             raise ConfigurationError(f"auth_token: expected a string, got {type(auth_token).__name__}")
         self.auth_token = auth_token
@@ -67,7 +64,7 @@ class Client:
         """The native client, connected on first use (blocking: call it off the loop)."""
         with self._lock:
             if self._native is None:
-                native = _runtime.native_module()
+                native = _runtime.native
                 self._native = native.RemoteClient(self.endpoint, self.auth_token, self.timeout)
             return self._native
 

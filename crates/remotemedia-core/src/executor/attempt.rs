@@ -32,6 +32,7 @@ impl Recorder<'_> {
 pub(super) enum Call {
     Process(RuntimeData),
     Flush,
+    Release,
 }
 
 /// How an attempt went. `panicked`: the node panicked (the error carries
@@ -157,6 +158,7 @@ fn guarded(node: &mut dyn Node, call: Call, out: &mut Vec<RuntimeData>) -> Outco
     let outcome = crate::panic::catching(|| match call {
         Call::Process(input) => node.process(input, out),
         Call::Flush => node.flush(out),
+        Call::Release => node.release(out),
     });
     match outcome {
         Ok(result) => Outcome {

@@ -87,9 +87,10 @@ pub struct RunCounts {
 
 impl LiveSession {
     /// Registers a new session of `pipeline` with the process: it counts as
-    /// open in every [`live_view`] until [`Self::close`] (or
-    /// [`Self::close_run`]), or until its last handle is dropped (its
-    /// figures since its last publication are then lost to the totals).
+    /// open in every [`live_view`] until it is closed (for a run driven
+    /// outside a session, [`Self::close_run`]). Dropping its last handle
+    /// unclosed also takes it out of the view, figures and all, so the
+    /// totals would miss them: close it on every way out.
     pub fn open(pipeline: Arc<Pipeline>) -> Self {
         let state = Arc::new(LiveState {
             pipeline,
@@ -145,7 +146,8 @@ impl LiveSession {
     }
 
     /// Ends a run driven outside a session: its figures join the process
-    /// totals (see [`Self::close`]).
+    /// totals in the same step as it leaves the open ones, so no scrape
+    /// counts it twice or not at all.
     pub fn close_run(&self, run: &GraphRun, counts: RunCounts) {
         self.close(Publication::of(run, counts));
     }

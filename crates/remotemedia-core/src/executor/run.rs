@@ -58,6 +58,9 @@ pub struct GraphRun {
     sources: Vec<usize>,
     /// Nodes whose end-of-stream production ([`Self::produce`]) is over.
     produced_all: Vec<bool>,
+    /// Whether a node may hold back outputs ([`crate::Node::holds_output`])
+    /// for [`Self::release`] steps.
+    held: bool,
     options: RunOptions,
     trace: Trace,
     /// Whether the trace goes to a writer rather than memory.
@@ -105,6 +108,7 @@ impl GraphRun {
             outputs: Vec::new(),
             sources,
             produced_all: vec![false; n],
+            held: false,
             options,
             trace: Trace::default(),
             trace_streamed: false,
@@ -122,14 +126,61 @@ impl GraphRun {
     }
 
     /// Pushes one input into every source node and walks the graph,
-    /// appending sink outputs to `emit`.
+    /// appending sink outputs to `emit` (those of outputs held back by a
+    /// node too: see [`Self::release`]).
     pub async fn push(&mut self, input: RuntimeData, emit: &mut Vec<SinkOutput>) -> Result<(), EngineError> {
+        self.push_step(input, emit).await?;
+        while self.release(emit).await? {}
+        Ok(())
+    }
+
+    /// Like [`Self::push`], but outputs a node holds back stay there for
+    /// the caller's [`Self::release`] steps, to be taken (until it returns
+    /// false) before the next input: a caller that hands outputs on between
+    /// steps (a session) keeps memory bounded by one step.
+    pub async fn push_step(&mut self, input: RuntimeData, emit: &mut Vec<SinkOutput>) -> Result<(), EngineError> {
         let (last, rest) = self.sources.split_last().expect("a pipeline has a source");
         for &s in rest {
             self.pending[s].push(input.clone());
         }
         self.pending[*last].push(input);
         self.walk(emit, false).await
+    }
+
+    /// One step of taking the outputs nodes hold back
+    /// ([`crate::Node::holds_output`]): the most downstream such node
+    /// releases one batch, which is walked through the rest of the graph.
+    /// Returns false, doing nothing, when no node holds any.
+    pub async fn release(&mut self, emit: &mut Vec<SinkOutput>) -> Result<bool, EngineError> {
+        if !self.held {
+            return Ok(false);
+        }
+        let pipeline = Arc::clone(&self.pipeline);
+        // Downstream first: a node is never handed an input while it holds
+        // outputs of the last one.
+        let Some(&i) = pipeline.graph().order().iter().rev().find(|&&i| self.slots[i].holds_output()) else {
+            self.held = false;
+            return Ok(false);
+        };
+        let mut rec = Recorder {
+            metrics: self.options.metrics,
+            trace: self.options.trace.then_some(&mut self.trace),
+            started: self.started.expect("set by the walk that made the node hold"),
+            live_at_start: self.live_at_start,
+            peak_growth: &mut self.peak_growth,
+        };
+        let mut result = self.slots[i].release(&pipeline, &mut self.outputs, &mut rec).await;
+        if result.is_ok() {
+            route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
+            result = self.walk_inner(emit, false).await;
+        }
+        if result.is_err() {
+            for p in &mut self.pending {
+                p.clear();
+            }
+            self.work.clear();
+        }
+        result.map(|()| true)
     }
 
     /// Pushes one input into the source node `source_id` only.
@@ -145,7 +196,9 @@ impl GraphRun {
             .filter(|&i| graph.predecessors(i).is_empty())
             .ok_or_else(|| EngineError::NotASource(source_id.to_owned()))?;
         self.pending[i].push(input);
-        self.walk(emit, false).await
+        self.walk(emit, false).await?;
+        while self.release(emit).await? {}
+        Ok(())
     }
 
     /// One step of the end of the stream for nodes that release their
@@ -195,6 +248,16 @@ impl GraphRun {
     /// flows through the nodes below it.
     pub async fn flush(&mut self, emit: &mut Vec<SinkOutput>) -> Result<(), EngineError> {
         loop {
+            match self.release(emit).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    self.finished = Some(Instant::now());
+                    return Err(e);
+                }
+            }
+        }
+        loop {
             match self.produce(emit).await {
                 Ok(true) => {}
                 Ok(false) => break,
@@ -219,6 +282,7 @@ impl GraphRun {
             s.reset();
         }
         self.produced_all.fill(false);
+        self.held = false;
     }
 
     /// Each node's counters so far, in node order.
@@ -338,6 +402,14 @@ impl GraphRun {
                         slot.finish(&pipeline, pending, &mut self.outputs, &mut rec).await?;
                     }
                     route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
+                    if slot.holds_output() {
+                        if flush {
+                            // Everything before the node's own flush.
+                            drain(slot, &pipeline, i, &mut self.outputs, &mut self.pending, emit, &mut rec).await?;
+                        } else {
+                            self.held = true;
+                        }
+                    }
                 }
                 _ => {
                     std::mem::swap(&mut self.pending[i], &mut self.work);
@@ -348,6 +420,9 @@ impl GraphRun {
                             slot.finish(&pipeline, pending, &mut self.outputs, &mut rec).await?;
                         }
                         route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
+                        // Several inputs in one walk: what the node holds
+                        // back goes on before its next input.
+                        drain(slot, &pipeline, i, &mut self.outputs, &mut self.pending, emit, &mut rec).await?;
                     }
                     self.work = inputs;
                 }
@@ -359,6 +434,24 @@ impl GraphRun {
         }
         Ok(())
     }
+}
+
+/// Takes every batch node `i` holds back ([`crate::Node::holds_output`])
+/// and hands it on, for when its outputs cannot wait for release steps.
+async fn drain(
+    slot: &mut NodeSlot,
+    pipeline: &Pipeline,
+    i: usize,
+    outputs: &mut Vec<RuntimeData>,
+    pending: &mut [Vec<RuntimeData>],
+    emit: &mut Vec<SinkOutput>,
+    rec: &mut Recorder<'_>,
+) -> Result<(), EngineError> {
+    while slot.holds_output() {
+        slot.release(pipeline, outputs, rec).await?;
+        route(pipeline, i, outputs, pending, emit);
+    }
+    Ok(())
 }
 
 /// Hands the outputs of node `i` to its successors (the last one takes

@@ -474,7 +474,28 @@ async fn step(
     let (result, last) = match command {
         Some(Command::Push(input)) => {
             counts.chunks_in += 1;
-            (run.push(input, emitted).await, false)
+            let pushed = run.push_step(input, emitted).await;
+            if pushed.is_ok() {
+                // Outputs a node holds back (many from one input) are
+                // handed on a batch at a time, each waiting for room.
+                loop {
+                    counts.chunks_out += emitted.len() as u64;
+                    if !deliver(out, emitted, Ok(())).await {
+                        return false;
+                    }
+                    match run.release(emitted).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => {
+                            counts.chunks_out += emitted.len() as u64;
+                            counts.error = Some(e.to_string());
+                            deliver(out, emitted, Err(e)).await;
+                            return false;
+                        }
+                    }
+                }
+            }
+            (pushed, false)
         }
         Some(Command::PushTo(id, input)) => {
             counts.chunks_in += 1;

@@ -65,6 +65,12 @@ impl NodeSlot {
         self.node.as_ref().is_some_and(|n| n.has_more())
     }
 
+    /// True when the node holds back outputs of its last call (see
+    /// [`Node::holds_output`]).
+    pub(crate) fn holds_output(&self) -> bool {
+        self.node.as_ref().is_some_and(|n| n.holds_output())
+    }
+
     pub(crate) fn reset(&mut self) {
         if let Some(n) = &mut self.node {
             n.reset();
@@ -180,12 +186,34 @@ impl NodeSlot {
         out: &mut Vec<RuntimeData>,
         rec: &mut Recorder<'_>,
     ) -> Result<(), EngineError> {
+        self.call_once(pipeline, Call::Flush, out, rec).await
+    }
+
+    /// Takes the next batch of the outputs the node holds back (see
+    /// [`Node::holds_output`]); like a flush, not retried.
+    pub(crate) async fn release(
+        &mut self,
+        pipeline: &Pipeline,
+        out: &mut Vec<RuntimeData>,
+        rec: &mut Recorder<'_>,
+    ) -> Result<(), EngineError> {
+        self.call_once(pipeline, Call::Release, out, rec).await
+    }
+
+    /// A flush or release: one attempt; on failure, the fallback.
+    async fn call_once(
+        &mut self,
+        pipeline: &Pipeline,
+        call: Call,
+        out: &mut Vec<RuntimeData>,
+        rec: &mut Recorder<'_>,
+    ) -> Result<(), EngineError> {
         let policy = pipeline.policy(self.index);
         if policy.breaker.is_open() {
             let open = circuit_open(pipeline, self.index);
             return self.fall_back(policy.on_failure, Lost::Flush, out, open);
         }
-        match self.attempt(pipeline, Call::Flush, out, rec).await {
+        match self.attempt(pipeline, call, out, rec).await {
             Ok(()) => Ok(()),
             Err(error) => {
                 out.clear();
