@@ -59,12 +59,14 @@ impl Node for Burst {
 fn engine(released: &Arc<AtomicUsize>) -> Engine {
     let mut registry = Registry::with_builtins();
     let released = Arc::clone(released);
-    registry.register(NodeType::new::<NoParams>("Burst", "test node").native(move |_: NoParams| {
-        Ok(Box::new(Burst {
-            left: 0..0,
-            released: Arc::clone(&released),
-        }))
-    }));
+    registry.register(
+        NodeType::new::<NoParams>("Burst", "test node").native(move |_: NoParams| {
+            Ok(Box::new(Burst {
+                left: 0..0,
+                released: Arc::clone(&released),
+            }))
+        }),
+    );
     Engine::new(registry)
 }
 

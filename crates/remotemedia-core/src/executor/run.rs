@@ -158,7 +158,13 @@ impl GraphRun {
         let pipeline = Arc::clone(&self.pipeline);
         // Downstream first: a node is never handed an input while it holds
         // outputs of the last one.
-        let Some(&i) = pipeline.graph().order().iter().rev().find(|&&i| self.slots[i].holds_output()) else {
+        let Some(&i) = pipeline
+            .graph()
+            .order()
+            .iter()
+            .rev()
+            .find(|&&i| self.slots[i].holds_output())
+        else {
             self.held = false;
             return Ok(false);
         };
