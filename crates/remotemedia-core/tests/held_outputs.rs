@@ -46,6 +46,10 @@ impl Node for Burst {
         Ok(())
     }
 
+    fn may_hold_output(&self) -> bool {
+        true
+    }
+
     fn holds_output(&self) -> bool {
         !self.left.is_empty()
     }
@@ -59,12 +63,14 @@ impl Node for Burst {
 fn engine(released: &Arc<AtomicUsize>) -> Engine {
     let mut registry = Registry::with_builtins();
     let released = Arc::clone(released);
-    registry.register(NodeType::new::<NoParams>("Burst", "test node").native(move |_: NoParams| {
-        Ok(Box::new(Burst {
-            left: 0..0,
-            released: Arc::clone(&released),
-        }))
-    }));
+    registry.register(
+        NodeType::new::<NoParams>("Burst", "test node").native(move |_: NoParams| {
+            Ok(Box::new(Burst {
+                left: 0..0,
+                released: Arc::clone(&released),
+            }))
+        }),
+    );
     Engine::new(registry)
 }
 
