@@ -80,6 +80,13 @@ pub trait Node: Send {
         false
     }
 
+    /// True for a node that may ever hold outputs back
+    /// ([`Node::holds_output`]). Asked once, when a run builds the node, so
+    /// that nodes that never do cost nothing per call. The default: never.
+    fn may_hold_output(&self) -> bool {
+        false
+    }
+
     /// Pushes the next batch of the outputs held back (see
     /// [`Node::holds_output`]). The default has none.
     fn release(&mut self, _out: &mut Vec<RuntimeData>) -> Result<(), NodeError> {

@@ -46,6 +46,10 @@ impl Node for Burst {
         Ok(())
     }
 
+    fn may_hold_output(&self) -> bool {
+        true
+    }
+
     fn holds_output(&self) -> bool {
         !self.left.is_empty()
     }

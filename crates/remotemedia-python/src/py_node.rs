@@ -233,6 +233,10 @@ impl Node for PyNode {
         self.call("flush", None, out)
     }
 
+    fn may_hold_output(&self) -> bool {
+        self.batches
+    }
+
     fn holds_output(&self) -> bool {
         self.holding
     }

@@ -58,9 +58,9 @@ pub struct GraphRun {
     sources: Vec<usize>,
     /// Nodes whose end-of-stream production ([`Self::produce`]) is over.
     produced_all: Vec<bool>,
-    /// Whether a node may hold back outputs ([`crate::Node::holds_output`])
-    /// for [`Self::release`] steps.
-    held: bool,
+    /// The nodes that may hold outputs back ([`crate::Node::may_hold_output`]),
+    /// most downstream first: [`Self::release`] looks only at these.
+    holders: Vec<usize>,
     options: RunOptions,
     trace: Trace,
     /// Whether the trace goes to a writer rather than memory.
@@ -98,7 +98,15 @@ impl GraphRun {
                     .build_node(i, &context)
                     .map(|node| NodeSlot::new(i, node, context.clone()))
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<NodeSlot>, _>>()?;
+        let holders = pipeline
+            .graph()
+            .order()
+            .iter()
+            .rev()
+            .copied()
+            .filter(|&i| slots[i].may_hold())
+            .collect();
         let sources = pipeline.graph().sources().collect();
         Ok(Self {
             pipeline,
@@ -108,7 +116,7 @@ impl GraphRun {
             outputs: Vec::new(),
             sources,
             produced_all: vec![false; n],
-            held: false,
+            holders,
             options,
             trace: Trace::default(),
             trace_streamed: false,
@@ -129,8 +137,15 @@ impl GraphRun {
     /// appending sink outputs to `emit` (those of outputs held back by a
     /// node too: see [`Self::release`]).
     pub async fn push(&mut self, input: RuntimeData, emit: &mut Vec<SinkOutput>) -> Result<(), EngineError> {
-        self.push_step(input, emit).await?;
-        while self.release(emit).await? {}
+        let (last, rest) = self.sources.split_last().expect("a pipeline has a source");
+        for &s in rest {
+            self.pending[s].push(input.clone());
+        }
+        self.pending[*last].push(input);
+        self.walk(emit, false).await?;
+        if !self.holders.is_empty() {
+            while Box::pin(self.release(emit)).await? {}
+        }
         Ok(())
     }
 
@@ -152,22 +167,12 @@ impl GraphRun {
     /// releases one batch, which is walked through the rest of the graph.
     /// Returns false, doing nothing, when no node holds any.
     pub async fn release(&mut self, emit: &mut Vec<SinkOutput>) -> Result<bool, EngineError> {
-        if !self.held {
-            return Ok(false);
-        }
-        let pipeline = Arc::clone(&self.pipeline);
         // Downstream first: a node is never handed an input while it holds
         // outputs of the last one.
-        let Some(&i) = pipeline
-            .graph()
-            .order()
-            .iter()
-            .rev()
-            .find(|&&i| self.slots[i].holds_output())
-        else {
-            self.held = false;
+        let Some(&i) = self.holders.iter().find(|&&i| self.slots[i].holds_output()) else {
             return Ok(false);
         };
+        let pipeline = Arc::clone(&self.pipeline);
         let mut rec = Recorder {
             metrics: self.options.metrics,
             trace: self.options.trace.then_some(&mut self.trace),
@@ -203,7 +208,9 @@ impl GraphRun {
             .ok_or_else(|| EngineError::NotASource(source_id.to_owned()))?;
         self.pending[i].push(input);
         self.walk(emit, false).await?;
-        while self.release(emit).await? {}
+        if !self.holders.is_empty() {
+            while Box::pin(self.release(emit)).await? {}
+        }
         Ok(())
     }
 
@@ -288,7 +295,6 @@ impl GraphRun {
             s.reset();
         }
         self.produced_all.fill(false);
-        self.held = false;
     }
 
     /// Each node's counters so far, in node order.
@@ -408,14 +414,6 @@ impl GraphRun {
                         slot.finish(&pipeline, pending, &mut self.outputs, &mut rec).await?;
                     }
                     route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
-                    if slot.holds_output() {
-                        if flush {
-                            // Everything before the node's own flush.
-                            drain(slot, &pipeline, i, &mut self.outputs, &mut self.pending, emit, &mut rec).await?;
-                        } else {
-                            self.held = true;
-                        }
-                    }
                 }
                 _ => {
                     std::mem::swap(&mut self.pending[i], &mut self.work);
@@ -428,12 +426,38 @@ impl GraphRun {
                         route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
                         // Several inputs in one walk: what the node holds
                         // back goes on before its next input.
-                        drain(slot, &pipeline, i, &mut self.outputs, &mut self.pending, emit, &mut rec).await?;
+                        if slot.holds_output() {
+                            // Boxed: the rare path keeps the walk's future small.
+                            Box::pin(drain(
+                                slot,
+                                &pipeline,
+                                i,
+                                &mut self.outputs,
+                                &mut self.pending,
+                                emit,
+                                &mut rec,
+                            ))
+                            .await?;
+                        }
                     }
                     self.work = inputs;
                 }
             }
             if flush {
+                if self.slots[i].holds_output() {
+                    // What the node holds back goes on before its flush.
+                    let slot = &mut self.slots[i];
+                    Box::pin(drain(
+                        slot,
+                        &pipeline,
+                        i,
+                        &mut self.outputs,
+                        &mut self.pending,
+                        emit,
+                        &mut rec,
+                    ))
+                    .await?;
+                }
                 self.slots[i].flush(&pipeline, &mut self.outputs, &mut rec).await?;
                 route(&pipeline, i, &mut self.outputs, &mut self.pending, emit);
             }

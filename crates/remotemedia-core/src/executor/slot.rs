@@ -29,6 +29,8 @@ pub(crate) struct NodeSlot {
     node: Option<Box<dyn Node>>,
     /// The run's context, for that rebuild.
     context: RunContext,
+    /// Whether the node may hold outputs back ([`Node::may_hold_output`]).
+    may_hold: bool,
     pub(crate) metrics: NodeMetrics,
 }
 
@@ -53,6 +55,7 @@ impl NodeSlot {
     pub(crate) fn new(index: usize, node: Box<dyn Node>, context: RunContext) -> Self {
         Self {
             index,
+            may_hold: node.may_hold_output(),
             node: Some(node),
             context,
             metrics: NodeMetrics::default(),
@@ -67,8 +70,12 @@ impl NodeSlot {
 
     /// True when the node holds back outputs of its last call (see
     /// [`Node::holds_output`]).
+    pub(crate) fn may_hold(&self) -> bool {
+        self.may_hold
+    }
+
     pub(crate) fn holds_output(&self) -> bool {
-        self.node.as_ref().is_some_and(|n| n.holds_output())
+        self.may_hold && self.node.as_ref().is_some_and(|n| n.holds_output())
     }
 
     pub(crate) fn reset(&mut self) {
