@@ -140,6 +140,11 @@ def test_remote_vad_in_a_local_pipeline_matches_the_local_one(server: Server) ->
     assert r_info["is_speech"] is True
     assert r_info["segments"] == l_info["segments"]
     assert r_info["speech_frames"] == l_info["speech_frames"]
+    # With use_rust=False the resampler runs its numpy implementation and the
+    # remote call, which has none, still runs natively.
+    assert sorted(remote._native_pipeline(False).runtimes().values()) == ["python", "rust"]
+    _, p_rate, p_info = run(remote.run((audio, 48000), use_rust=False))
+    assert p_rate == 16000 and p_info["is_speech"] is True
     # A built-in node object runs as its type and params.
     from_object = config(VADNode(threshold_db=-30.0))
     assert from_object.params()["node_type"] == "VADNode"

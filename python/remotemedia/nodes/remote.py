@@ -26,8 +26,8 @@ class RemoteExecutionNode(Node):
     """Runs ``node_to_execute`` with ``node_config`` on the server of ``remote_config``."""
 
     native_type: ClassVar[str | None] = "RemotePipelineNode"
-    #: The pure-Python path cannot run it.
-    engine_only: ClassVar[bool] = True
+    #: The remote call is native only (``use_rust=False`` runs it natively too).
+    has_python_implementation: ClassVar[bool] = False
 
     def __init__(
         self,
