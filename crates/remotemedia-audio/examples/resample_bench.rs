@@ -78,7 +78,8 @@ fn main() {
         let chunks = (input.len() / chunk) as f64;
         fields.push((format!("resample_chunk20ms_{q}_us"), med / chunks));
         fields.push((format!("resample_chunk20ms_{q}_min_us"), min / chunks));
-        fields.push((format!("resample_taps_{q}"), rs.taps() as f64));
+        let taps: usize = rs.stages().iter().map(|&(_, _, taps)| taps).sum();
+        fields.push((format!("resample_taps_{q}"), taps as f64));
     }
 
     // Other common pairs at `High`, one second of input, one call.

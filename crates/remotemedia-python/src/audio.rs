@@ -200,8 +200,11 @@ fn borrow_array(
         ));
     }
     let dtype = array.dtype();
-    if !array.is_c_contiguous() || !array.is_aligned() || dtype.is_native_byteorder() == Some(false) {
+    if !array.is_aligned() || dtype.is_native_byteorder() == Some(false) {
         return Ok(None);
+    }
+    if !array.is_c_contiguous() {
+        return copy_rows(array, channels, frames, rate);
     }
     let lock = (lending == Lendable::Lockable).then_some(locking);
     let len = channels * frames;
@@ -219,6 +222,55 @@ fn borrow_array(
         copied: false,
         pending,
     }))
+}
+
+/// A `(channels, frames)` array whose rows are each contiguous but not adjacent (a slice
+/// of a longer recording, `x[:, i:j]`), copied row by row: `None` for other layouts.
+/// The copy is what `numpy.ascontiguousarray` would make, without the call into Python.
+fn copy_rows(
+    array: &Bound<'_, PyUntypedArray>,
+    channels: usize,
+    frames: usize,
+    rate: u32,
+) -> PyResult<Option<AudioIn>> {
+    let dtype = array.dtype();
+    let strides = array.strides();
+    if array.ndim() != 2 || strides[1] != dtype.itemsize() as isize {
+        return Ok(None);
+    }
+    let row_stride = strides[0];
+    // SAFETY: reading the data pointer of a live, aligned array object.
+    let data = unsafe { (*numpy::npyffi::_PyArray_GET_ITEM_DATA(array.as_array_ptr())).data };
+    let samples = match (dtype.kind(), dtype.itemsize()) {
+        (b'f', 4) => Samples::from(rows::<f32>(data, row_stride, channels, frames)),
+        (b'i', 2) => Samples::from(rows::<i16>(data, row_stride, channels, frames)),
+        (b'i', 4) => Samples::from(rows::<i32>(data, row_stride, channels, frames)),
+        _ => return Ok(None),
+    };
+    let audio = AudioData::new(samples, channels, rate).map_err(|e| PyValueError::new_err(format!("samples: {e}")))?;
+    Ok(Some(AudioIn {
+        audio,
+        one_dimensional: false,
+        array: array.clone().into_any().unbind(),
+        copied: true,
+        pending: None,
+    }))
+}
+
+/// The `channels` rows of `frames` values at `data + c * row_stride` bytes, one after another.
+fn rows<T: Copy>(data: *mut std::ffi::c_char, row_stride: isize, channels: usize, frames: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(channels * frames);
+    if frames == 0 {
+        return out;
+    }
+    for c in 0..channels {
+        // SAFETY: numpy guarantees that row `c` of the array starts `c * row_stride` bytes
+        // from the data pointer and holds `frames` aligned values of `T` (checked: unit
+        // inner stride, aligned, native order); the GIL is held, so nothing frees it.
+        let row = unsafe { std::slice::from_raw_parts(data.offset(c as isize * row_stride).cast::<T>(), frames) };
+        out.extend_from_slice(row);
+    }
+    out
 }
 
 /// Lends `array`'s memory; `lock` says whether (and when) to lock it.

@@ -1,7 +1,7 @@
 //! Filter design: the number of taps a specification needs, and the Kaiser-windowed sinc
 //! table of polyphase branches.
 
-use super::blocks::{TAP_BLOCK, TILE_TAPS};
+use super::blocks::{TAP_BLOCK, TAP_GRAIN, TILE_TAPS};
 use super::quality::FilterSpec;
 
 pub(super) fn gcd(mut a: u32, mut b: u32) -> u32 {
@@ -20,14 +20,16 @@ fn cutoff(spec: FilterSpec, in_rate: u32, out_rate: u32) -> (f64, f64) {
 }
 
 /// Taps per branch (in input frames) for a Kaiser window meeting `spec`, rounded up to a
-/// multiple of [`TAP_BLOCK`] and long enough for the flush tail to fit in one window.
-pub(super) fn taps_for(spec: FilterSpec, in_rate: u32, out_rate: u32, up: u32, down: u32) -> usize {
+/// multiple of `grain` ([`TAP_GRAIN`] or [`TAP_BLOCK`]; the tiled ratios round further) and
+/// long enough for the flush tail to fit in one window.
+pub(super) fn taps_for(spec: FilterSpec, in_rate: u32, out_rate: u32, (up, down): (u32, u32), grain: usize) -> usize {
+    debug_assert!(grain.is_multiple_of(TAP_GRAIN));
     let (_, width) = cutoff(spec, in_rate, out_rate);
     let n = (spec.atten_db - 7.95) / (2.285 * 2.0 * std::f64::consts::PI * width) + 1.0;
     // The flush tail and the history must fit in one window: half a window spans more
     // than 1.5 output periods.
     let min_len = 4 * down.div_ceil(up) as usize + TAP_BLOCK;
-    let taps = (n.ceil() as usize).max(min_len).next_multiple_of(TAP_BLOCK);
+    let taps = (n.ceil() as usize).max(min_len).next_multiple_of(grain);
     if up == 1 {
         // The tiled decimator wants whole blocks of taps per input phase.
         taps.next_multiple_of(TILE_TAPS * down as usize)
@@ -49,6 +51,13 @@ pub(crate) fn kaiser_beta(atten_db: f64) -> f64 {
     }
 }
 
+/// Fills `table` with the `table.len() / taps` branches of the Kaiser-windowed sinc.
+///
+/// When the stop band starts below the input rate, every multiple of the input rate is
+/// stopped and each branch is normalised to unit DC gain on its own. A stage whose stop
+/// band starts higher (a wide first stage whose images a later stage removes) lets the
+/// image of DC at the input rate through, so its branches differ in DC gain by design and
+/// they are normalised together, to unit gain on average.
 pub(super) fn fill_table(spec: FilterSpec, in_rate: u32, out_rate: u32, taps: usize, table: &mut [f32]) {
     let (fc, _) = cutoff(spec, in_rate, out_rate);
     let window = KaiserWindow::new(kaiser_beta(spec.atten_db));
@@ -56,8 +65,7 @@ pub(super) fn fill_table(spec: FilterSpec, in_rate: u32, out_rate: u32, taps: us
     let up = table.len() / taps;
     let step = std::f64::consts::PI * 2.0 * fc;
     let (step_sin, step_cos) = step.sin_cos();
-    let mut branch = vec![0.0f64; taps];
-    for (p, row) in table.chunks_exact_mut(taps).enumerate() {
+    let fill_branch = |p: usize, branch: &mut [f64]| {
         let t0 = p as f64 / up as f64 + half - 1.0;
         // sin(pi * 2fc * t) along the branch by rotation: t falls by 1 per tap.
         let (mut sin, mut cos) = (step * t0).sin_cos();
@@ -66,14 +74,34 @@ pub(super) fn fill_table(spec: FilterSpec, in_rate: u32, out_rate: u32, taps: us
             let r = t / half;
             let angle = step * t;
             let sinc = if angle == 0.0 { 1.0 } else { sin / angle };
-            *h = if r.abs() >= 1.0 {
+            // At whole multiples of pi the sinc is exactly zero; the rotation leaves a
+            // residue there, which would spoil the zeros a half-band filter skips.
+            let zero = {
+                let cycles = 2.0 * fc * t;
+                cycles != 0.0 && (cycles - cycles.round()).abs() < 1e-9
+            };
+            *h = if r.abs() >= 1.0 || zero {
                 0.0
             } else {
                 2.0 * fc * sinc * window.at(r)
             };
             (sin, cos) = (sin * step_cos - cos * step_sin, cos * step_cos + sin * step_sin);
         }
-        let dc: f64 = branch.iter().sum();
+    };
+    let mut branch = vec![0.0f64; taps];
+    let stop_hz = spec.stop * f64::from(in_rate.min(out_rate)) / 2.0;
+    let shared_dc = (stop_hz >= f64::from(in_rate)).then(|| {
+        let total: f64 = (0..up)
+            .map(|p| {
+                fill_branch(p, &mut branch);
+                branch.iter().sum::<f64>()
+            })
+            .sum();
+        total / up as f64
+    });
+    for (p, row) in table.chunks_exact_mut(taps).enumerate() {
+        fill_branch(p, &mut branch);
+        let dc = shared_dc.unwrap_or_else(|| branch.iter().sum());
         for (c, h) in row.iter_mut().zip(&branch) {
             *c = (h / dc) as f32;
         }

@@ -2,18 +2,29 @@
 //!
 //! [`Resampler`] converts planar `f32` audio between any two integer sample rates whose
 //! ratio reduces to at most [`MAX_PHASES`] polyphase branches (all pairs of 8, 11.025, 16,
-//! 22.05, 24, 32, 44.1, 48 and 96 kHz qualify). It is a polyphase FIR with a Kaiser-windowed
-//! sinc prototype, evaluated directly at every output instant, so:
+//! 22.05, 24, 32, 44.1, 48 and 96 kHz qualify). It runs one or more polyphase FIR stages
+//! with Kaiser-windowed sinc prototypes, each evaluated directly at every output instant,
+//! so:
 //!
 //! - the output is **delay-compensated**: output frame `n` is centred on input time
-//!   `n * in_rate / out_rate`, as if the filter had no latency;
+//!   `n * in_rate / out_rate`, as if the filters had no latency;
 //! - a stream of `N` input frames yields exactly `round(N * out_rate / in_rate)` output frames
 //!   (ties round up) once [`Resampler::flush_into`] has been called;
 //! - feeding the input in chunks of **any** size gives the same samples, bit for bit, as one
-//!   call on the whole buffer: every output frame is computed by the same code from the same
-//!   input window, whatever the chunking.
+//!   call on the whole buffer: every stage computes every output by the same code from the
+//!   same input window, whatever the chunking.
 //!
 //! Signal before the first frame and after the last one is taken as silence.
+//!
+//! # Stages
+//!
+//! `plan` splits a conversion where that costs fewer operations: the sharp filtering moves
+//! to a factor of two, where a half-band filter is zero at every other tap, and the
+//! rational rest of the ratio goes to a stage with a wide transition band, so a short
+//! filter and a small table (22.05 -> 96 kHz: a 2x doubling, then 44.1 -> 96 kHz with 24
+//! taps instead of 128 taps over 320 branches). Each stage stops whatever would fold into
+//! the band the quality protects, so the chain meets the same figures as one filter.
+//! `Low` always runs one stage.
 //!
 //! # Why an own kernel instead of rubato
 //!
@@ -22,21 +33,24 @@
 //! output by one input sample, and its `Fft` resampler needs FFT-friendly chunk sizes and a
 //! non-default configuration (chunk 960, one sub-chunk) to be both fast and clean at 3:1.
 //! Speed against rubato's `Fft` and python-soxr, measured in the same runs, is in the
-//! README's Performance section (`bench/resample/compare.py` reproduces it).
+//! README's Performance section (`bench/resample/compare.py` and `all_pairs.py` reproduce
+//! it).
 //!
 //! Kernels are chosen at run time. On CPUs with AVX2 and FMA, integer decimation
 //! (48 -> 16, 96 -> 48 kHz, ...) and integer interpolation (16 -> 48, 8 -> 16 kHz, ...) use a
-//! tiled kernel (`x86::tile`) that computes 40 outputs per pass and reuses every loaded
-//! input vector for four coefficients; other ratios (44.1 <-> 48 kHz, ...) use a
-//! four-outputs-per-pass dot product (`x86::dot4`). Without AVX2/FMA a portable version of
-//! the dot product (auto-vectorised for the build target) serves every ratio. The AVX2
-//! kernels take a `simd::Avx2Fma` token, which only CPU feature detection can produce.
+//! tiled kernel (`x86::tile`) that computes 40 outputs per pass, reuses every loaded input
+//! vector for four coefficients and skips the zero taps of half-band filters; other ratios
+//! use dot products four outputs at a time (`x86::branch` within a branch, `x86::rows_run`
+//! across consecutive outputs). Without AVX2/FMA portable versions of the dot products
+//! (auto-vectorised for the build target) serve every ratio. The AVX2 kernels take a
+//! `simd::Avx2Fma` token, which only CPU feature detection can produce.
 //!
 //! The module is split by concept: `quality`, `error` and `limits` (the public parameters,
-//! errors and limits), `blocks` (how the kernels group taps and outputs), `design` (filter
-//! length and Kaiser-windowed sinc table), `table` (the shared table cache), `shape` (which
-//! outputs read which input windows), `kernel` (portable dot product and run-time
-//! selection) and `x86` (the AVX2/FMA kernels).
+//! errors and limits), `blocks` (how the kernels group taps and outputs), `plan` (which
+//! stages a conversion runs through), `stage` (one stage's stream state), `design` (filter
+//! length and Kaiser-windowed sinc table), `table` (the shared table cache and the nonzero
+//! spans of each branch), `shape` (which outputs read which input windows), `kernel`
+//! (portable dot products and run-time selection) and `x86` (the AVX2/FMA kernels).
 //!
 //! # Filter figures
 //!
@@ -55,24 +69,24 @@ mod design;
 mod error;
 mod kernel;
 mod limits;
+mod plan;
 mod quality;
 mod shape;
+mod stage;
 mod table;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Mutex, PoisonError};
 
 pub(crate) use design::{KaiserWindow, kaiser_beta};
 pub use error::ResampleError;
 pub use limits::{MAX_PHASES, MAX_TABLE_LEN};
 pub use quality::Quality;
 
-use design::{gcd, taps_for};
-use kernel::Kernel;
-use shape::Shape;
-use table::{Table, shared_table};
+use plan::plan;
+use stage::{Stage, reduced};
 
 /// A streaming, delay-compensated polyphase resampler for planar `f32` audio.
 ///
@@ -98,25 +112,17 @@ pub struct Resampler {
     out_rate: u32,
     channels: usize,
     quality: Quality,
-    /// Reduced output factor: number of polyphase branches.
-    up: u64,
-    /// Reduced input factor.
-    down: u64,
-    /// Taps per branch (multiple of [`blocks::TAP_BLOCK`]); 0 for a same-rate copy.
-    taps: usize,
-    /// `up` branches of `taps` coefficients, shared by clones.
-    table: Arc<Table>,
-    /// Per channel, the last `taps` input frames before `consumed` (zeros before the start).
-    history: Vec<f32>,
-    /// `2 * taps` frames: history followed by the head of the current input (or silence).
-    scratch: Vec<f32>,
-    /// Deinterleaved input (or zero-padded input block) for the tiled kernels (empty when it is not used).
-    deint: Vec<f32>,
+    /// The filter stages, input side first; empty for a same-rate copy.
+    stages: Vec<Stage>,
+    /// Between stage `i` and `i + 1`: `channels` runs of `link_len[i]` frames.
+    links: Vec<Vec<f32>>,
+    link_len: Vec<usize>,
     /// Input frames consumed since the start of the stream.
     consumed: u64,
-    /// Index of the next output frame to produce.
+    /// Output frames written since the start of the stream.
     produced: u64,
-    kernel: Kernel,
+    /// Most output frames held back after any call.
+    delay: usize,
 }
 
 impl fmt::Debug for Resampler {
@@ -126,22 +132,25 @@ impl fmt::Debug for Resampler {
             .field("out_rate", &self.out_rate)
             .field("channels", &self.channels)
             .field("quality", &self.quality)
-            .field("taps", &self.taps)
-            .field("phases", &self.up)
+            .field("stages", &self.stages())
             .field("consumed", &self.consumed)
             .field("produced", &self.produced)
             .finish()
     }
 }
 
+/// Most input frames a multi-stage [`Resampler`] pushes through its stages at once (the
+/// links between stages are sized for it, so calls of any length allocate nothing).
+const PIECE: usize = 4096;
+
 impl Resampler {
     /// Builds a resampler from `in_rate` Hz to `out_rate` Hz for `channels` planar channels.
     ///
-    /// The filter table is designed once per `(ratio, quality)` and shared through a small
-    /// process-wide cache (the last 16 configurations), so building a resampler per stream
-    /// or per clip is cheap after the first; the other allocations are `channels x taps`
-    /// frames of history and fixed scratch buffers. Equal rates give a plain copy with no
-    /// latency.
+    /// The conversion runs through one or more filter stages (see [`stages`](Self::stages)),
+    /// chosen for the ratio and quality. Filter tables are designed once per configuration
+    /// and shared through a small process-wide cache, so building a resampler per stream
+    /// or per clip is cheap after the first; the other allocations are per-channel history
+    /// and fixed scratch buffers. Equal rates give a plain copy with no latency.
     ///
     /// # Errors
     /// [`ResampleError::ZeroRate`], [`ResampleError::ZeroChannels`], or
@@ -154,44 +163,48 @@ impl Resampler {
         if channels == 0 {
             return Err(ResampleError::ZeroChannels);
         }
-        let g = gcd(in_rate, out_rate);
-        let (up, down) = (out_rate / g, in_rate / g);
-        let unsupported = ResampleError::UnsupportedRatio {
-            in_rate,
-            out_rate,
-            out_factor: up,
-            in_factor: down,
-        };
-        if up > MAX_PHASES {
-            return Err(unsupported);
-        }
+        let (up, down) = reduced(in_rate, out_rate);
         let taps = if up == down {
             0
         } else {
-            taps_for(quality.spec(), in_rate, out_rate, up, down)
+            Stage::taps_for(in_rate, out_rate, quality.spec(), quality.tap_grain())
         };
-        if taps.checked_mul(up as usize).is_none_or(|n| n > MAX_TABLE_LEN) {
-            return Err(unsupported);
+        if up > MAX_PHASES || taps.checked_mul(up as usize).is_none_or(|n| n > MAX_TABLE_LEN) {
+            return Err(ResampleError::UnsupportedRatio {
+                in_rate,
+                out_rate,
+                out_factor: up,
+                in_factor: down,
+            });
         }
-        let table = shared_table(quality, in_rate, out_rate, up, down, taps);
-        let kernel = Kernel::detect();
-        let shape = Shape::new(u64::from(up), u64::from(down), taps, kernel);
-        Ok(Self {
+        let stages: Vec<Stage> = if up == down {
+            Vec::new()
+        } else {
+            plan(in_rate, out_rate, quality)
+                .iter()
+                .map(|s| Stage::new(s.in_rate, s.out_rate, channels, s.spec, s.taps))
+                .collect()
+        };
+        let mut link_len = Vec::new();
+        let mut frames = PIECE;
+        for stage in stages.iter().take(stages.len().saturating_sub(1)) {
+            frames = stage.output_frames_max(frames);
+            link_len.push(frames);
+        }
+        let mut rs = Self {
             in_rate,
             out_rate,
             channels,
             quality,
-            up: u64::from(up),
-            down: u64::from(down),
-            taps,
-            table,
-            history: vec![0.0; channels * taps],
-            scratch: vec![0.0; 2 * taps],
-            deint: vec![0.0; if shape.tiled.is_some() { shape.deint_len() } else { 0 }],
+            links: link_len.iter().map(|&n| vec![0.0; channels * n]).collect(),
+            link_len,
+            stages,
             consumed: 0,
             produced: 0,
-            kernel,
-        })
+            delay: 0,
+        };
+        rs.delay = rs.held_back_max();
+        Ok(rs)
     }
 
     /// Input sample rate in Hz.
@@ -214,38 +227,42 @@ impl Resampler {
         self.quality
     }
 
-    /// Filter taps per output frame (per polyphase branch); 0 for equal rates.
-    pub fn taps(&self) -> usize {
-        self.taps
+    /// The filter stages the conversion runs through, input side first: each stage's input
+    /// rate, output rate and taps per output frame. Empty for equal rates.
+    pub fn stages(&self) -> Vec<(u32, u32, usize)> {
+        self.stages
+            .iter()
+            .map(|s| {
+                let (a, b) = s.rates();
+                (a, b, s.taps())
+            })
+            .collect()
     }
 
     /// Latency of the stream in output frames: at most this many output frames are held
     /// back after any call to [`process_into`](Self::process_into) (they come out with later
     /// input or with [`flush_into`](Self::flush_into)). 0 for equal rates.
     pub fn output_delay(&self) -> usize {
-        if self.taps == 0 {
-            return 0;
-        }
-        // Held back = round(C*up/down) - ceil((C - taps/2)*up/down) <= taps/2*up/down + 1/2.
-        let half = self.taps as u64 / 2;
-        ((2 * half * self.up + self.down) / (2 * self.down)) as usize
+        self.delay
     }
 
     /// Upper bound on the frames one [`process_into`](Self::process_into) call with
     /// `input_frames` frames per channel writes; also enough for
     /// [`flush_into`](Self::flush_into). Size output buffers with it.
     pub fn output_frames_max(&self, input_frames: usize) -> usize {
-        if self.taps == 0 {
+        if self.stages.is_empty() {
             return input_frames;
         }
-        let n = input_frames as u64;
-        (n * self.up).div_ceil(self.down) as usize + self.output_delay() + 2
+        let (up, down) = reduced(self.in_rate, self.out_rate);
+        (input_frames as u64 * u64::from(up)).div_ceil(u64::from(down)) as usize + self.delay + 2
     }
 
     /// Clears the stream: history becomes silence and frame counters restart at zero.
     /// Allocates nothing.
     pub fn reset(&mut self) {
-        self.history.fill(0.0);
+        for stage in &mut self.stages {
+            stage.reset();
+        }
         self.consumed = 0;
         self.produced = 0;
     }
@@ -265,7 +282,7 @@ impl Resampler {
     pub fn process_into(&mut self, input: &[&[f32]], output: &mut [&mut [f32]]) -> Result<usize, ResampleError> {
         let frames = self.check_input(input)?;
         self.check_channels("output", output.len())?;
-        if self.taps == 0 {
+        if self.stages.is_empty() {
             check_output(output, frames)?;
             for (out, inp) in output.iter_mut().zip(input) {
                 out[..frames].copy_from_slice(inp);
@@ -274,54 +291,85 @@ impl Resampler {
             self.produced += frames as u64;
             return Ok(frames);
         }
-        let end_consumed = self.consumed + frames as u64;
-        let ready = self.ready_outputs(end_consumed);
-        let count = (ready - self.produced) as usize;
+        let count = (self.ready_outputs(self.consumed + frames as u64) - self.produced) as usize;
         check_output(output, count)?;
-        // Outputs whose window starts before the new input read from `scratch`
-        // (history + input head); the others read the input slice directly.
-        let split = self
-            .first_output_reading_from(self.consumed)
-            .clamp(self.produced, ready);
-        let head_len = frames.min(self.taps);
-        let (shape, kernel) = (self.shape(), self.kernel);
-        let scratch_start = self.consumed as i64 - self.taps as i64;
-        let table = &*self.table;
-        for c in 0..self.channels {
-            let inp = input[c];
-            let out = &mut output[c][..count];
-            let hist = &mut self.history[c * self.taps..(c + 1) * self.taps];
-            let (head_out, body_out) = out.split_at_mut((split - self.produced) as usize);
-            self.scratch[..self.taps].copy_from_slice(hist);
-            self.scratch[self.taps..self.taps + head_len].copy_from_slice(&inp[..head_len]);
-            self.scratch[self.taps + head_len..].fill(0.0);
-            shape.run(
-                kernel,
-                table,
-                &self.scratch,
-                scratch_start,
-                self.produced,
-                head_out,
-                &mut self.deint,
-            );
-            shape.run(
-                kernel,
-                table,
-                inp,
-                self.consumed as i64,
-                split,
-                body_out,
-                &mut self.deint,
-            );
-            if frames >= self.taps {
-                hist.copy_from_slice(&inp[frames - self.taps..]);
-            } else {
-                hist.copy_from_slice(&self.scratch[frames..frames + self.taps]);
+        if self.stages.len() == 1 {
+            self.consumed += frames as u64;
+            let total = self.total_outputs(self.consumed);
+            let stage = &mut self.stages[0];
+            let step = stage.step(frames, total);
+            for (c, (inp, out)) in input.iter().zip(output.iter_mut()).enumerate() {
+                stage.run_channel(c, step, inp, out);
             }
+            stage.commit(step);
+        } else {
+            let mut written = 0;
+            for start in (0..frames).step_by(PIECE) {
+                let len = PIECE.min(frames - start);
+                self.consumed += len as u64;
+                written += self.run_chain(start, len, input, output, written);
+            }
+            debug_assert_eq!(written, count);
         }
-        self.consumed = end_consumed;
-        self.produced = ready;
+        self.produced += count as u64;
         Ok(count)
+    }
+
+    /// Pushes `input[c][start..start + len]` through every stage, writing the outputs that
+    /// became ready into `output[c][offset..]`. Returns their number per channel.
+    fn run_chain(
+        &mut self,
+        start: usize,
+        len: usize,
+        input: &[&[f32]],
+        output: &mut [&mut [f32]],
+        offset: usize,
+    ) -> usize {
+        let stage = &mut self.stages[0];
+        let step = stage.step(len, stage.total_outputs(stage.consumed() + len as u64));
+        let n = self.link_len[0];
+        for (c, inp) in input.iter().enumerate() {
+            stage.run_channel(
+                c,
+                step,
+                &inp[start..start + len],
+                &mut self.links[0][c * n..(c + 1) * n],
+            );
+        }
+        let frames = step.count(stage.produced());
+        stage.commit(step);
+        self.run_from(1, frames, output, offset)
+    }
+
+    /// Runs stages `first..` on the `frames` frames waiting in the link before stage
+    /// `first`; the last stage writes into `output[c][offset..]`. Returns its frames.
+    fn run_from(&mut self, first: usize, mut frames: usize, output: &mut [&mut [f32]], offset: usize) -> usize {
+        let total = self.total_outputs(self.consumed);
+        let last = self.stages.len() - 1;
+        for i in first..=last {
+            let stage = &mut self.stages[i];
+            let cap = if i == last {
+                total
+            } else {
+                stage.total_outputs(stage.consumed() + frames as u64)
+            };
+            let step = stage.step(frames, cap);
+            let (before, after) = self.links.split_at_mut(i);
+            let n_in = self.link_len[i - 1];
+            for (c, out) in output.iter_mut().enumerate() {
+                let src = &before[i - 1][c * n_in..c * n_in + frames];
+                let dst: &mut [f32] = if i == last {
+                    &mut out[offset..]
+                } else {
+                    let n = self.link_len[i];
+                    &mut after[0][c * n..(c + 1) * n]
+                };
+                stage.run_channel(c, step, src, dst);
+            }
+            frames = step.count(stage.produced());
+            stage.commit(step);
+        }
+        frames
     }
 
     /// Ends the stream: writes the held-back tail (input after the end taken as silence) so
@@ -334,34 +382,34 @@ impl Resampler {
     /// left untouched then.
     pub fn flush_into(&mut self, output: &mut [&mut [f32]]) -> Result<usize, ResampleError> {
         self.check_channels("output", output.len())?;
-        if self.taps == 0 {
+        if self.stages.is_empty() {
             self.reset();
             return Ok(0);
         }
         let total = self.total_outputs(self.consumed);
         let count = (total - self.produced) as usize;
         check_output(output, count)?;
-        let scratch_start = self.consumed as i64 - self.taps as i64;
-        let (shape, kernel, table) = (self.shape(), self.kernel, &*self.table);
-        for (c, out) in output.iter_mut().enumerate() {
-            self.scratch[..self.taps].copy_from_slice(&self.history[c * self.taps..(c + 1) * self.taps]);
-            self.scratch[self.taps..].fill(0.0);
-            shape.run(
-                kernel,
-                table,
-                &self.scratch,
-                scratch_start,
-                self.produced,
-                &mut out[..count],
-                &mut self.deint,
-            );
+        let last = self.stages.len() - 1;
+        // Each stage's tail goes through the stages after it before they end in turn.
+        let mut offset = 0;
+        for i in 0..last {
+            let stage = &mut self.stages[i];
+            let stage_total = stage.total_outputs(stage.consumed());
+            let n = self.link_len[i];
+            let mut frames = 0;
+            for c in 0..self.channels {
+                frames = stage.flush_channel(c, &mut self.links[i][c * n..(c + 1) * n], stage_total);
+            }
+            stage.reset();
+            offset += self.run_from(i + 1, frames, output, offset);
         }
+        let stage = &mut self.stages[last];
+        for (c, out) in output.iter_mut().enumerate() {
+            stage.flush_channel(c, &mut out[offset..], total);
+        }
+        debug_assert_eq!(offset as u64 + total - stage.produced(), count as u64);
         self.reset();
         Ok(count)
-    }
-
-    fn shape(&self) -> Shape {
-        Shape::new(self.up, self.down, self.taps, self.kernel)
     }
 
     fn check_channels(&self, side: &'static str, got: usize) -> Result<(), ResampleError> {
@@ -389,28 +437,59 @@ impl Resampler {
         Ok(frames)
     }
 
-    /// `round(consumed * up / down)`, ties up: the stream's total output length.
+    /// `round(consumed * out_rate / in_rate)`, ties up: the stream's total output length.
     fn total_outputs(&self, consumed: u64) -> u64 {
-        ((2 * u128::from(consumed) * u128::from(self.up) + u128::from(self.down)) / (2 * u128::from(self.down))) as u64
+        let (up, down) = reduced(self.in_rate, self.out_rate);
+        ((2 * u128::from(consumed) * u128::from(up) + u128::from(down)) / (2 * u128::from(down))) as u64
     }
 
-    /// Number of outputs computable from `consumed` input frames (their whole window is
-    /// known), capped by the stream's total so far.
+    /// Outputs written once `consumed` input frames went in: every stage passes all its
+    /// ready outputs on, and the last one stops at the stream's total.
     fn ready_outputs(&self, consumed: u64) -> u64 {
-        let half = self.taps as u64 / 2;
-        let complete = if consumed > half {
-            (u128::from(consumed - half) * u128::from(self.up)).div_ceil(u128::from(self.down)) as u64
-        } else {
-            0
-        };
-        complete.min(self.total_outputs(consumed))
+        let last = self.stages.len() - 1;
+        let mut frames = consumed;
+        for (i, stage) in self.stages.iter().enumerate() {
+            let cap = if i == last {
+                self.total_outputs(consumed)
+            } else {
+                stage.total_outputs(frames)
+            };
+            frames = stage.ready_outputs(frames, cap);
+        }
+        frames
     }
 
-    /// First output index whose window starts at or after input frame `pos`.
-    fn first_output_reading_from(&self, pos: u64) -> u64 {
-        let half = self.taps as u64 / 2;
-        // window start = floor(n*down/up) - (half - 1) >= pos
-        (u128::from(pos + half - 1) * u128::from(self.up)).div_ceil(u128::from(self.down)) as u64
+    /// The most output frames held back after any input length: one stage's own bound, or
+    /// for a chain the largest shortfall over enough input lengths for its pattern to
+    /// repeat (remembered per configuration).
+    fn held_back_max(&self) -> usize {
+        match self.stages.as_slice() {
+            [] => 0,
+            [stage] => stage.delay() as usize,
+            stages => {
+                type Cache = Vec<((u32, u32, Quality), usize)>;
+                static CACHE: Mutex<Cache> = Mutex::new(Vec::new());
+                let key = (self.in_rate, self.out_rate, self.quality);
+                let cached = |cache: &Cache| cache.iter().find(|(k, _)| *k == key).map(|(_, d)| *d);
+                if let Some(d) = cached(&CACHE.lock().unwrap_or_else(PoisonError::into_inner)) {
+                    return d;
+                }
+                let (_, down) = reduced(self.in_rate, self.out_rate);
+                let scale = 1u64 << stages.len();
+                let taps: u64 = stages.iter().map(|s| s.taps() as u64).sum();
+                let span = (4 * u64::from(down) + 4 * taps) * scale;
+                let delay = (0..span)
+                    .map(|n| self.total_outputs(n) - self.ready_outputs(n))
+                    .max()
+                    .unwrap_or(0) as usize;
+                let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+                if cache.len() == 32 {
+                    cache.remove(0);
+                }
+                cache.push((key, delay));
+                delay
+            }
+        }
     }
 }
 
@@ -455,20 +534,24 @@ mod tests {
     use super::*;
     #[test]
     fn branches_have_unit_dc_gain() {
-        let rs = Resampler::new(44_100, 48_000, 1, Quality::Medium).unwrap();
-        for row in rs.table.coefficients().chunks_exact(rs.taps) {
-            let s: f64 = row.iter().map(|&c| f64::from(c)).sum();
-            assert!((s - 1.0).abs() < 1e-5, "dc {s}");
+        for (fi, fo) in [(44_100, 48_000), (48_000, 16_000), (22_050, 96_000)] {
+            let rs = Resampler::new(fi, fo, 1, Quality::Medium).unwrap();
+            for stage in &rs.stages {
+                for row in stage.table().coefficients().chunks_exact(stage.taps()) {
+                    let s: f64 = row.iter().map(|&c| f64::from(c)).sum();
+                    assert!((s - 1.0).abs() < 1e-5, "{fi}->{fo}: dc {s}");
+                }
+            }
         }
     }
 
     #[test]
     fn portable_kernel_streams_exactly() {
-        for (fi, fo) in [(48_000, 16_000), (44_100, 48_000)] {
+        for (fi, fo) in [(48_000, 16_000), (44_100, 48_000), (22_050, 96_000), (96_000, 44_100)] {
             let x: Vec<f32> = (0..3_000).map(|i| ((i * 37 % 101) as f32 - 50.0) / 100.0).collect();
             let reference = resample(&[&x], fi, fo, Quality::High).unwrap().remove(0);
             let mut rs = Resampler::new(fi, fo, 1, Quality::High).unwrap();
-            rs.kernel = Kernel::Portable;
+            rs.stages.iter_mut().for_each(Stage::force_portable);
             let mut whole = vec![0.0f32; rs.output_frames_max(x.len())];
             let n = rs.process_into(&[&x], &mut [&mut whole]).unwrap();
             let m = rs.flush_into(&mut [&mut whole[n..]]).unwrap();
@@ -491,9 +574,9 @@ mod tests {
 
     #[test]
     fn output_delay_bounds_held_back_frames() {
-        for (fi, fo) in [(48_000, 16_000), (16_000, 48_000), (44_100, 48_000)] {
+        for (fi, fo) in [(48_000, 16_000), (16_000, 48_000), (44_100, 48_000), (96_000, 22_050)] {
             let rs = Resampler::new(fi, fo, 1, Quality::High).unwrap();
-            for c in (0..5000u64).step_by(7) {
+            for c in (0..50_000u64).step_by(7) {
                 let held = rs.total_outputs(c) - rs.ready_outputs(c);
                 assert!(held as usize <= rs.output_delay(), "{fi}->{fo} at {c}");
             }

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ResampleError;
+use super::blocks::{TAP_BLOCK, TAP_GRAIN};
 
 /// Resampling quality: the anti-alias filter's pass band, transition width and stop-band
 /// attenuation. Longer filters cost proportionally more CPU.
@@ -47,6 +48,15 @@ impl Quality {
             Quality::Low => "low",
             Quality::Medium => "medium",
             Quality::High => "high",
+        }
+    }
+
+    /// Taps per branch come in multiples of this. `Low` keeps whole blocks of 16: the
+    /// speech detector's front end (`Low` to 8 kHz) is trained on its exact output.
+    pub(super) fn tap_grain(self) -> usize {
+        match self {
+            Quality::Low => TAP_BLOCK,
+            Quality::Medium | Quality::High => TAP_GRAIN,
         }
     }
 

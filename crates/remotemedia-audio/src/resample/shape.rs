@@ -4,7 +4,7 @@
 
 use super::blocks::TILE;
 use super::kernel::Kernel;
-use super::table::Table;
+use super::table::{Span, Table};
 #[cfg(target_arch = "x86_64")]
 use super::x86;
 use crate::simd::Avx2Fma;
@@ -23,6 +23,8 @@ pub(super) struct Shape {
 
 /// Outputs per input block of the tiled kernels.
 const TILED_BLOCK: usize = 24 * TILE;
+/// Largest interpolation factor whose branch tiles are interleaved through a stack buffer.
+const MAX_INTERLEAVED: usize = 8;
 
 impl Shape {
     pub(super) fn new(up: u64, down: u64, taps: usize, kernel: Kernel) -> Self {
@@ -53,6 +55,7 @@ impl Shape {
         self,
         cpu: Avx2Fma,
         coefs: &[f32],
+        spans: &[Span],
         src: &[f32],
         src_start: i64,
         first: u64,
@@ -70,13 +73,51 @@ impl Shape {
             let s0 = (k0 as i64 - lead - src_start) as usize;
             let span = kb.next_multiple_of(TILE) + taps;
             deinterleave::<1>(src, s0, span, span, deint);
-            for (p, coef) in coefs.chunks_exact(taps).enumerate() {
-                for j0 in (0..kb).step_by(TILE) {
-                    let y = x86::tile(cpu, coef, 1, &deint[..span], span, j0);
-                    for (j, v) in y.iter().enumerate().take(kb - j0) {
-                        let n = (k0 + (j0 + j) as u64) * up + p as u64;
-                        if (first..end).contains(&n) {
-                            out[(n - first) as usize] = *v;
+            let tile_of = |p: usize, j0: usize| match spans[p] {
+                // A branch that is a unit impulse copies one input frame.
+                Span::Single { index, value: 1.0 } => std::array::from_fn(|j| deint[j0 + j + index]),
+                _ => x86::tile(
+                    cpu,
+                    &coefs[p * taps..(p + 1) * taps],
+                    &spans[p..=p],
+                    &deint[..span],
+                    span,
+                    j0,
+                ),
+            };
+            for j0 in (0..kb).step_by(TILE) {
+                let lanes = (kb - j0).min(TILE);
+                // Tile lane `j` of branch `p` is output (k0 + j0 + j) * up + p: the tiles of
+                // all branches interleave into `lanes * up` consecutive outputs from `n0`.
+                let n0 = (k0 + j0 as u64) * up;
+                let lo = first.saturating_sub(n0) as usize;
+                let hi = (end.saturating_sub(n0) as usize).min(lanes * up as usize);
+                if lo >= hi {
+                    continue;
+                }
+                let dst = &mut out[(n0 + lo as u64 - first) as usize..][..hi - lo];
+                if up as usize <= MAX_INTERLEAVED {
+                    let mut ys = [[0.0f32; TILE]; MAX_INTERLEAVED];
+                    for (p, y) in ys.iter_mut().enumerate().take(up as usize) {
+                        *y = tile_of(p, j0);
+                    }
+                    match up {
+                        2 => interleave::<2>(&ys, lo, dst),
+                        3 => interleave::<3>(&ys, lo, dst),
+                        4 => interleave::<4>(&ys, lo, dst),
+                        _ => {
+                            for (i, o) in (lo..hi).zip(dst) {
+                                *o = ys[i % up as usize][i / up as usize];
+                            }
+                        }
+                    }
+                } else {
+                    for p in 0..up as usize {
+                        let y = tile_of(p, j0);
+                        let skip = (p + up as usize - lo % up as usize) % up as usize;
+                        let from = (lo + skip) / up as usize;
+                        for (o, v) in dst.iter_mut().skip(skip).step_by(up as usize).zip(&y[from..]) {
+                            *o = *v;
                         }
                     }
                 }
@@ -96,6 +137,7 @@ impl Shape {
         self,
         cpu: Avx2Fma,
         poly: &[f32],
+        spans: &[Span],
         src: &[f32],
         src_start: i64,
         first: u64,
@@ -117,7 +159,7 @@ impl Shape {
                 _ => deinterleave_any(src, s0, m, span, stride, deint),
             }
             for (t, tile_out) in block.chunks_mut(TILE).enumerate() {
-                let y = x86::tile(cpu, poly, m, deint, stride, t * TILE);
+                let y = x86::tile(cpu, poly, spans, deint, stride, t * TILE);
                 tile_out.copy_from_slice(&y[..tile_out.len()]);
             }
         }
@@ -144,9 +186,18 @@ impl Shape {
         #[cfg(target_arch = "x86_64")]
         if let Some(cpu) = self.tiled {
             return if self.up == 1 {
-                self.run_tiled(cpu, table.poly(), src, src_start, first, out, deint)
+                self.run_tiled(cpu, table.poly(), table.spans(), src, src_start, first, out, deint)
             } else {
-                self.run_tiled_up(cpu, table.coefficients(), src, src_start, first, out, deint)
+                self.run_tiled_up(
+                    cpu,
+                    table.coefficients(),
+                    table.spans(),
+                    src,
+                    src_start,
+                    first,
+                    out,
+                    deint,
+                )
             };
         }
         let table = table.coefficients();
@@ -160,48 +211,21 @@ impl Shape {
         if rows_are_cheaper(count, up) {
             // Few outputs per branch (a short chunk at a ratio with many branches): group
             // four consecutive outputs instead, so that no lane is wasted.
-            let mut j = 0;
-            while j < count {
-                let lanes = (count - j).min(4);
-                let mut rows = [&table[..self.taps]; 4];
-                let mut offs = [0; 4];
-                for l in 0..4 {
-                    if l >= lanes {
-                        (rows[l], offs[l]) = (rows[0], offs[0]);
-                        continue;
-                    }
-                    rows[l] = &table[phase * self.taps..(phase + 1) * self.taps];
-                    offs[l] = (base - lead - src_start) as usize;
-                    phase += step_phase;
-                    base += step_base;
-                    if phase >= up {
-                        phase -= up;
-                        base += 1;
-                    }
-                }
-                let y = kernel.dot4_rows(rows, src, offs);
-                out[j..j + lanes].copy_from_slice(&y[..lanes]);
-                j += lanes;
-            }
+            let off = (base - lead - src_start) as usize;
+            kernel.rows_run(
+                table,
+                self.taps,
+                (phase, off),
+                (step_phase, step_base as usize),
+                src,
+                out,
+            );
             return;
         }
         for r in 0..up.min(count) {
             let coef = &table[phase * self.taps..(phase + 1) * self.taps];
-            let mut off = (base - lead - src_start) as usize;
-            let mut j = r;
-            while j < count {
-                let lanes = (count - j).div_ceil(up).min(4);
-                let mut offs = [off; 4];
-                for (l, o) in offs.iter_mut().enumerate().take(lanes) {
-                    *o = off + l * down;
-                }
-                let y = kernel.dot4(coef, src, offs);
-                for (l, v) in y.iter().enumerate().take(lanes) {
-                    out[j + l * up] = *v;
-                }
-                j += 4 * up;
-                off += 4 * down;
-            }
+            let off = (base - lead - src_start) as usize;
+            kernel.branch(coef, src, off, down, &mut out[r..], up);
             phase += step_phase;
             base += step_base;
             if phase >= up {
@@ -209,6 +233,29 @@ impl Shape {
                 base += 1;
             }
         }
+    }
+}
+
+/// Writes the interleaved outputs `lo..lo + dst.len()` of `U` branch tiles (output `i` is
+/// lane `i / U` of branch `i % U`) into `dst`.
+#[cfg(target_arch = "x86_64")]
+fn interleave<const U: usize>(ys: &[[f32; TILE]], lo: usize, dst: &mut [f32]) {
+    let head = ((U - lo % U) % U).min(dst.len());
+    let (first, rest) = dst.split_at_mut(head);
+    for (i, o) in (lo..).zip(first) {
+        *o = ys[i % U][i / U];
+    }
+    let j0 = (lo + head) / U;
+    let j = j0 + rest.len() / U;
+    let mut whole = rest.chunks_exact_mut(U);
+    for (j, o) in (j0..).zip(&mut whole) {
+        for (p, v) in o.iter_mut().enumerate() {
+            *v = ys[p][j];
+        }
+    }
+    let tail = whole.into_remainder();
+    for (p, o) in tail.iter_mut().enumerate() {
+        *o = ys[p][j];
     }
 }
 

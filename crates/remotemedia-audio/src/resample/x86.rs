@@ -3,56 +3,150 @@
 
 use std::arch::x86_64::*;
 
-use super::blocks::{TAP_BLOCK, TILE, TILE_TAPS};
+use super::blocks::{TAP_BLOCK, TAP_GRAIN, TILE, TILE_TAPS};
+use super::table::Span;
 use crate::simd::Avx2Fma;
 
-/// Four dot products of `coef` with `src[offs[i]..offs[i] + coef.len()]`, as
-/// [`dot4_portable`](super::kernel::dot4_portable) computes them.
+/// The outputs of one branch, as [`Kernel::branch`](super::kernel::Kernel::branch)
+/// describes them, with the loop inside the AVX2 code.
 ///
-/// Panics if a window runs past `src` or `coef.len()` is not a multiple of [`TAP_BLOCK`]
+/// Panics if a window runs past `src` or `coef.len()` is not a multiple of [`TAP_GRAIN`]
 /// (internal invariants, never user input).
-#[inline]
-pub(super) fn dot4(_cpu: Avx2Fma, coef: &[f32], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
+pub(super) fn branch(
+    _cpu: Avx2Fma,
+    coef: &[f32],
+    src: &[f32],
+    off: usize,
+    step: usize,
+    out: &mut [f32],
+    out_step: usize,
+) {
+    let count = out.len().div_ceil(out_step);
     let k = coef.len();
-    // The last window start that leaves room for `k` taps (no overflow for any argument).
-    let last = src.len().checked_sub(k);
-    assert!(k.is_multiple_of(TAP_BLOCK) && last.is_some_and(|l| offs.iter().all(|&o| o <= l)));
-    // SAFETY: the token proves AVX2 and FMA, and the windows were bounds-checked above.
-    unsafe { dot4_avx2(coef, src, offs) }
+    let reach = (count.max(1) - 1)
+        .checked_mul(step)
+        .and_then(|r| r.checked_add(off)?.checked_add(k));
+    assert!(k.is_multiple_of(TAP_GRAIN) && out_step > 0 && reach.is_some_and(|r| r <= src.len()));
+    // SAFETY: the token proves AVX2 and FMA, and every window was bounds-checked above.
+    unsafe { branch_avx2(coef, src, off, step, out, out_step, count) }
 }
 
-/// Four dot products of `rows[i]` with `src[offs[i]..offs[i] + rows[i].len()]`, each with
-/// the arithmetic of [`dot4`] (same accumulators, same reduction).
-///
-/// Panics if the rows differ in length, a window runs past `src` or the length is not a
-/// multiple of [`TAP_BLOCK`] (internal invariants, never user input).
-#[inline]
-pub(super) fn dot4_rows(_cpu: Avx2Fma, rows: [&[f32]; 4], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
-    let k = rows[0].len();
-    assert!(
-        k.is_multiple_of(TAP_BLOCK)
-            && rows.iter().all(|r| r.len() == k)
-            && src.len().checked_sub(k).is_some_and(|l| offs.iter().all(|&o| o <= l))
-    );
-    // SAFETY: the token proves AVX2 and FMA, and rows and windows were bounds-checked above.
-    unsafe { dot4_rows_avx2(rows, src, offs) }
-}
-
-/// AVX2/FMA kernel of [`dot4_rows`].
+/// AVX2/FMA kernel of [`branch`].
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA, every row must have the same length `k`, a multiple
-/// of 16, and every window `src[o..o + k]` must be in bounds.
+/// The CPU must support AVX2 and FMA, `coef.len()` must be a multiple of 8 and every
+/// window `src[off + l * step..][..coef.len()]` for `l < count` must be in bounds.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn dot4_rows_avx2(rows: [&[f32]; 4], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
-    let k = rows[0].len();
-    let c = rows.map(<[f32]>::as_ptr);
-    // SAFETY: the caller guarantees `o + k <= src.len()` for every offset.
-    let p = offs.map(|o| unsafe { src.as_ptr().add(o) });
+unsafe fn branch_avx2(
+    coef: &[f32],
+    src: &[f32],
+    off: usize,
+    step: usize,
+    out: &mut [f32],
+    out_step: usize,
+    count: usize,
+) {
+    let mut l0 = 0;
+    while l0 < count {
+        let lanes = (count - l0).min(4);
+        let offs: [usize; 4] = std::array::from_fn(|l| off + (l0 + l.min(lanes - 1)) * step);
+        // SAFETY: the caller guarantees every window of the first `count` outputs.
+        let y = unsafe { dot4_avx2(coef, src, offs) };
+        for (l, v) in y.iter().enumerate().take(lanes) {
+            out[(l0 + l) * out_step] = *v;
+        }
+        l0 += 4;
+    }
+}
+
+/// Consecutive outputs of a polyphase filter, `out[j]` for every `j`: output `j` applies
+/// row `phase_j` of `table` (`up` rows of `taps`) to `src[off_j..off_j + taps]`, where each
+/// output adds `step_phase` to the phase (carrying one frame into the offset when it
+/// reaches `up`) and `step_off` to the offset. Each output has the arithmetic of [`dot4`].
+///
+/// Panics if a row or window would leave `table` or `src` (internal invariants, never user
+/// input); the bounds are computed without overflow.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn rows_run(
+    _cpu: Avx2Fma,
+    table: &[f32],
+    taps: usize,
+    (phase, off): (usize, usize),
+    (step_phase, step_off): (usize, usize),
+    src: &[f32],
+    out: &mut [f32],
+) {
+    let up = table.len() / taps.max(1);
+    let n = out.len() as u128;
+    // Offset of the last output's window: every step adds `step_off`, plus one per carry.
+    let advance = phase as u128 + n.saturating_sub(1) * step_phase as u128;
+    let last_off = off as u128 + n.saturating_sub(1) * step_off as u128 + advance / up.max(1) as u128;
+    assert!(
+        taps.is_multiple_of(TAP_GRAIN)
+            && taps > 0
+            && table.len() == up * taps
+            && phase < up
+            && step_phase < up
+            && (n == 0 || last_off + taps as u128 <= src.len() as u128)
+    );
+    // SAFETY: the token proves AVX2 and FMA; rows stay inside `table` (phase < up) and the
+    // windows are increasing, the last one bounds-checked above.
+    unsafe { rows_run_avx2(table, taps, up, (phase, off), (step_phase, step_off), src, out) }
+}
+
+/// AVX2/FMA kernel of [`rows_run`].
+///
+/// # Safety
+/// As checked by [`rows_run`].
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows_run_avx2(
+    table: &[f32],
+    taps: usize,
+    up: usize,
+    (mut phase, mut off): (usize, usize),
+    (step_phase, step_off): (usize, usize),
+    src: &[f32],
+    out: &mut [f32],
+) {
+    let (t, x) = (table.as_ptr(), src.as_ptr());
+    for chunk in out.chunks_mut(4) {
+        let mut c = [t; 4];
+        let mut p = [x; 4];
+        for w in 0..4 {
+            if w < chunk.len() {
+                // SAFETY: `phase < up` and the window is at most the last one checked.
+                unsafe {
+                    c[w] = t.add(phase * taps);
+                    p[w] = x.add(off);
+                }
+                phase += step_phase;
+                off += step_off;
+                if phase >= up {
+                    phase -= up;
+                    off += 1;
+                }
+            } else {
+                (c[w], p[w]) = (c[0], p[0]);
+            }
+        }
+        // SAFETY: every row and window holds `taps` values.
+        let y = unsafe { dot4_ptrs(c, p, taps) };
+        chunk.copy_from_slice(&y[..chunk.len()]);
+    }
+}
+
+/// The shared body of the row kernels: four dot products of `k` taps (a multiple of 8),
+/// row `c[w]` against window `p[w]`.
+///
+/// # Safety
+/// AVX2 and FMA must be available and every pointer must have `k` readable values.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot4_ptrs(c: [*const f32; 4], p: [*const f32; 4], k: usize) -> [f32; 4] {
     let mut lo = [_mm256_setzero_ps(); 4];
     let mut hi = [_mm256_setzero_ps(); 4];
     let mut i = 0;
-    while i < k {
+    while i + TAP_BLOCK <= k {
         // SAFETY: `i + 16 <= k`, so both 8-lane loads stay inside every row and window.
         unsafe {
             for w in 0..4 {
@@ -63,6 +157,15 @@ unsafe fn dot4_rows_avx2(rows: [&[f32]; 4], src: &[f32], offs: [usize; 4]) -> [f
             }
         }
         i += TAP_BLOCK;
+    }
+    if i < k {
+        // SAFETY: `i + 8 == k`: the half block stays inside every row and window.
+        unsafe {
+            for w in 0..4 {
+                let c0 = _mm256_loadu_ps(c[w].add(i));
+                lo[w] = _mm256_fmadd_ps(c0, _mm256_loadu_ps(p[w].add(i)), lo[w]);
+            }
+        }
     }
     reduce4(lo, hi)
 }
@@ -75,8 +178,9 @@ unsafe fn dot4_rows_avx2(rows: [&[f32]; 4], src: &[f32], offs: [usize; 4]) -> [f
 /// runs of `compare.py`, 1.5x faster per tap.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA, `coef.len()` must be a multiple of 16 and every
+/// The CPU must support AVX2 and FMA, `coef.len()` must be a multiple of 8 and every
 /// window `src[o..o + coef.len()]` must be in bounds.
+#[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dot4_avx2(coef: &[f32], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
     let k = coef.len();
@@ -86,7 +190,7 @@ unsafe fn dot4_avx2(coef: &[f32], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
     let mut lo = [_mm256_setzero_ps(); 4];
     let mut hi = [_mm256_setzero_ps(); 4];
     let mut i = 0;
-    while i < k {
+    while i + TAP_BLOCK <= k {
         // SAFETY: `i + 16 <= k`, so both 8-lane loads stay inside `coef` and inside each
         // window.
         unsafe {
@@ -98,6 +202,15 @@ unsafe fn dot4_avx2(coef: &[f32], src: &[f32], offs: [usize; 4]) -> [f32; 4] {
             }
         }
         i += TAP_BLOCK;
+    }
+    if i < k {
+        // SAFETY: `i + 8 == k`: the half block stays inside `coef` and every window.
+        unsafe {
+            let c0 = _mm256_loadu_ps(c.add(i));
+            for w in 0..4 {
+                lo[w] = _mm256_fmadd_ps(c0, _mm256_loadu_ps(p[w].add(i)), lo[w]);
+            }
+        }
     }
     reduce4(lo, hi)
 }
@@ -117,18 +230,38 @@ fn reduce4(lo: [__m256; 4], hi: [__m256; 4]) -> [f32; 4] {
 }
 
 /// One tile of [`TILE`] outputs of the tiled kernels: output `j0 + j` is
-/// `sum over p, a of poly[p * a_len + a] * deint[p * stride + j0 + j + a]`.
+/// `sum over p, a of poly[p * a_len + a] * deint[p * stride + j0 + j + a]`, where
+/// `a_len = poly.len() / spans.len()` and phase `p` visits only the taps `spans[p]` names
+/// (the caller guarantees that the others are zero).
 ///
-/// Panics if `m` is 0 or the reads would leave `poly` or `deint` (internal invariants);
-/// the bounds are computed without overflow, so no arguments make it read out of bounds.
-pub(super) fn tile(_cpu: Avx2Fma, poly: &[f32], m: usize, deint: &[f32], stride: usize, j0: usize) -> [f32; TILE] {
+/// Panics if `spans` is empty or the reads would leave `poly` or `deint` (internal
+/// invariants); the bounds are computed without overflow, so no arguments make it read
+/// out of bounds.
+pub(super) fn tile(
+    _cpu: Avx2Fma,
+    poly: &[f32],
+    spans: &[Span],
+    deint: &[f32],
+    stride: usize,
+    j0: usize,
+) -> [f32; TILE] {
+    let m = spans.len();
     let a_len = poly.len() / m;
     let reach = (m - 1)
         .checked_mul(stride)
         .and_then(|r| r.checked_add(j0)?.checked_add(a_len)?.checked_add(TILE));
-    assert!(a_len.is_multiple_of(TILE_TAPS) && poly.len() == m * a_len && reach.is_some_and(|r| r <= deint.len()));
+    let inside = |s: &Span| match *s {
+        Span::Blocks { start, end } => start <= end && end * TILE_TAPS <= a_len,
+        Span::Single { index, .. } => index < a_len,
+    };
+    assert!(
+        a_len.is_multiple_of(TILE_TAPS)
+            && poly.len() == m * a_len
+            && spans.iter().all(inside)
+            && reach.is_some_and(|r| r <= deint.len())
+    );
     // SAFETY: the token proves AVX2 and FMA, and the bounds were checked above.
-    unsafe { tile_avx2(poly, a_len, m, deint, stride, j0) }
+    unsafe { tile_avx2(poly, a_len, spans, deint, stride, j0) }
 }
 
 /// AVX2/FMA kernel of [`tile`]. Ten accumulators (five output vectors, taps split
@@ -136,20 +269,41 @@ pub(super) fn tile(_cpu: Avx2Fma, poly: &[f32], m: usize, deint: &[f32], stride:
 /// vector, so the loop is bound by FMA throughput rather than loads.
 ///
 /// # Safety
-/// AVX2 and FMA must be available, `a_len` a multiple of 32, `poly` at least `m * a_len`
-/// long and `deint` at least `(m - 1) * stride + j0 + a_len + TILE` long.
+/// AVX2 and FMA must be available, `a_len` a multiple of 32, `poly` at least
+/// `spans.len() * a_len` long, every span within `a_len`, and `deint` at least
+/// `(spans.len() - 1) * stride + j0 + a_len + TILE` long.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn tile_avx2(poly: &[f32], a_len: usize, m: usize, deint: &[f32], stride: usize, j0: usize) -> [f32; TILE] {
+unsafe fn tile_avx2(
+    poly: &[f32],
+    a_len: usize,
+    spans: &[Span],
+    deint: &[f32],
+    stride: usize,
+    j0: usize,
+) -> [f32; TILE] {
     const V: usize = TILE / 8;
     let mut total = [_mm256_setzero_ps(); V];
-    for p in 0..m {
+    for (p, span) in spans.iter().enumerate() {
+        let (b0, b1) = match *span {
+            Span::Blocks { start, end } => (start, end),
+            Span::Single { index, value } => {
+                let c = _mm256_set1_ps(value);
+                for (v, t) in total.iter_mut().enumerate() {
+                    // SAFETY: `index < a_len`, so the read ends before
+                    // `p * stride + j0 + a_len + 39`, inside `deint`.
+                    let x = unsafe { _mm256_loadu_ps(deint.as_ptr().add(p * stride + j0 + index + 8 * v)) };
+                    *t = _mm256_fmadd_ps(c, x, *t);
+                }
+                continue;
+            }
+        };
         // SAFETY: offsets stay within the lengths the caller guarantees: coefficient reads
         // end at `p * a_len + a_len`, input reads at `p * stride + j0 + a_len + 39`.
         unsafe {
             let cp = poly.as_ptr().add(p * a_len);
             let dp = deint.as_ptr().add(p * stride + j0);
-            let mut blk = 0;
-            while blk < a_len {
+            let mut blk = b0 * TILE_TAPS;
+            while blk < b1 * TILE_TAPS {
                 // Short partial sums per block of 32 taps keep the rounding error of long
                 // filters at the level of a pairwise sum.
                 let mut even = [_mm256_setzero_ps(); V];
