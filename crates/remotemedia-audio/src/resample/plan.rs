@@ -27,11 +27,18 @@ use super::stage::{Stage, reduced};
 
 /// Most factors of two a plan splits off.
 const MAX_HALVINGS: u32 = 3;
-/// Relative cost per tap of the rational dot-product kernel against the tiled kernels
-/// (it makes 2.5 loads per 4 multiply-adds where the tiled ones make well under one).
-const DOT_COST: f64 = 2.4;
-/// Cost of a stage per output frame besides its taps (buffers, calls), in taps.
-const STAGE_COST: f64 = 24.0;
+/// Relative cost per tap of the rational dot-product kernels against the tiled kernels
+/// while the table fits the first-level cache (they make 2.5 loads per 4 multiply-adds
+/// where the tiled ones make well under one), and when it does not (each output then
+/// reads its row from the second level). Fitted to the per-tap times of single stages on
+/// every pair of common rates (`bench/resample/all_pairs.py`): about 1.6x and 2.2-3.5x.
+const DOT_COST: f64 = 1.6;
+const DOT_COST_L2: f64 = 2.8;
+/// Table size that stays in the first-level data cache, in bytes.
+const L1_BYTES: usize = 32 << 10;
+/// Cost of a stage per output frame besides its taps (buffers, calls), in taps; fitted
+/// with the two above.
+const STAGE_COST: f64 = 32.0;
 
 /// One stage of a plan: rates and filter.
 #[derive(Clone, Copy, Debug)]
@@ -81,7 +88,8 @@ impl StagePlan {
         let per_output = match (up, down) {
             (1, 2) | (2, 1) if half_band => taps / 2.0,
             (1, _) | (_, 1) => taps,
-            _ => taps * DOT_COST,
+            _ if up as usize * self.taps * 4 <= L1_BYTES => taps * DOT_COST,
+            _ => taps * DOT_COST_L2,
         };
         outputs * (per_output + STAGE_COST)
     }

@@ -24,7 +24,7 @@ pub(super) struct Shape {
 /// Outputs per input block of the tiled kernels.
 const TILED_BLOCK: usize = 24 * TILE;
 /// Largest interpolation factor whose branch tiles are interleaved through a stack buffer.
-const MAX_INTERLEAVED: usize = 8;
+const MAX_INTERLEAVED: usize = 12;
 
 impl Shape {
     pub(super) fn new(up: u64, down: u64, taps: usize, kernel: Kernel) -> Self {
@@ -105,6 +105,8 @@ impl Shape {
                         2 => interleave::<2>(&ys, lo, dst),
                         3 => interleave::<3>(&ys, lo, dst),
                         4 => interleave::<4>(&ys, lo, dst),
+                        6 => interleave::<6>(&ys, lo, dst),
+                        12 => interleave::<12>(&ys, lo, dst),
                         _ => {
                             for (i, o) in (lo..hi).zip(dst) {
                                 *o = ys[i % up as usize][i / up as usize];
