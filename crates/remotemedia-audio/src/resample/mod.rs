@@ -24,7 +24,7 @@
 //! filter and a small table (22.05 -> 96 kHz: a 2x doubling, then 44.1 -> 96 kHz with 24
 //! taps instead of 128 taps over 320 branches). Each stage stops whatever would fold into
 //! the band the quality protects, so the chain meets the same figures as one filter.
-//! `Low` always runs one stage.
+//! Only `High` is split; `Low` and `Medium` run one stage.
 //!
 //! # Why an own kernel instead of rubato
 //!

@@ -51,12 +51,13 @@ impl Quality {
         }
     }
 
-    /// Taps per branch come in multiples of this. `Low` keeps whole blocks of 16: the
-    /// speech detector's front end (`Low` to 8 kHz) is trained on its exact output.
+    /// Taps per branch come in multiples of this: half blocks for `High`, whose stages
+    /// are often short; whole blocks of 16 keep `Low` and `Medium` as they were measured
+    /// (and `Low` as the speech detector's front end was trained on it).
     pub(super) fn tap_grain(self) -> usize {
         match self {
-            Quality::Low => TAP_BLOCK,
-            Quality::Medium | Quality::High => TAP_GRAIN,
+            Quality::Low | Quality::Medium => TAP_BLOCK,
+            Quality::High => TAP_GRAIN,
         }
     }
 
