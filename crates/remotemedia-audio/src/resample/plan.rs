@@ -140,7 +140,11 @@ pub(super) fn plan(in_rate: u32, out_rate: u32, quality: Quality) -> Vec<StagePl
                 // Nyquist frequency: only images of the transition band (input above
                 // `pass`) are partly kept, as a single filter keeps them.
                 let a = scale(in_rate, j - 1);
-                let stop = if j == 1 { f64::from(a) - pass } else { f64::from(a) - guard };
+                let stop = if j == 1 {
+                    f64::from(a) - pass
+                } else {
+                    f64::from(a) - guard
+                };
                 stages.push(StagePlan::half_band(a, a * 2, stop, atten));
             }
             let mid = scale(in_rate, k);

@@ -262,12 +262,15 @@ fn interleave<const U: usize>(ys: &[[f32; TILE]], lo: usize, dst: &mut [f32]) {
 }
 
 /// Whether computing `count` consecutive outputs four at a time across branches
-/// ([`Kernel::dot4_rows`]) costs less than four at a time within each of the `up` branches
-/// ([`Kernel::dot4`], which shares coefficient loads but wastes lanes on branches with
+/// ([`Kernel::rows_run`]) costs less than four at a time within each of the `up` branches
+/// ([`Kernel::branch`], which shares coefficient loads but wastes lanes on branches with
 /// fewer than four outputs). A rows call makes about 1.6x the loads of a branch call
 /// (four per sixteen taps of an output against two and a half).
 fn rows_are_cheaper(count: usize, up: usize) -> bool {
-    let branch_calls: usize = (0..up.min(count)).map(|r| (count - r).div_ceil(up).div_ceil(4)).sum();
+    // The first `count % up` branches have `count / up + 1` outputs, the others (up to
+    // `count` branches in all) `count / up`.
+    let (q, rem) = (count / up, count % up);
+    let branch_calls = rem * (q + 1).div_ceil(4) + (up.min(count) - rem) * q.div_ceil(4);
     8 * count.div_ceil(4) < 5 * branch_calls
 }
 
@@ -301,6 +304,25 @@ fn deinterleave_any(src: &[f32], start: usize, m: usize, span: usize, stride: us
     for p in 0..m {
         for (k, v) in deint[p * stride..p * stride + span].iter_mut().enumerate() {
             *v = rest.get(m * k + p).copied().unwrap_or(0.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_call_count_matches_a_direct_count() {
+        for up in [1, 2, 3, 147, 160, 640] {
+            for count in (0..2_000).step_by(7) {
+                let calls: usize = (0..up.min(count)).map(|r| (count - r).div_ceil(up).div_ceil(4)).sum();
+                assert_eq!(
+                    rows_are_cheaper(count, up),
+                    8 * count.div_ceil(4) < 5 * calls,
+                    "up {up} count {count}"
+                );
+            }
         }
     }
 }
