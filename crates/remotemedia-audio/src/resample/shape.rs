@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn branch_call_count_matches_a_direct_count() {
-        for up in [1, 2, 3, 147, 160, 640] {
+        for up in [1usize, 2, 3, 147, 160, 640] {
             for count in (0..2_000).step_by(7) {
                 let calls: usize = (0..up.min(count)).map(|r| (count - r).div_ceil(up).div_ceil(4)).sum();
                 assert_eq!(
