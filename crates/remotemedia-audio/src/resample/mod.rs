@@ -123,6 +123,13 @@ pub struct Resampler {
     produced: u64,
     /// Most output frames held back after any call.
     delay: usize,
+    /// A chain starts as if this many frames of silence (a whole number of output
+    /// periods) came before the stream, so that its first stages also compute the
+    /// ringing of their filters before the first frame, as one filter would see it.
+    preroll: u64,
+    /// Output frames of the last stage that fall in the pre-roll (`preroll * out / in`),
+    /// never computed.
+    lead: u64,
 }
 
 impl fmt::Debug for Resampler {
@@ -191,6 +198,16 @@ impl Resampler {
             frames = stage.output_frames_max(frames);
             link_len.push(frames);
         }
+        // The pre-roll covers every stage's window, in input frames.
+        let preroll = if stages.len() > 1 {
+            let reach: u64 = stages
+                .iter()
+                .map(|s| s.taps() as u64 * u64::from(in_rate.div_ceil(s.rates().0)))
+                .sum();
+            reach.next_multiple_of(u64::from(down))
+        } else {
+            0
+        };
         let mut rs = Self {
             in_rate,
             out_rate,
@@ -202,7 +219,10 @@ impl Resampler {
             consumed: 0,
             produced: 0,
             delay: 0,
+            preroll,
+            lead: preroll / u64::from(down) * u64::from(up),
         };
+        rs.reset();
         rs.delay = rs.held_back_max();
         Ok(rs)
     }
@@ -260,11 +280,18 @@ impl Resampler {
     /// Clears the stream: history becomes silence and frame counters restart at zero.
     /// Allocates nothing.
     pub fn reset(&mut self) {
-        for stage in &mut self.stages {
-            stage.reset();
-        }
         self.consumed = 0;
         self.produced = 0;
+        // The pre-roll is silence: every output whose window lies in it is zero, so the
+        // stages only count it (their histories hold zeros after a reset).
+        let mut frames = self.preroll;
+        for stage in &mut self.stages {
+            stage.reset();
+            frames = stage.skip_silence(frames);
+        }
+        if let Some(last) = self.stages.last_mut() {
+            last.skip_to(self.lead);
+        }
     }
 
     /// Resamples one chunk of planar input (`input[c]` is channel `c`, all the same length)
@@ -307,7 +334,8 @@ impl Resampler {
             for start in (0..frames).step_by(PIECE) {
                 let len = PIECE.min(frames - start);
                 self.consumed += len as u64;
-                written += self.run_chain(start, len, input, output, written);
+                let total = self.lead + self.total_outputs(self.consumed);
+                written += self.run_chain(Some((input, start)), len, output, written, total);
             }
             debug_assert_eq!(written, count);
         }
@@ -315,36 +343,44 @@ impl Resampler {
         Ok(count)
     }
 
-    /// Pushes `input[c][start..start + len]` through every stage, writing the outputs that
-    /// became ready into `output[c][offset..]`. Returns their number per channel.
+    /// Pushes `len` frames through every stage: `input[c][start..start + len]`, or silence
+    /// for `None`. The last stage writes the outputs that became ready, up to its output
+    /// `total`, into `output[c][offset..]`. Returns their number per channel.
     fn run_chain(
         &mut self,
-        start: usize,
+        input: Option<(&[&[f32]], usize)>,
         len: usize,
-        input: &[&[f32]],
         output: &mut [&mut [f32]],
         offset: usize,
+        total: u64,
     ) -> usize {
+        static SILENCE: [f32; PIECE] = [0.0; PIECE];
         let stage = &mut self.stages[0];
         let step = stage.step(len, stage.total_outputs(stage.consumed() + len as u64));
         let n = self.link_len[0];
-        for (c, inp) in input.iter().enumerate() {
-            stage.run_channel(
-                c,
-                step,
-                &inp[start..start + len],
-                &mut self.links[0][c * n..(c + 1) * n],
-            );
+        for c in 0..self.channels {
+            let src = match input {
+                Some((input, start)) => &input[c][start..start + len],
+                None => &SILENCE[..len],
+            };
+            stage.run_channel(c, step, src, &mut self.links[0][c * n..(c + 1) * n]);
         }
         let frames = step.count(stage.produced());
         stage.commit(step);
-        self.run_from(1, frames, output, offset)
+        self.run_from(1, frames, output, offset, total)
     }
 
     /// Runs stages `first..` on the `frames` frames waiting in the link before stage
-    /// `first`; the last stage writes into `output[c][offset..]`. Returns its frames.
-    fn run_from(&mut self, first: usize, mut frames: usize, output: &mut [&mut [f32]], offset: usize) -> usize {
-        let total = self.total_outputs(self.consumed);
+    /// `first`; the last stage writes up to its output `total` into `output[c][offset..]`.
+    /// Returns its frames.
+    fn run_from(
+        &mut self,
+        first: usize,
+        mut frames: usize,
+        output: &mut [&mut [f32]],
+        offset: usize,
+        total: u64,
+    ) -> usize {
         let last = self.stages.len() - 1;
         for i in first..=last {
             let stage = &mut self.stages[i];
@@ -389,25 +425,18 @@ impl Resampler {
         let total = self.total_outputs(self.consumed);
         let count = (total - self.produced) as usize;
         check_output(output, count)?;
-        let last = self.stages.len() - 1;
-        // Each stage's tail goes through the stages after it before they end in turn.
-        let mut offset = 0;
-        for i in 0..last {
-            let stage = &mut self.stages[i];
-            let stage_total = stage.total_outputs(stage.consumed());
-            let n = self.link_len[i];
-            let mut frames = 0;
-            for c in 0..self.channels {
-                frames = stage.flush_channel(c, &mut self.links[i][c * n..(c + 1) * n], stage_total);
+        if let [stage] = self.stages.as_mut_slice() {
+            for (c, out) in output.iter_mut().enumerate() {
+                stage.flush_channel(c, out, total);
             }
-            stage.reset();
-            offset += self.run_from(i + 1, frames, output, offset);
+        } else {
+            // Silence after the end completes the held-back outputs: the stages see what
+            // one filter would, ringing included.
+            let mut written = 0;
+            while written < count {
+                written += self.run_chain(None, self.preroll as usize, output, written, self.lead + total);
+            }
         }
-        let stage = &mut self.stages[last];
-        for (c, out) in output.iter_mut().enumerate() {
-            stage.flush_channel(c, &mut out[offset..], total);
-        }
-        debug_assert_eq!(offset as u64 + total - stage.produced(), count as u64);
         self.reset();
         Ok(count)
     }
@@ -447,16 +476,16 @@ impl Resampler {
     /// ready outputs on, and the last one stops at the stream's total.
     fn ready_outputs(&self, consumed: u64) -> u64 {
         let last = self.stages.len() - 1;
-        let mut frames = consumed;
+        let mut frames = self.preroll + consumed;
         for (i, stage) in self.stages.iter().enumerate() {
             let cap = if i == last {
-                self.total_outputs(consumed)
+                self.lead + self.total_outputs(consumed)
             } else {
                 stage.total_outputs(frames)
             };
             frames = stage.ready_outputs(frames, cap);
         }
-        frames
+        frames.saturating_sub(self.lead)
     }
 
     /// The most output frames held back after any input length: one stage's own bound, or

@@ -106,6 +106,21 @@ impl Stage {
         self.produced = 0;
     }
 
+    /// Counts `frames` frames of silence at the start of a stream (history is silence
+    /// after a reset): the outputs whose windows lie in it are zero and are skipped. Returns
+    /// the outputs skipped.
+    pub(super) fn skip_silence(&mut self, frames: u64) -> u64 {
+        debug_assert_eq!((self.consumed, self.produced), (0, 0));
+        self.produced = self.ready_outputs(frames, self.total_outputs(frames));
+        self.consumed = frames;
+        self.produced
+    }
+
+    /// Never computes the outputs before `first` (they fall before the stream).
+    pub(super) fn skip_to(&mut self, first: u64) {
+        self.produced = self.produced.max(first);
+    }
+
     /// `round(consumed * up / down)`, ties up: the stage's own total output for a stream.
     pub(super) fn total_outputs(&self, consumed: u64) -> u64 {
         ((2 * u128::from(consumed) * u128::from(self.up) + u128::from(self.down)) / (2 * u128::from(self.down))) as u64
@@ -134,7 +149,7 @@ impl Stage {
     /// become ready, at most up to stream output `total`.
     pub(super) fn step(&self, frames: usize, total: u64) -> Step {
         let end_consumed = self.consumed + frames as u64;
-        let ready = self.ready_outputs(end_consumed, total);
+        let ready = self.ready_outputs(end_consumed, total).max(self.produced);
         Step {
             frames,
             ready,
