@@ -210,7 +210,7 @@ impl Shape {
         let mut phase = (pos % u128::from(self.up)) as usize;
         let (step_base, step_phase) = ((down / up) as i64, down % up);
         let lead = self.taps as i64 / 2 - 1;
-        if rows_are_cheaper(count, up) {
+        if rows_are_cheaper(count, up, self.taps) {
             // Few outputs per branch (a short chunk at a ratio with many branches): group
             // four consecutive outputs instead, so that no lane is wasted.
             let off = (base - lead - src_start) as usize;
@@ -264,15 +264,20 @@ fn interleave<const U: usize>(ys: &[[f32; TILE]], lo: usize, dst: &mut [f32]) {
 /// Whether computing `count` consecutive outputs four at a time across branches
 /// ([`Kernel::rows_run`]) costs less than four at a time within each of the `up` branches
 /// ([`Kernel::branch`], which shares coefficient loads but wastes lanes on branches with
-/// fewer than four outputs). A rows call makes about 1.6x the loads of a branch call
-/// (four per sixteen taps of an output against two and a half).
-fn rows_are_cheaper(count: usize, up: usize) -> bool {
+/// fewer than four outputs). Per 8 taps a rows call makes 8 vector loads (four rows, four
+/// windows) and a branch call 5 (one row, four windows); either call also pays about 12
+/// loads' worth for its reduction and bookkeeping, which weighs more on short filters.
+fn rows_are_cheaper(count: usize, up: usize, taps: usize) -> bool {
     // The first `count % up` branches have `count / up + 1` outputs, the others (up to
     // `count` branches in all) `count / up`.
     let (q, rem) = (count / up, count % up);
     let branch_calls = rem * (q + 1).div_ceil(4) + (up.min(count) - rem) * q.div_ceil(4);
-    8 * count.div_ceil(4) < 5 * branch_calls
+    let blocks = taps.div_ceil(8);
+    count.div_ceil(4) * (8 * blocks + CALL_COST) < branch_calls * (5 * blocks + CALL_COST)
 }
+
+/// What a dot-product call costs besides its loads, in vector loads.
+const CALL_COST: usize = 12;
 
 /// Splits `src[start..]` into `M` phase streams, `deint[p * stride + k] = src[start + M * k + p]`
 /// for `k < span`, with silence past the end of `src`.
@@ -317,11 +322,14 @@ mod tests {
         for up in [1usize, 2, 3, 147, 160, 640] {
             for count in (0..2_000).step_by(7) {
                 let calls: usize = (0..up.min(count)).map(|r| (count - r).div_ceil(up).div_ceil(4)).sum();
-                assert_eq!(
-                    rows_are_cheaper(count, up),
-                    8 * count.div_ceil(4) < 5 * calls,
-                    "up {up} count {count}"
-                );
+                for taps in [24, 144] {
+                    let blocks = taps / 8;
+                    assert_eq!(
+                        rows_are_cheaper(count, up, taps),
+                        count.div_ceil(4) * (8 * blocks + CALL_COST) < calls * (5 * blocks + CALL_COST),
+                        "up {up} count {count} taps {taps}"
+                    );
+                }
             }
         }
     }
