@@ -98,9 +98,10 @@ def train(
     seed: int = 0,
     epochs: int = 40,
     hidden: int = HIDDEN,
+    boundary_weight: float = BOUNDARY_WEIGHT,
 ) -> dict[str, np.ndarray]:
     """Minibatch Adam on class-balanced binary cross-entropy with L2; hops within
-    100 ms of a label change weigh BOUNDARY_WEIGHT times more (sharper onsets/offsets)
+    100 ms of a label change weigh `boundary_weight` times more (sharper onsets/offsets)
     and each row is further scaled by `extra` (hard negatives)."""
     rng = np.random.default_rng(seed)
     mean = x.mean(axis=0)
@@ -115,7 +116,7 @@ def train(
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     pos = y.mean()
-    cw = np.where(y > 0.5, 0.5 / pos, 0.5 / (1 - pos)) * np.where(near, BOUNDARY_WEIGHT, 1.0) * extra
+    cw = np.where(y > 0.5, 0.5 / pos, 0.5 / (1 - pos)) * np.where(near, boundary_weight, 1.0) * extra
     lr, l2, batch, step = 3e-3, L2, 512, 0
     for epoch in range(epochs):
         order = rng.permutation(len(z))
@@ -233,6 +234,9 @@ def main() -> None:
     )
     ap.add_argument("--weights", type=Path, default=WEIGHTS, help="where to write the Rust weights file")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--boundary-weight", type=float, default=BOUNDARY_WEIGHT, help="weight of hops within 100 ms of a label change"
+    )
     ap.add_argument("--hidden", type=int, default=HIDDEN, help="hidden units (a multiple of 8)")
     ap.add_argument("--data", type=Path, default=DATA, help="generated data (gen_data.py --out)")
     args = ap.parse_args()
@@ -246,7 +250,9 @@ def main() -> None:
     # Every third clip: the clip kinds cycle with periods 7 and 10, so each kind is held out.
     fit = clips % 3 != 0 if args.validate else np.ones(len(x), dtype=bool)
     print(f"train: {fit.sum()} hops, {y[fit].mean():.1%} speech")
-    model = train(x[fit], y[fit], near[fit], extra[fit], seed=args.seed, hidden=args.hidden)
+    model = train(
+        x[fit], y[fit], near[fit], extra[fit], seed=args.seed, hidden=args.hidden, boundary_weight=args.boundary_weight
+    )
     p = predict(model, x[fit])
     print(f"train accuracy {np.mean((p > 0.5) == (y[fit] > 0.5)):.3f}")
     if args.validate:

@@ -378,4 +378,48 @@ mod tests {
         assert_eq!(decided, "######...###....");
         assert_eq!(run("######...###....", 1), (vec![(0, 12)], "############....".into()));
     }
+
+    #[test]
+    fn decisions_wait_at_most_the_delay_bound_and_agree_with_the_segments() {
+        let mut state = 7u32;
+        let edges = EdgeFit {
+            lead_frames: 2,
+            lead_snr_db: 3.0,
+            trim_frames: 5,
+            trim_snr_db: 5.0,
+            merge_runs: true,
+            rejoin_frames: 2,
+        };
+        let mut seg = Segmenter::new(480, 16_000, 6, 5, 0, edges);
+        let (mut frames, mut segments) = (Vec::new(), Vec::new());
+        let total = 20_000u64;
+        for index in 0..total {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            // Bursts of activity of every length, with isolated frames in the pauses.
+            let active = (index / 9 % 3 == 0) ^ (state >> 28 == 0);
+            let frame = PendingFrame {
+                index,
+                active,
+                probability: 0.5,
+                mean_square: 1e-4,
+                snr_db: (state >> 24 & 15) as f32,
+            };
+            seg.push(frame, &mut frames, &mut segments);
+            assert!(
+                index + 1 - frames.len() as u64 <= seg.max_delay_frames() + 1,
+                "frame {index}"
+            );
+        }
+        seg.flush(total, &mut frames, &mut segments);
+        assert_eq!(frames.len() as u64, total);
+        let mut from_segments = vec![false; total as usize];
+        for s in &segments {
+            let (a, b) = ((s.start_s / 0.03).round() as usize, (s.end_s / 0.03).round() as usize);
+            from_segments[a..b].fill(true);
+        }
+        for (i, f) in frames.iter().enumerate() {
+            assert_eq!(f.index, i as u64);
+            assert_eq!(f.is_speech, from_segments[i], "frame {i}");
+        }
+    }
 }
