@@ -176,10 +176,10 @@ impl Segmenter {
                 self.emit_while(|f| f.index <= keep_from, true, frames);
             } else if frame.index - self.last_active >= self.close_after {
                 let end = self.trimmed_last_active() + 1 + self.hangover_frames;
-                // A run still too short to rejoin stays pending: it may start the next segment.
-                let run = self.rejoin_len;
-                self.close(end, frame.index + 1 - run, frames, segments);
-                self.run_len = run;
+                // A run still too short to rejoin stays pending (what of it the
+                // hangover did not take): it may start the next segment.
+                self.close(end, frame.index + 1 - self.rejoin_len, frames, segments);
+                self.run_len = self.pending.len() as u64;
             }
         } else if frame.active {
             self.run_len += 1;
@@ -333,12 +333,16 @@ mod tests {
 
     /// Segments (start, end frame) and per-frame decisions for a pattern of activity ('#' active).
     fn run(pattern: &str, rejoin_frames: u64) -> (Vec<(u64, u64)>, String) {
+        run_with_hangover(pattern, rejoin_frames, 0)
+    }
+
+    fn run_with_hangover(pattern: &str, rejoin_frames: u64, hangover: u64) -> (Vec<(u64, u64)>, String) {
         let edges = EdgeFit {
             rejoin_frames,
             ..EdgeFit::NONE
         };
         // 100 frames per second, so a frame's start time in ms / 10 is its index.
-        let mut seg = Segmenter::new(160, 16_000, 3, 4, 0, edges);
+        let mut seg = Segmenter::new(160, 16_000, 3, 4, hangover, edges);
         let (mut frames, mut segments) = (Vec::new(), Vec::new());
         for (i, c) in pattern.chars().enumerate() {
             let frame = PendingFrame {
@@ -377,10 +381,23 @@ mod tests {
         assert_eq!(spans, vec![(0, 6), (9, 12)]);
         assert_eq!(decided, "######...###....");
         assert_eq!(run("######...###....", 1), (vec![(0, 12)], "############....".into()));
+        // A hangover that covers the start of the run takes it into the segment; what is
+        // left of the run is too short for a segment of its own, and none overlaps.
+        assert_eq!(
+            run_with_hangover("######...###....", 2, 4),
+            (vec![(0, 10)], "##########......".into())
+        );
     }
 
     #[test]
     fn decisions_wait_at_most_the_delay_bound_and_agree_with_the_segments() {
+        // Without a hangover, and with one longer than the minimum silence.
+        for hangover in [0, 7] {
+            bounded_and_consistent(hangover);
+        }
+    }
+
+    fn bounded_and_consistent(hangover: u64) {
         let mut state = 7u32;
         let edges = EdgeFit {
             lead_frames: 2,
@@ -390,7 +407,7 @@ mod tests {
             merge_runs: true,
             rejoin_frames: 2,
         };
-        let mut seg = Segmenter::new(480, 16_000, 6, 5, 0, edges);
+        let mut seg = Segmenter::new(480, 16_000, 6, 5, hangover, edges);
         let (mut frames, mut segments) = (Vec::new(), Vec::new());
         let total = 20_000u64;
         for index in 0..total {
@@ -407,11 +424,15 @@ mod tests {
             seg.push(frame, &mut frames, &mut segments);
             assert!(
                 index + 1 - frames.len() as u64 <= seg.max_delay_frames() + 1,
-                "frame {index}"
+                "hangover {hangover}, frame {index}"
             );
         }
         seg.flush(total, &mut frames, &mut segments);
         assert_eq!(frames.len() as u64, total);
+        assert!(
+            segments.windows(2).all(|w| w[0].end_s <= w[1].start_s),
+            "hangover {hangover}"
+        );
         let mut from_segments = vec![false; total as usize];
         for s in &segments {
             let (a, b) = ((s.start_s / 0.03).round() as usize, (s.end_s / 0.03).round() as usize);
@@ -419,7 +440,7 @@ mod tests {
         }
         for (i, f) in frames.iter().enumerate() {
             assert_eq!(f.index, i as u64);
-            assert_eq!(f.is_speech, from_segments[i], "frame {i}");
+            assert_eq!(f.is_speech, from_segments[i], "hangover {hangover}, frame {i}");
         }
     }
 }
