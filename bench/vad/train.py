@@ -29,7 +29,7 @@ HIDDEN = 32
 LABEL_MS = 10
 BOUNDARY_WEIGHT = 3.0
 L2 = 1e-3
-# The hardest negatives (music; with --hard-negatives also impulsive noise and far talkers): their
+# The hardest negatives (music; with --hard-negatives also impulsive noise, typing and far talkers): their
 # non-speech hops (alone or between speech) weigh this much more.
 MUSIC_WEIGHT = 3.0
 
@@ -98,9 +98,10 @@ def train(
     seed: int = 0,
     epochs: int = 40,
     hidden: int = HIDDEN,
+    boundary_weight: float = BOUNDARY_WEIGHT,
 ) -> dict[str, np.ndarray]:
     """Minibatch Adam on class-balanced binary cross-entropy with L2; hops within
-    100 ms of a label change weigh BOUNDARY_WEIGHT times more (sharper onsets/offsets)
+    100 ms of a label change weigh `boundary_weight` times more (sharper onsets/offsets)
     and each row is further scaled by `extra` (hard negatives)."""
     rng = np.random.default_rng(seed)
     mean = x.mean(axis=0)
@@ -115,7 +116,7 @@ def train(
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     pos = y.mean()
-    cw = np.where(y > 0.5, 0.5 / pos, 0.5 / (1 - pos)) * np.where(near, BOUNDARY_WEIGHT, 1.0) * extra
+    cw = np.where(y > 0.5, 0.5 / pos, 0.5 / (1 - pos)) * np.where(near, boundary_weight, 1.0) * extra
     lr, l2, batch, step = 3e-3, L2, 512, 0
     for epoch in range(epochs):
         order = rng.permutation(len(z))
@@ -228,24 +229,30 @@ def main() -> None:
         "--hard-negatives",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="also count impulsive noise and far talkers (alone, or between speech) as hard negatives "
+        help="also count impulsive noise, typing and far talkers (alone, or between speech) as hard negatives "
         "(tried: fewer false alarms in office ambience, lower recall at 0 dB SNR; see README)",
     )
     ap.add_argument("--weights", type=Path, default=WEIGHTS, help="where to write the Rust weights file")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--boundary-weight", type=float, default=BOUNDARY_WEIGHT, help="weight of hops within 100 ms of a label change"
+    )
     ap.add_argument("--hidden", type=int, default=HIDDEN, help="hidden units (a multiple of 8)")
     ap.add_argument("--data", type=Path, default=DATA, help="generated data (gen_data.py --out)")
     args = ap.parse_args()
     binary = example_binary()
     x, y, conds_list, near, clips = load_split("train", binary, args.data)
     conds = np.asarray(conds_list)
-    hard = ["music", "gm_music", *(["transients", "far_talk"] if args.hard_negatives else [])]
+    impulsive = ["transients", "far_talk", "keyboard"] if args.hard_negatives else []
+    hard = ["music", "gm_music", "gm_music_more", *impulsive]
     hard_negative = np.isin(conds, [f"only_{k}" for k in hard]) | (np.isin(conds, hard) & (y < 0.5))
     extra = np.where(hard_negative, args.music_weight, 1.0)
     # Every third clip: the clip kinds cycle with periods 7 and 10, so each kind is held out.
     fit = clips % 3 != 0 if args.validate else np.ones(len(x), dtype=bool)
     print(f"train: {fit.sum()} hops, {y[fit].mean():.1%} speech")
-    model = train(x[fit], y[fit], near[fit], extra[fit], seed=args.seed, hidden=args.hidden)
+    model = train(
+        x[fit], y[fit], near[fit], extra[fit], seed=args.seed, hidden=args.hidden, boundary_weight=args.boundary_weight
+    )
     p = predict(model, x[fit])
     print(f"train accuracy {np.mean((p > 0.5) == (y[fit] > 0.5)):.3f}")
     if args.validate:

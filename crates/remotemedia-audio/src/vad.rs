@@ -24,7 +24,10 @@
 //! over trailing frames less than 5 dB above the noise floor, and its start
 //! is moved back (by up to 60 ms) over the frames just before it that stand
 //! at least 4.5 dB above the floor, or further to the first of the shorter runs
-//! of activity just before it (less than the minimum silence apart).
+//! of activity just before it (less than the minimum silence apart). Within a
+//! segment, a run of activity after a gap keeps the segment going only once
+//! it lasts 60 ms; shorter ones (a key click, a drum hit in a pause) count as
+//! silence, and are not taken in by a segment start either.
 //! Every per-frame decision that
 //! is emitted is final and agrees with the segments, so decisions come out a
 //! few frames late (at most [`Vad::decision_delay_frames`]).
@@ -93,6 +96,9 @@ const TRIM_SNR_DB: f32 = 5.0;
 const LEAD_MS: u32 = 60;
 /// Speech mode: inactive frames just before a segment whose mean band SNR (dB) reaches this join it.
 const LEAD_SNR_DB: f32 = 4.5;
+/// Speech mode: after a gap inside a segment, a run of activity must last this long to keep the
+/// segment going (shorter runs in a pause are taken for clicks or hits, not speech).
+const REJOIN_MS: u32 = 60;
 /// Supported sample rates, in Hz (inclusive).
 pub const SAMPLE_RATE_RANGE: std::ops::RangeInclusive<u32> = 8_000..=48_000;
 
@@ -311,6 +317,7 @@ impl VadConfig {
                 trim_frames: self.frames_for(TRIM_MS),
                 trim_snr_db: TRIM_SNR_DB,
                 merge_runs: true,
+                rejoin_frames: self.frames_for(REJOIN_MS),
             },
             VadMode::Energy => EdgeFit::NONE,
         }

@@ -3,7 +3,10 @@
 //! A run of active frames becomes speech once it lasts `min_speech_frames`
 //! (the segment then starts at the run's first frame); a segment ends once
 //! `close_after` frames in a row are inactive, and its end is the last
-//! active frame plus `hangover_frames`. Both edges are first fitted to the
+//! active frame plus `hangover_frames`. After a gap, a run of activity keeps
+//! an open segment going only once it lasts `rejoin_frames` (shorter runs
+//! count as inactive; one still going when the segment closes stays pending
+//! and may start the next segment). Both edges are first fitted to the
 //! signal's SNR ([`EdgeFit`]): the classifier looks at the last few hundred
 //! milliseconds, so it is a little late both ways, the instantaneous SNR is
 //! not. A confirmed segment's start is moved back over up to `lead_frames`
@@ -32,6 +35,10 @@ pub(crate) struct EdgeFit {
     /// Whether a confirmed segment also takes in the shorter runs of activity
     /// just before it, separated by gaps shorter than the minimum silence.
     pub merge_runs: bool,
+    /// Active frames in a row that an open segment needs after a gap to go
+    /// on: shorter runs in a pause count as inactive (a click or a drum hit
+    /// does not hold a segment open across the pause). 1 takes every frame.
+    pub rejoin_frames: u64,
 }
 
 impl EdgeFit {
@@ -42,6 +49,7 @@ impl EdgeFit {
         trim_frames: 0,
         trim_snr_db: f32::NEG_INFINITY,
         merge_runs: false,
+        rejoin_frames: 1,
     };
 }
 
@@ -70,6 +78,8 @@ pub(crate) struct Segmenter {
     pending: VecDeque<PendingFrame>,
     in_segment: bool,
     run_len: u64,
+    /// Inside a segment: active frames in a row since the last inactive one.
+    rejoin_len: u64,
     seg_start: u64,
     last_active: u64,
     seg_energy: f64,
@@ -89,6 +99,10 @@ impl Segmenter {
         edges: EdgeFit,
     ) -> Self {
         let close_after = min_silence_frames.max(hangover_frames).max(1);
+        let edges = EdgeFit {
+            rejoin_frames: edges.rejoin_frames.clamp(1, min_speech_frames.max(1)),
+            ..edges
+        };
         let hold_frames = if edges.merge_runs {
             edges.lead_frames.max(close_after + min_speech_frames)
         } else {
@@ -106,6 +120,7 @@ impl Segmenter {
             pending: VecDeque::with_capacity(capacity),
             in_segment: false,
             run_len: 0,
+            rejoin_len: 0,
             seg_start: 0,
             last_active: 0,
             seg_energy: 0.0,
@@ -127,6 +142,7 @@ impl Segmenter {
         self.pending.clear();
         self.in_segment = false;
         self.run_len = 0;
+        self.rejoin_len = 0;
         self.seg_energy = 0.0;
         self.seg_frames = 0;
         self.speech_frames = 0;
@@ -152,13 +168,18 @@ impl Segmenter {
     pub fn push(&mut self, frame: PendingFrame, frames: &mut Vec<VadFrame>, segments: &mut Vec<Segment>) {
         self.pending.push_back(frame);
         if self.in_segment {
-            if frame.active {
+            self.rejoin_len = if frame.active { self.rejoin_len + 1 } else { 0 };
+            let goes_on = frame.index == self.last_active + 1 || self.rejoin_len >= self.edges.rejoin_frames;
+            if frame.active && goes_on {
                 self.last_active = frame.index;
                 let keep_from = frame.index.saturating_sub(self.edges.trim_frames);
                 self.emit_while(|f| f.index <= keep_from, true, frames);
             } else if frame.index - self.last_active >= self.close_after {
                 let end = self.trimmed_last_active() + 1 + self.hangover_frames;
-                self.close(end, frames, segments);
+                // A run still too short to rejoin stays pending (what of it the
+                // hangover did not take): it may start the next segment.
+                self.close(end, frame.index + 1 - self.rejoin_len, frames, segments);
+                self.run_len = self.pending.len() as u64;
             }
         } else if frame.active {
             self.run_len += 1;
@@ -183,7 +204,8 @@ impl Segmenter {
 
     /// With `merge_runs`, the first frame of the earliest pending run of
     /// activity chained to `run_start` by gaps shorter than the minimum
-    /// silence (what would have been one segment had that run lasted).
+    /// silence (what would have been one segment had that run lasted). Runs
+    /// shorter than `rejoin_frames` are not taken in and count as gap.
     fn merged_start(&self, run_start: u64) -> u64 {
         let Some(front) = self.pending.front() else {
             return run_start;
@@ -193,15 +215,25 @@ impl Segmenter {
         }
         let mut start = run_start;
         let mut gap = 0;
+        let mut run = 0;
         let mut i = run_start;
         while i > front.index && gap < self.close_after {
             i -= 1;
             if self.pending[(i - front.index) as usize].active {
-                start = i;
+                run += 1;
+                continue;
+            }
+            if run >= self.edges.rejoin_frames {
+                start = i + 1;
                 gap = 0;
             } else {
-                gap += 1;
+                gap += run;
             }
+            run = 0;
+            gap += 1;
+        }
+        if run >= self.edges.rejoin_frames && gap < self.close_after {
+            start = i;
         }
         start
     }
@@ -228,7 +260,7 @@ impl Segmenter {
     pub fn flush(&mut self, total_frames: u64, frames: &mut Vec<VadFrame>, segments: &mut Vec<Segment>) {
         if self.in_segment {
             let end = (self.trimmed_last_active() + 1 + self.hangover_frames).min(total_frames);
-            self.close(end, frames, segments);
+            self.close(end, u64::MAX, frames, segments);
         }
         self.run_len = 0;
         self.emit_all(false, frames);
@@ -252,10 +284,11 @@ impl Segmenter {
         last
     }
 
-    /// Closes the open segment at frame `end` (exclusive).
-    fn close(&mut self, end: u64, frames: &mut Vec<VadFrame>, segments: &mut Vec<Segment>) {
+    /// Closes the open segment at frame `end` (exclusive); the frames after it
+    /// are decided non-speech up to `keep_from`, the rest stay pending.
+    fn close(&mut self, end: u64, keep_from: u64, frames: &mut Vec<VadFrame>, segments: &mut Vec<Segment>) {
         self.emit_while(|f| f.index < end, true, frames);
-        self.emit_all(false, frames);
+        self.emit_while(|f| f.index < keep_from, false, frames);
         let energy = self.seg_energy / self.seg_frames.max(1) as f64;
         segments.push(Segment {
             start_s: self.time_of(self.seg_start),
@@ -264,6 +297,7 @@ impl Segmenter {
         });
         self.in_segment = false;
         self.run_len = 0;
+        self.rejoin_len = 0;
     }
 
     fn emit_all(&mut self, speech: bool, frames: &mut Vec<VadFrame>) {
@@ -289,6 +323,124 @@ impl Segmenter {
                 probability: f.probability,
                 energy_db: (10.0 * (f.mean_square + 1e-20).log10()) as f32,
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Segments (start, end frame) and per-frame decisions for a pattern of activity ('#' active).
+    fn run(pattern: &str, rejoin_frames: u64) -> (Vec<(u64, u64)>, String) {
+        run_with_hangover(pattern, rejoin_frames, 0)
+    }
+
+    fn run_with_hangover(pattern: &str, rejoin_frames: u64, hangover: u64) -> (Vec<(u64, u64)>, String) {
+        let edges = EdgeFit {
+            rejoin_frames,
+            ..EdgeFit::NONE
+        };
+        // 100 frames per second, so a frame's start time in ms / 10 is its index.
+        let mut seg = Segmenter::new(160, 16_000, 3, 4, hangover, edges);
+        let (mut frames, mut segments) = (Vec::new(), Vec::new());
+        for (i, c) in pattern.chars().enumerate() {
+            let frame = PendingFrame {
+                index: i as u64,
+                active: c == '#',
+                probability: 0.0,
+                mean_square: 1e-4,
+                snr_db: 0.0,
+            };
+            seg.push(frame, &mut frames, &mut segments);
+        }
+        seg.flush(pattern.len() as u64, &mut frames, &mut segments);
+        assert_eq!(frames.len(), pattern.len());
+        assert!(frames.iter().enumerate().all(|(i, f)| f.index == i as u64));
+        let decided = frames.iter().map(|f| if f.is_speech { '#' } else { '.' }).collect();
+        let spans = segments
+            .iter()
+            .map(|s| ((s.start_s * 100.0).round() as u64, (s.end_s * 100.0).round() as u64))
+            .collect();
+        (spans, decided)
+    }
+
+    #[test]
+    fn a_lone_frame_in_a_pause_does_not_hold_the_segment_open() {
+        let pattern = "######..#......";
+        assert_eq!(run(pattern, 1), (vec![(0, 9)], "#########......".into()));
+        assert_eq!(run(pattern, 2), (vec![(0, 6)], "######.........".into()));
+    }
+
+    #[test]
+    fn a_long_enough_run_rejoins_and_a_short_one_may_start_the_next_segment() {
+        assert_eq!(run("######..##.....", 2), (vec![(0, 10)], "##########.....".into()));
+        // The run at 9 is too short to rejoin when the silence ends the segment,
+        // but it is kept and becomes the next segment once it lasts the minimum speech.
+        let (spans, decided) = run("######...###....", 2);
+        assert_eq!(spans, vec![(0, 6), (9, 12)]);
+        assert_eq!(decided, "######...###....");
+        assert_eq!(run("######...###....", 1), (vec![(0, 12)], "############....".into()));
+        // A hangover that covers the start of the run takes it into the segment; what is
+        // left of the run is too short for a segment of its own, and none overlaps.
+        assert_eq!(
+            run_with_hangover("######...###....", 2, 4),
+            (vec![(0, 10)], "##########......".into())
+        );
+    }
+
+    #[test]
+    fn decisions_wait_at_most_the_delay_bound_and_agree_with_the_segments() {
+        // Without a hangover, and with one longer than the minimum silence.
+        for hangover in [0, 7] {
+            bounded_and_consistent(hangover);
+        }
+    }
+
+    fn bounded_and_consistent(hangover: u64) {
+        let mut state = 7u32;
+        let edges = EdgeFit {
+            lead_frames: 2,
+            lead_snr_db: 3.0,
+            trim_frames: 5,
+            trim_snr_db: 5.0,
+            merge_runs: true,
+            rejoin_frames: 2,
+        };
+        let mut seg = Segmenter::new(480, 16_000, 6, 5, hangover, edges);
+        let (mut frames, mut segments) = (Vec::new(), Vec::new());
+        let total = 20_000u64;
+        for index in 0..total {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            // Bursts of activity of every length, with isolated frames in the pauses.
+            let active = (index / 9 % 3 == 0) ^ (state >> 28 == 0);
+            let frame = PendingFrame {
+                index,
+                active,
+                probability: 0.5,
+                mean_square: 1e-4,
+                snr_db: (state >> 24 & 15) as f32,
+            };
+            seg.push(frame, &mut frames, &mut segments);
+            assert!(
+                index + 1 - frames.len() as u64 <= seg.max_delay_frames() + 1,
+                "hangover {hangover}, frame {index}"
+            );
+        }
+        seg.flush(total, &mut frames, &mut segments);
+        assert_eq!(frames.len() as u64, total);
+        assert!(
+            segments.windows(2).all(|w| w[0].end_s <= w[1].start_s),
+            "hangover {hangover}"
+        );
+        let mut from_segments = vec![false; total as usize];
+        for s in &segments {
+            let (a, b) = ((s.start_s / 0.03).round() as usize, (s.end_s / 0.03).round() as usize);
+            from_segments[a..b].fill(true);
+        }
+        for (i, f) in frames.iter().enumerate() {
+            assert_eq!(f.index, i as u64);
+            assert_eq!(f.is_speech, from_segments[i], "hangover {hangover}, frame {i}");
         }
     }
 }

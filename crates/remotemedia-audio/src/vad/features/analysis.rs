@@ -26,6 +26,10 @@ const FAST_FLOOR_RISE_DB_PER_S: f32 = 20.0;
 /// in places, and a sound present from the start (music, a fan) must settle
 /// into the floor quickly instead of looking like a stream of onsets.
 const WARMUP_RISE_DB_PER_S: f32 = 12.0;
+/// Samples per block of the crest measure (4 ms).
+const CREST_BLOCK: usize = ANALYSIS_RATE as usize / 250;
+const _: () = assert!(HOP_LEN.is_multiple_of(CREST_BLOCK));
+
 /// Length of the warm-up, in hops (1 s).
 const WARMUP_HOPS: u64 = hops(1_000) as u64;
 
@@ -103,6 +107,8 @@ pub(super) struct Analysis {
     pitch_ring: [f32; PITCH_DRIFT_HOPS],
     pitch_pos: usize,
     prev_voiced: bool,
+    /// The previous hop's last sample (for the first difference of [`Self::crest`]).
+    last_sample: f32,
     /// Per-hop coefficients: power smoothing, noise floor fall.
     smooth_coeff: f32,
     fall_coeff: f32,
@@ -151,6 +157,7 @@ impl Analysis {
             pitch_ring: [0.0; PITCH_DRIFT_HOPS],
             pitch_pos: 0,
             prev_voiced: false,
+            last_sample: 0.0,
             smooth_coeff: ema_coeff(SMOOTHING_S),
             fall_coeff: ema_coeff(FLOOR_FALL_S),
             floor_rise: 10f32.powf(FLOOR_RISE_DB_PER_S / HOP_RATE / 10.0),
@@ -187,6 +194,7 @@ impl Analysis {
         self.pitch_ring = [0.0; PITCH_DRIFT_HOPS];
         self.pitch_pos = 0;
         self.prev_voiced = false;
+        self.last_sample = 0.0;
         self.hops = 0;
         self.avg = Averages::new();
     }
@@ -231,6 +239,7 @@ impl Analysis {
         let (band_snr, fast_snr) = self.band_snr_db();
         let (harmonicity, lag, fine_lag) = self.periodicity();
         let (stationarity, stationarity_200ms) = self.stationarity();
+        let crest = self.crest(hop);
         self.hops += 1;
 
         let mean_snr = band_snr.iter().sum::<f32>() / NUM_BANDS as f32;
@@ -300,6 +309,8 @@ impl Analysis {
         base[F::FastFloorSnr as usize] = fast_snr / 10.0;
         let spread = band_snr.iter().map(|s| (s - mean_snr) * (s - mean_snr)).sum::<f32>() / NUM_BANDS as f32;
         base[F::BandSnrSpread as usize] = spread.sqrt() / 10.0;
+        base[F::Crest as usize] = crest / 10.0;
+        base[F::CrestAvg as usize] = avg.crest.update(crest) / 10.0;
 
         self.context[self.context_pos] = base;
         for (c, back) in CONTEXT_HOPS.iter().enumerate() {
@@ -415,6 +426,30 @@ impl Analysis {
             0.0
         };
         ((best / norm).clamp(0.0, 1.0), lag, lag as f32 + offset)
+    }
+
+    /// How impulsive the hop is: the energy of its loudest [`CREST_BLOCK`] of
+    /// the first difference (which takes out hum and rumble and sharpens
+    /// clicks) over the mean block energy, in dB (0 for silence).
+    #[inline(always)]
+    fn crest(&mut self, hop: &[f32; HOP_LEN]) -> f32 {
+        let mut energy = [0.0f32; HOP_LEN / CREST_BLOCK];
+        let mut prev = self.last_sample;
+        for (e, block) in energy.iter_mut().zip(hop.chunks_exact(CREST_BLOCK)) {
+            for &x in block {
+                let d = x - prev;
+                *e += d * d;
+                prev = x;
+            }
+        }
+        self.last_sample = prev;
+        let total: f32 = energy.iter().sum();
+        let loudest = energy.iter().copied().fold(0.0f32, f32::max);
+        if total <= 1e-20 {
+            0.0
+        } else {
+            fast_db(loudest * energy.len() as f32 / total)
+        }
     }
 
     /// Correlations between the fine floor-relative spectrum now and 60 ms

@@ -46,6 +46,7 @@ pub(super) struct Averages {
     pub(super) low_energy: Ema,
     pub(super) decaying: Ema,
     pub(super) pitch_held: Ema,
+    pub(super) crest: Ema,
 }
 
 impl Averages {
@@ -65,6 +66,7 @@ impl Averages {
             low_energy: Ema::new(1.0),
             decaying: Ema::new(0.2),
             pitch_held: Ema::new(0.3),
+            crest: Ema::new(0.3),
         }
     }
 }

@@ -74,6 +74,11 @@ pub enum Feature {
     FastFloorSnr,
     /// Standard deviation of the band SNRs around their mean.
     BandSnrSpread,
+    /// Crest of the hop's sharpened signal (first difference): its loudest 4 ms over its
+    /// mean, in dB / 10 (0 to 0.7). High for clicks and knocks, low for speech and steady noise.
+    Crest,
+    /// [`Feature::Crest`] over 0.3 s.
+    CrestAvg,
 }
 
 impl Feature {
@@ -111,6 +116,8 @@ impl Feature {
             PitchHeldShare,
             FastFloorSnr,
             BandSnrSpread,
+            Crest,
+            CrestAvg,
         ]
     };
 
@@ -131,7 +138,7 @@ impl Feature {
 }
 
 /// Values computed per hop.
-pub const BASE_FEATURES: usize = Feature::BandSnrSpread as usize + 1;
+pub const BASE_FEATURES: usize = Feature::CrestAvg as usize + 1;
 /// How long before the newest hop each block of the vector was computed, in ms.
 pub const CONTEXT_MS: [usize; 3] = [0, 100, 200];
 /// How many hops back each block comes from.
@@ -160,5 +167,6 @@ mod tests {
         assert_eq!(Feature::BandSnr0.name(), "band_snr_0");
         assert_eq!(Feature::Stationarity200msAvg.name(), "stationarity_200ms_avg");
         assert_eq!(Feature::BandSnrSpread.name(), "band_snr_spread");
+        assert_eq!(Feature::CrestAvg.name(), "crest_avg");
     }
 }
