@@ -414,3 +414,24 @@ def test_sweep_of_array_kinds_never_corrupts_and_counts_copies(tmp_path: Any) ->
         del out
         run(Pipeline([PassThroughNode()]).run(1))  # releases locks dropped elsewhere
         assert array.flags.writeable, name
+
+
+def test_a_slice_of_rows_is_copied_row_by_row_and_gives_the_same_audio() -> None:
+    """`x[:, i:j]` of a longer recording (rows contiguous, not adjacent) is read without
+    numpy's conversion: the same samples as a contiguous copy, counted as copied."""
+    rng = np.random.default_rng(7)
+    long = rng.standard_normal((2, 48000)).astype(np.float32)
+    for view in (long[:, 960:1920], long[::-1, 960:1920], (long * 32767).astype(np.int16)[:, 960:1920]):
+        assert not view.flags.c_contiguous
+        node, again = AudioResampleNode(target_sample_rate=16000), AudioResampleNode(target_sample_rate=16000)
+        got, rate = node.process((view, 48000))
+        want, _ = again.process((np.ascontiguousarray(view), 48000))
+        assert rate == 16000 and got.shape == want.shape == (2, 320)
+        np.testing.assert_array_equal(got, want)
+    p = Pipeline([MultiplyNode(factor=2)], enable_metrics=True)
+    out, _ = run(p.run((long[:, 100:580], 16000)))
+    np.testing.assert_array_equal(out, 2 * long[:, 100:580])
+    metrics = p.get_metrics()
+    assert metrics is not None and metrics["pipeline"]["copied_inputs"] == 1
+    # Columns that are not contiguous still take numpy's conversion.
+    np.testing.assert_array_equal(run(Pipeline([MultiplyNode(factor=1)]).run((long[:, ::2], 48000)))[0], long[:, ::2])
