@@ -79,28 +79,59 @@ fn branch_portable(coef: &[f32], src: &[f32], off: usize, step: usize, out: &mut
     }
 }
 
+/// The branch and window offset of consecutive outputs: each output adds `step_phase` to
+/// the phase (carrying one frame into the offset when it reaches `up`) and `step_off` to
+/// the offset.
+pub(super) struct Walk {
+    up: usize,
+    phase: usize,
+    off: usize,
+    step_phase: usize,
+    step_off: usize,
+}
+
+impl Walk {
+    pub(super) fn new(up: usize, (phase, off): (usize, usize), (step_phase, step_off): (usize, usize)) -> Self {
+        Self {
+            up,
+            phase,
+            off,
+            step_phase,
+            step_off,
+        }
+    }
+
+    /// The branch and window offset of the next output.
+    #[inline]
+    pub(super) fn next(&mut self) -> (usize, usize) {
+        let here = (self.phase, self.off);
+        self.phase += self.step_phase;
+        self.off += self.step_off;
+        if self.phase >= self.up {
+            self.phase -= self.up;
+            self.off += 1;
+        }
+        here
+    }
+}
+
 fn rows_run_portable(
     table: &[f32],
     taps: usize,
-    (mut phase, mut off): (usize, usize),
+    (phase, off): (usize, usize),
     (step_phase, step_off): (usize, usize),
     src: &[f32],
     out: &mut [f32],
 ) {
-    let up = table.len() / taps;
+    let mut walk = Walk::new(table.len() / taps, (phase, off), (step_phase, step_off));
     for chunk in out.chunks_mut(4) {
         let mut rows = [&table[..taps]; 4];
         let mut offs = [0; 4];
         for w in 0..4 {
             if w < chunk.len() {
+                let (phase, off) = walk.next();
                 rows[w] = &table[phase * taps..(phase + 1) * taps];
                 offs[w] = off;
-                phase += step_phase;
-                off += step_off;
-                if phase >= up {
-                    phase -= up;
-                    off += 1;
-                }
             } else {
                 (rows[w], offs[w]) = (rows[0], offs[0]);
             }

@@ -168,32 +168,18 @@ impl Stage {
         // Outputs whose window starts before the new input read from `scratch`
         // (history + input head); the others read the input slice directly.
         let head_len = frames.min(self.taps);
-        let (shape, kernel) = (self.shape(), self.kernel);
-        let scratch_start = self.consumed as i64 - self.taps as i64;
-        let table = &*self.table;
-        let hist = &mut self.history[c * self.taps..(c + 1) * self.taps];
         let (head_out, body_out) = out.split_at_mut((step.split - self.produced) as usize);
-        self.scratch[..self.taps].copy_from_slice(hist);
-        self.scratch[self.taps..self.taps + head_len].copy_from_slice(&input[..head_len]);
-        self.scratch[self.taps + head_len..].fill(0.0);
-        shape.run(
-            kernel,
-            table,
-            &self.scratch,
-            scratch_start,
-            self.produced,
-            head_out,
-            &mut self.deint,
-        );
-        shape.run(
-            kernel,
-            table,
+        self.run_scratch(c, &input[..head_len], head_out);
+        self.shape().run(
+            self.kernel,
+            &self.table,
             &input[..frames],
             self.consumed as i64,
             step.split,
             body_out,
             &mut self.deint,
         );
+        let hist = &mut self.history[c * self.taps..(c + 1) * self.taps];
         if frames >= self.taps {
             hist.copy_from_slice(&input[frames - self.taps..frames]);
         } else {
@@ -212,20 +198,27 @@ impl Stage {
     /// [`reset`](Self::reset). Returns the frames written.
     pub(super) fn flush_channel(&mut self, c: usize, output: &mut [f32], total: u64) -> usize {
         let count = total.saturating_sub(self.produced) as usize;
-        let scratch_start = self.consumed as i64 - self.taps as i64;
-        let (shape, kernel, table) = (self.shape(), self.kernel, &*self.table);
-        self.scratch[..self.taps].copy_from_slice(&self.history[c * self.taps..(c + 1) * self.taps]);
-        self.scratch[self.taps..].fill(0.0);
-        shape.run(
-            kernel,
-            table,
+        self.run_scratch(c, &[], &mut output[..count]);
+        count
+    }
+
+    /// Computes `out`, the outputs from the next one on whose windows start before the
+    /// new input, from channel `c`'s history followed by `head` (the new input's first
+    /// frames) and silence.
+    fn run_scratch(&mut self, c: usize, head: &[f32], out: &mut [f32]) {
+        let taps = self.taps;
+        self.scratch[..taps].copy_from_slice(&self.history[c * taps..(c + 1) * taps]);
+        self.scratch[taps..taps + head.len()].copy_from_slice(head);
+        self.scratch[taps + head.len()..].fill(0.0);
+        self.shape().run(
+            self.kernel,
+            &self.table,
             &self.scratch,
-            scratch_start,
+            self.consumed as i64 - taps as i64,
             self.produced,
-            &mut output[..count],
+            out,
             &mut self.deint,
         );
-        count
     }
 
     fn shape(&self) -> Shape {

@@ -4,6 +4,7 @@
 use std::arch::x86_64::*;
 
 use super::blocks::{TAP_BLOCK, TAP_GRAIN, TILE, TILE_TAPS};
+use super::kernel::Walk;
 use super::table::Span;
 use crate::simd::Avx2Fma;
 
@@ -103,27 +104,23 @@ unsafe fn rows_run_avx2(
     table: &[f32],
     taps: usize,
     up: usize,
-    (mut phase, mut off): (usize, usize),
-    (step_phase, step_off): (usize, usize),
+    start: (usize, usize),
+    step: (usize, usize),
     src: &[f32],
     out: &mut [f32],
 ) {
     let (t, x) = (table.as_ptr(), src.as_ptr());
+    let mut walk = Walk::new(up, start, step);
     for chunk in out.chunks_mut(4) {
         let mut c = [t; 4];
         let mut p = [x; 4];
         for w in 0..4 {
             if w < chunk.len() {
+                let (phase, off) = walk.next();
                 // SAFETY: `phase < up` and the window is at most the last one checked.
                 unsafe {
                     c[w] = t.add(phase * taps);
                     p[w] = x.add(off);
-                }
-                phase += step_phase;
-                off += step_off;
-                if phase >= up {
-                    phase -= up;
-                    off += 1;
                 }
             } else {
                 (c[w], p[w]) = (c[0], p[0]);
