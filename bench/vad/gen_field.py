@@ -653,7 +653,7 @@ def main() -> None:
             seconds = float(rng.uniform(7, 13))
             if has_speech:
                 noise, snr, channel, reverb = SPEECH[cond]
-                sp = voices[(ci * args.files + i) % len(voices)]
+                sp = voices[(ci + 2 * i) % len(voices)]  # odd and even picks: half recorded, half festival
                 x, lab = talk(sp, rng, seconds)
                 active = 10 ** ((-45 if cond.startswith("quiet") else rng.uniform(-26, -18)) / 20)
                 x = (room(x, rng, rng.uniform(0.5, 0.9)) if reverb else x) * active
