@@ -42,12 +42,12 @@ import json
 import struct
 import subprocess
 import tempfile
-import wave
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from scipy import signal
+from scipy.io import wavfile
 
 RATE = 16_000
 CELL = RATE // 100
@@ -154,11 +154,8 @@ class Speech:
         self.cache = cache
         if voice in REAL:
             folder, suffix = REAL[voice]
-            self.files = sorted(
-                p
-                for p in folder.rglob(f"*.{suffix}")
-                if not any(s in p.name for s in SKIP) and "silence" not in p.parts
-            )
+            found = folder.rglob(f"*.{suffix}")
+            self.files = sorted(p for p in found if not any(s in str(p.relative_to(folder)) for s in SKIP))
         elif voice == "channel_names":
             self.files = sorted((SOUNDS / "alsa").glob("[FRS]*.wav"))
             self.files += sorted((SOUNDS / "freedesktop/stereo").glob("audio-channel-*.oga"))
@@ -172,11 +169,8 @@ class Speech:
             if not out.exists():
                 txt = out.with_suffix(".txt")
                 txt.write_bytes(texts[i].encode(enc))
-                subprocess.run(
-                    ["text2wave", "-eval", f"({'voice_' + self.voice})", str(txt), "-o", str(out)],
-                    check=True,
-                    capture_output=True,
-                )
+                cmd = ["text2wave", "-eval", f"(voice_{self.voice})", str(txt), "-o", str(out)]
+                subprocess.run(cmd, check=True, capture_output=True)
             return gate(decode(out))
         for _ in range(50):
             x = gate(decode(self.files[int(rng.integers(len(self.files)))]))
@@ -353,11 +347,8 @@ def midi(tracks: list[list[tuple[float, int, int, int, int]]], tempo_bpm: float)
 def render(mid: bytes, n: int) -> np.ndarray:
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / "m.mid").write_bytes(mid)
-        subprocess.run(
-            ["fluidsynth", "-ni", "-g", "0.7", "-r", str(RATE), "-F", f"{d}/m.wav", SF2, f"{d}/m.mid"],
-            check=True,
-            capture_output=True,
-        )
+        cmd = ["fluidsynth", "-ni", "-g", "0.7", "-r", str(RATE), "-F", f"{d}/m.wav", SF2, f"{d}/m.mid"]
+        subprocess.run(cmd, check=True, capture_output=True)
         x = decode(Path(d) / "m.wav")
     return np.pad(x, (0, max(0, n - len(x))))[:n]
 
@@ -559,14 +550,6 @@ def codec(x: np.ndarray, enc: list[str], fmt: str) -> np.ndarray:
     return np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)]
 
 
-def bluetooth(x: np.ndarray, rng: Rng) -> np.ndarray:
-    return codec(x, ["-c:a", "sbc", "-msbc", "1"], "sbc")
-
-
-def voip(x: np.ndarray, rng: Rng) -> np.ndarray:
-    return codec(x, ["-c:a", "libopus", "-b:a", "8k", "-application", "voip"], "ogg")
-
-
 def clipped(x: np.ndarray, rng: Rng) -> np.ndarray:
     peak = np.max(np.abs(x))
     return np.clip(x, -peak / 4, peak / 4) * 4 * rng.uniform(0.8, 1.0)
@@ -607,8 +590,8 @@ SPEECH: dict[str, tuple[str | None, float, str | None, bool]] = {
 ALONE = [*MAKERS, "laptop", "office", "steps"]
 CHANNELS: dict[str, Callable[[np.ndarray, Rng], np.ndarray]] = {
     "laptop": laptop,
-    "bluetooth": bluetooth,
-    "voip": voip,
+    "bluetooth": lambda x, rng: codec(x, ["-c:a", "sbc", "-msbc", "1"], "sbc"),  # Bluetooth HFP wideband
+    "voip": lambda x, rng: codec(x, ["-c:a", "libopus", "-b:a", "8k", "-application", "voip"], "ogg"),
     "clipped": clipped,
 }
 VOICES = [*REAL, "channel_names", *TTS]
@@ -626,14 +609,6 @@ def make_noise(kind: str, n: int, rng: Rng, voices: list[Speech]) -> np.ndarray:
     else:
         x = MAKERS[kind](n, rng)
     return x / level(x) + lowpass(rng.normal(0, 1, n), 2000) * 10 ** (-rng.uniform(40, 50) / 20)
-
-
-def write_wav(path: Path, x: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(to_i16(x))
 
 
 def main() -> None:
@@ -674,7 +649,7 @@ def main() -> None:
             if np.max(np.abs(x)) > 0.99 and channel != "clipped":
                 x *= 0.99 / np.max(np.abs(x))
             name = f"field_test/{cond}_{i}.wav"
-            write_wav(out / name, x)
+            wavfile.write(out / name, RATE, np.frombuffer(to_i16(x), "<i2"))
             labels = lab[: len(x) // CELL].astype(int).tolist()
             manifest.append({"wav": name, "split": "field_test", "condition": cond, "voice": who, "labels": labels})
         print(f"{cond}: {args.files} clips", flush=True)
