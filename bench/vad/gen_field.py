@@ -29,7 +29,7 @@ it shares no code, voice, text, noise maker, instrument or channel model with th
 
 Usage: python3 bench/vad/gen_field.py [--out bench/vad/data_field] [--files 6]
 Needs: ffmpeg, fluidsynth, fluid-soundfont-gm, festival with festvox-czech-dita, festvox-czech-krb,
-festvox-suopuhe-lj, festvox-suopuhe-mv, festvox-hi-nsk, asterisk-core-sounds-{en,fr,ru}-g722,
+festvox-czech-ph, festvox-suopuhe-lj, festvox-suopuhe-mv, festvox-hi-nsk, asterisk-core-sounds-{en,fr,ru}-g722,
 asterisk-prompt-es-co, asterisk-prompt-fr-armelle, asterisk-moh-opsound-g722, alsa-utils,
 sound-theme-freedesktop, deepin-sound-theme, oxygen-sounds; python3 with numpy and scipy.
 """
