@@ -75,7 +75,11 @@ impl Shape {
             deinterleave::<1>(src, s0, span, span, deint);
             let tile_of = |p: usize, j0: usize| match spans[p] {
                 // A branch that is a unit impulse copies one input frame.
-                Span::Single { index, value: 1.0 } => std::array::from_fn(|j| deint[j0 + j + index]),
+                Span::Single { index, value: 1.0 } => {
+                    let mut y = [0.0f32; TILE];
+                    y.copy_from_slice(&deint[j0 + index..j0 + index + TILE]);
+                    y
+                }
                 _ => x86::tile(
                     cpu,
                     &coefs[p * taps..(p + 1) * taps],
