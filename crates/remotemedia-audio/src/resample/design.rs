@@ -21,14 +21,28 @@ fn cutoff(spec: FilterSpec, in_rate: u32, out_rate: u32) -> (f64, f64) {
 
 /// Taps per branch (in input frames) for a Kaiser window meeting `spec`, rounded up to a
 /// multiple of `grain` ([`TAP_GRAIN`] or [`TAP_BLOCK`]; the tiled ratios round further) and
-/// long enough for the flush tail to fit in one window.
-pub(super) fn taps_for(spec: FilterSpec, in_rate: u32, out_rate: u32, (up, down): (u32, u32), grain: usize) -> usize {
+/// long enough for the stream bookkeeping (below).
+pub(super) fn taps_for(
+    spec: FilterSpec,
+    in_rate: u32,
+    out_rate: u32,
+    (up, down): (u32, u32),
+    grain: usize,
+    flushed: bool,
+) -> usize {
     debug_assert!(grain.is_multiple_of(TAP_GRAIN));
     let (_, width) = cutoff(spec, in_rate, out_rate);
     let n = (spec.atten_db - 7.95) / (2.285 * 2.0 * std::f64::consts::PI * width) + 1.0;
-    // The flush tail and the history must fit in one window: half a window spans more
-    // than 1.5 output periods.
-    let min_len = 4 * down.div_ceil(up) as usize + TAP_BLOCK;
+    // Half a window spans more than one output period, so that an output is complete no
+    // sooner than the stream's length includes it. A stage that is `flushed` (the only
+    // stage of a conversion) also needs its flush tail in one window: more than 1.5
+    // periods and a block; the stages of a chain end on fed silence instead.
+    let period = down.div_ceil(up) as usize;
+    let min_len = if flushed {
+        4 * period + TAP_BLOCK
+    } else {
+        2 * period + 4
+    };
     let taps = (n.ceil() as usize).max(min_len).next_multiple_of(grain);
     if up == 1 {
         // The tiled decimator wants whole blocks of taps per input phase.

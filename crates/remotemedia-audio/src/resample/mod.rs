@@ -174,7 +174,7 @@ impl Resampler {
         let taps = if up == down {
             0
         } else {
-            Stage::taps_for(in_rate, out_rate, quality.spec(), quality.tap_grain())
+            Stage::taps_for(in_rate, out_rate, quality.spec(), quality.tap_grain(), true)
         };
         if up > MAX_PHASES || taps.checked_mul(up as usize).is_none_or(|n| n > MAX_TABLE_LEN) {
             return Err(ResampleError::UnsupportedRatio {

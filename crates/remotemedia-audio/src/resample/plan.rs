@@ -67,7 +67,7 @@ impl StagePlan {
             in_rate,
             out_rate,
             spec,
-            taps: Stage::taps_for(in_rate, out_rate, spec, TAP_GRAIN),
+            taps: Stage::taps_for(in_rate, out_rate, spec, TAP_GRAIN, false),
         }
     }
 
@@ -108,7 +108,7 @@ pub(super) fn plan(in_rate: u32, out_rate: u32, quality: Quality) -> Vec<StagePl
         in_rate,
         out_rate,
         spec,
-        taps: Stage::taps_for(in_rate, out_rate, spec, quality.tap_grain()),
+        taps: Stage::taps_for(in_rate, out_rate, spec, quality.tap_grain(), true),
     }];
     if quality != Quality::High {
         return direct;

@@ -65,9 +65,10 @@ impl Stage {
     }
 
     /// Taps per branch a stage from `in_rate` to `out_rate` needs for `spec`, rounded up to a
-    /// multiple of `grain`.
-    pub(super) fn taps_for(in_rate: u32, out_rate: u32, spec: FilterSpec, grain: usize) -> usize {
-        taps_for(spec, in_rate, out_rate, reduced(in_rate, out_rate), grain)
+    /// multiple of `grain`; `flushed` for a stage that ends its stream with
+    /// [`flush_channel`](Self::flush_channel).
+    pub(super) fn taps_for(in_rate: u32, out_rate: u32, spec: FilterSpec, grain: usize, flushed: bool) -> usize {
+        taps_for(spec, in_rate, out_rate, reduced(in_rate, out_rate), grain, flushed)
     }
 
     pub(super) fn taps(&self) -> usize {
