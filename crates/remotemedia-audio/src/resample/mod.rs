@@ -74,6 +74,7 @@ mod quality;
 mod shape;
 mod stage;
 mod table;
+mod walk;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

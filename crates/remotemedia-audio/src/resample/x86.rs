@@ -4,8 +4,8 @@
 use std::arch::x86_64::*;
 
 use super::blocks::{TAP_BLOCK, TAP_GRAIN, TILE, TILE_TAPS};
-use super::kernel::Walk;
 use super::table::Span;
+use super::walk::Walk;
 use crate::simd::Avx2Fma;
 
 /// The outputs of one branch, as [`Kernel::branch`](super::kernel::Kernel::branch)
