@@ -65,13 +65,14 @@ pub(crate) fn kaiser_beta(atten_db: f64) -> f64 {
     }
 }
 
-/// Fills `table` with the `table.len() / taps` branches of the Kaiser-windowed sinc.
+/// Fills `table` with the `table.len() / taps` branches of the Kaiser-windowed sinc,
+/// normalised together to unit DC gain on average.
 ///
-/// When the stop band starts below the input rate, every multiple of the input rate is
-/// stopped and each branch is normalised to unit DC gain on its own. A stage whose stop
-/// band starts higher (a wide first stage whose images a later stage removes) lets the
-/// image of DC at the input rate through, so its branches differ in DC gain by design and
-/// they are normalised together, to unit gain on average.
+/// The branches' DC gains differ by the filter's response at the multiples of the input
+/// rate (the images of DC). Scaling each branch to unit gain on its own would remove those
+/// images but modulate the whole filter by the same relative amount, imaging every
+/// pass-band frequency at that level, which for a short filter with a wide transition band
+/// (a rational stage inside a chain) lies well above its stop band.
 pub(super) fn fill_table(spec: FilterSpec, in_rate: u32, out_rate: u32, taps: usize, table: &mut [f32]) {
     let (fc, _) = cutoff(spec, in_rate, out_rate);
     let window = KaiserWindow::new(kaiser_beta(spec.atten_db));
@@ -103,19 +104,15 @@ pub(super) fn fill_table(spec: FilterSpec, in_rate: u32, out_rate: u32, taps: us
         }
     };
     let mut branch = vec![0.0f64; taps];
-    let stop_hz = spec.stop * f64::from(in_rate.min(out_rate)) / 2.0;
-    let shared_dc = (stop_hz >= f64::from(in_rate)).then(|| {
-        let total: f64 = (0..up)
-            .map(|p| {
-                fill_branch(p, &mut branch);
-                branch.iter().sum::<f64>()
-            })
-            .sum();
-        total / up as f64
-    });
+    let dc = (0..up)
+        .map(|p| {
+            fill_branch(p, &mut branch);
+            branch.iter().sum::<f64>()
+        })
+        .sum::<f64>()
+        / up as f64;
     for (p, row) in table.chunks_exact_mut(taps).enumerate() {
         fill_branch(p, &mut branch);
-        let dc = shared_dc.unwrap_or_else(|| branch.iter().sum());
         for (c, h) in row.iter_mut().zip(&branch) {
             *c = (h / dc) as f32;
         }

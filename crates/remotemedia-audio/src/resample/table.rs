@@ -108,7 +108,8 @@ impl Table {
     /// Builds the `up x taps` table (empty for `taps == 0`). Branch `p` holds the taps for
     /// outputs whose position `n*down/up` has fractional part `p/up`; tap `i` weighs input
     /// frame `floor(n*down/up) - (taps/2 - 1) + i`, i.e. the kernel at distance
-    /// `p/up + taps/2 - 1 - i` input frames. Each branch is normalised to unit DC gain.
+    /// `p/up + taps/2 - 1 - i` input frames. The branches are normalised together to unit
+    /// DC gain on average.
     fn design(spec: FilterSpec, in_rate: u32, out_rate: u32, up: usize, down: usize, taps: usize) -> Self {
         let len = up * taps;
         let mut data = vec![0.0f32; len + Self::LINE];
