@@ -175,8 +175,12 @@ def predict(model: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
 
 
 def f32_literal(v: float) -> str:
-    """Shortest literal that round-trips as f32."""
-    return np.format_float_scientific(np.float32(v), unique=True, trim="0")
+    """Shortest literal that round-trips as f32; a subnormal value is written as a signed zero
+    (a subnormal weight makes every multiply by it take a slow microcode assist on x86)."""
+    x = np.float32(v)
+    if abs(x) < np.finfo(np.float32).tiny:
+        x = np.copysign(np.float32(0.0), x)
+    return np.format_float_scientific(x, unique=True, trim="0")
 
 
 def fmt(a: np.ndarray) -> str:
