@@ -24,6 +24,7 @@ SR = 16_000
 HOP = SR // 100  # 10 ms label frames
 LABEL_DB = 40.0  # frames within 40 dB of the loudest clean frame are speech
 FILL_GAP_S = 0.2  # label gaps shorter than this are filled (word pauses)
+PHRASE_PAUSE_S = 0.22  # shortest pause between sentences of the training groups (just over FILL_GAP_S)
 SPEECH_DBFS = -20.0  # active speech level of every mixture (except "quiet")
 QUIET_DBFS = -40.0
 
@@ -176,10 +177,16 @@ def other_voice_pool(rng: np.random.Generator, tmp: Path) -> list[list[np.ndarra
 
 
 def make_utterance(
-    rng: np.random.Generator, split: str, tmp: Path, voices: list[list[np.ndarray]] | None = None
+    rng: np.random.Generator,
+    split: str,
+    tmp: Path,
+    voices: list[list[np.ndarray]] | None = None,
+    short_pauses: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate 3-5 spoken sentences with random pauses; return (clean, labels). With
-    `voices` (an `other_voice_pool`), one of those talkers says them instead of espeak-ng."""
+    """Concatenate 3-5 spoken sentences with random pauses of 0.3-1.5 s; return (clean,
+    labels). With `voices` (an `other_voice_pool`), one of those talkers says them instead of
+    espeak-ng. With `short_pauses` the pauses are 0.22-1.5 s and mostly short (three in eight under
+    0.4 s, as between phrases), from the same random draw."""
     sentences = SENTENCES[split]
     variants = VARIANTS[split]
     talker = voices[int(rng.integers(len(voices)))] if voices else None
@@ -196,7 +203,9 @@ def make_utterance(
         s = s[: len(s) // HOP * HOP]
         e = frame_energy(s)
         lab = (e > e.max() * 10 ** (-LABEL_DB / 10)).astype(np.int8)
-        gap = np.zeros(int(rng.uniform(0.3, 1.5) * SR) // HOP * HOP)
+        u = rng.uniform(0.0, 1.0)
+        pause_s = PHRASE_PAUSE_S + (1.5 - PHRASE_PAUSE_S) * u * u if short_pauses else 0.3 + 1.2 * u
+        gap = np.zeros(int(pause_s * SR) // HOP * HOP)
         parts += [s, gap]
         labels += [lab, np.zeros(len(gap) // HOP, dtype=np.int8)]
     clean = np.concatenate(parts)
@@ -626,7 +635,7 @@ def first_group(files: int, pool_b: list[np.ndarray], out: Path, tmp: Path) -> l
     rng = np.random.default_rng(1001)
     kinds = [None, "white", "pink", "brown", "hum", "music", "babble"]
     for i in range(files):
-        clean, lab = make_utterance(rng, "A", tmp)
+        clean, lab = make_utterance(rng, "A", tmp, short_pauses=True)
         kind = kinds[i % len(kinds)]
         level = float(rng.uniform(-50, -12))
         snr = float(rng.uniform(-2, 25))
@@ -656,7 +665,7 @@ def wide_group(files: int, pool_b: list[np.ndarray], out: Path, tmp: Path) -> li
     rng = np.random.default_rng(1003)
     wide = ["unsteady", "transients", "fan", "far_talk", "gm_music", "pink", "hum", None, "white", "brown"]
     for i in range(files):
-        clean, lab = make_utterance(rng, "A", tmp, voices if i % 2 == 0 else None)
+        clean, lab = make_utterance(rng, "A", tmp, voices if i % 2 == 0 else None, short_pauses=True)
         kind = wide[i % len(wide)]
         chan = str(rng.choice(["dry", "dry", "room", "phone", "ride"]))
         level = float(rng.uniform(-50, -12))
@@ -688,7 +697,7 @@ def hard_group(files: int, pool: list[np.ndarray], out: Path, tmp: Path) -> list
     voices = other_voice_pool(np.random.default_rng(1004), tmp)
     rng = np.random.default_rng(1005)
     for i in range(files):
-        clean, lab = make_utterance(rng, "A", tmp, voices if i % 2 == 0 else None)
+        clean, lab = make_utterance(rng, "A", tmp, voices if i % 2 == 0 else None, short_pauses=True)
         kind = HARD_SPEECH[i % len(HARD_SPEECH)]
         low = kind in ("pink", "brown", "white", "unsteady", "fan", "passing")
         snr = float(rng.uniform(-3, 6) if low else rng.uniform(0, 15))

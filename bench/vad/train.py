@@ -32,6 +32,9 @@ L2 = 1e-3
 # The hardest negatives (music; with --hard-negatives also impulsive noise, typing and far talkers): their
 # non-speech hops (alone or between speech) weigh this much more.
 MUSIC_WEIGHT = 3.0
+# Non-speech hops up to this long after speech ends (reverberant tails, the pause after a phrase).
+OFFSET_MS = 300
+OFFSET_WEIGHT = 2.0
 
 
 def example_binary() -> Path:
@@ -54,11 +57,22 @@ def near_boundary(lab: np.ndarray, hops: int) -> np.ndarray:
     return near
 
 
+def after_offset(lab: np.ndarray, hops: int) -> np.ndarray:
+    """True for non-speech hops within `hops` after a speech-to-non-speech change (where reverberant
+    tails and the classifier's context keep a detector on)."""
+    ends = np.flatnonzero((lab[:-1] > 0.5) & (lab[1:] < 0.5)) + 1
+    tail = np.zeros(len(lab), dtype=bool)
+    for e in ends:
+        tail[e : e + hops] = True
+    return tail & (lab < 0.5)
+
+
 def load_split(
     split: str, binary: Path, data: Path = DATA
-) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Features (hops x features), hop labels, per-row condition names, boundary
-    mask and the index of the clip each row comes from."""
+    mask, the index of the clip each row comes from and the after-offset mask
+    (non-speech hops up to `OFFSET_MS` after speech ends)."""
     items = [m for m in json.loads((data / "manifest.json").read_text()) if m["split"] == split]
     with tempfile.TemporaryDirectory() as td:
         said = subprocess.run(
@@ -76,7 +90,7 @@ def load_split(
                 "feature_layout` with REMOTEMEDIA_WRITE_LAYOUT=1"
             )
         per_hop = hop_ms // LABEL_MS
-        xs, ys, conds, near, clips = [], [], [], [], []
+        xs, ys, conds, near, clips, tails = [], [], [], [], [], []
         for i, m in enumerate(items):
             f = np.fromfile(Path(td) / f"{i}.f32", dtype="<f4").reshape(-1, num_features)
             # A hop's label is that of its newest 10 ms.
@@ -87,7 +101,15 @@ def load_split(
             conds += [m["condition"]] * n
             near.append(near_boundary(lab[:n], 100 // hop_ms))
             clips.append(np.full(n, i))
-    return np.concatenate(xs), np.concatenate(ys), conds, np.concatenate(near), np.concatenate(clips)
+            tails.append(after_offset(lab[:n], OFFSET_MS // hop_ms))
+    return (
+        np.concatenate(xs),
+        np.concatenate(ys),
+        conds,
+        np.concatenate(near),
+        np.concatenate(clips),
+        np.concatenate(tails),
+    )
 
 
 def train(
@@ -153,8 +175,12 @@ def predict(model: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
 
 
 def f32_literal(v: float) -> str:
-    """Shortest literal that round-trips as f32."""
-    return np.format_float_scientific(np.float32(v), unique=True, trim="0")
+    """Shortest literal that round-trips as f32; a subnormal value is written as a signed zero
+    (a subnormal weight makes every multiply by it take a slow microcode assist on x86)."""
+    x = np.float32(v)
+    if abs(x) < np.finfo(np.float32).tiny:
+        x = np.copysign(np.float32(0.0), x)
+    return np.format_float_scientific(x, unique=True, trim="0")
 
 
 def fmt(a: np.ndarray) -> str:
@@ -237,16 +263,22 @@ def main() -> None:
     ap.add_argument(
         "--boundary-weight", type=float, default=BOUNDARY_WEIGHT, help="weight of hops within 100 ms of a label change"
     )
+    ap.add_argument(
+        "--offset-weight",
+        type=float,
+        default=OFFSET_WEIGHT,
+        help=f"extra weight of non-speech hops up to {OFFSET_MS} ms after speech ends",
+    )
     ap.add_argument("--hidden", type=int, default=HIDDEN, help="hidden units (a multiple of 8)")
     ap.add_argument("--data", type=Path, default=DATA, help="generated data (gen_data.py --out)")
     args = ap.parse_args()
     binary = example_binary()
-    x, y, conds_list, near, clips = load_split("train", binary, args.data)
+    x, y, conds_list, near, clips, tail = load_split("train", binary, args.data)
     conds = np.asarray(conds_list)
     impulsive = ["transients", "far_talk", "keyboard"] if args.hard_negatives else []
     hard = ["music", "gm_music", "gm_music_more", *impulsive]
     hard_negative = np.isin(conds, [f"only_{k}" for k in hard]) | (np.isin(conds, hard) & (y < 0.5))
-    extra = np.where(hard_negative, args.music_weight, 1.0)
+    extra = np.where(hard_negative, args.music_weight, 1.0) * np.where(tail, args.offset_weight, 1.0)
     # Every third clip: the clip kinds cycle with periods 7 and 10, so each kind is held out.
     fit = clips % 3 != 0 if args.validate else np.ones(len(x), dtype=bool)
     print(f"train: {fit.sum()} hops, {y[fit].mean():.1%} speech")
@@ -259,7 +291,7 @@ def main() -> None:
         print("validation (held-out training clips):")
         hop_report(model, x[~fit], y[~fit], conds[~fit])
         return
-    xt, yt, ct, _, _ = load_split("test", binary, args.data)
+    xt, yt, ct, _, _, _ = load_split("test", binary, args.data)
     print("test:")
     hop_report(model, xt, yt, np.asarray(ct))
     write_weights(model, len(x), args.weights)
