@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== tools: ffmpeg, sox (the media tests make their input with them)"
-if ! command -v ffmpeg >/dev/null || ! command -v sox >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg sox >/dev/null
+echo "== tools: ffmpeg, sox, espeak-ng (the media and batch tests make their input with them)"
+if ! command -v ffmpeg >/dev/null || ! command -v sox >/dev/null || ! command -v espeak-ng >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg sox espeak-ng >/dev/null
 fi
 
 echo "== rust: fmt, clippy"

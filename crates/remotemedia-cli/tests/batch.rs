@@ -1,5 +1,6 @@
-//! `remotemedia batch` end to end on real audio files (WAV written here,
-//! FLAC and MP3 made by ffmpeg), through the speech-prep pipeline.
+//! `remotemedia batch` end to end on real audio files (WAV written here or
+//! spoken by espeak-ng, FLAC and MP3 made by ffmpeg), through the speech-prep
+//! pipeline.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,8 +52,9 @@ impl Drop for Dir {
 }
 
 /// `seconds` of 48 kHz mono 16-bit audio: quiet noise with bursts of a
-/// loud voiced-like tone (so the VAD finds segments), varying with `seed`.
-fn write_speechy_wav(path: &Path, seconds: f64, seed: u32) {
+/// loud tone, varying with `seed` (for tests where what the audio holds does
+/// not matter; a tone is not speech).
+fn write_tone_bursts_wav(path: &Path, seconds: f64, seed: u32) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let rate = 48_000u32;
     let spec = hound::WavSpec {
@@ -79,6 +81,41 @@ fn write_speechy_wav(path: &Path, seconds: f64, seed: u32) {
         w.write_sample((noise + tone) as i16).unwrap();
     }
     w.finalize().unwrap();
+}
+
+/// `words` spoken by espeak-ng, padded with silence or cut to `seconds`, as
+/// 48 kHz mono 16-bit WAV.
+fn write_spoken_wav(path: &Path, words: &str, seconds: f64) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let said = path.with_extension("espeak.wav");
+    let o = Command::new("espeak-ng")
+        .arg("-w")
+        .arg(&said)
+        .arg(words)
+        .output()
+        .expect("espeak-ng is installed (scripts/test.sh installs it)");
+    assert!(o.status.success(), "espeak-ng: {}", text(&o.stderr));
+    let (said_s, path_s, seconds_s) = (
+        said.display().to_string(),
+        path.display().to_string(),
+        seconds.to_string(),
+    );
+    ffmpeg(&[
+        "-i",
+        &said_s,
+        "-af",
+        "apad",
+        "-t",
+        &seconds_s,
+        "-ar",
+        "48000",
+        "-ac",
+        "1",
+        "-c:a",
+        "pcm_s16le",
+        &path_s,
+    ]);
+    std::fs::remove_file(&said).unwrap();
 }
 
 /// Runs ffmpeg with `args`; panics with its message when it fails.
@@ -142,8 +179,12 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn mixed_corpus_good_corrupt_and_empty_files() {
     let d = Dir::new("mixed");
-    write_speechy_wav(&d.path("in/a/one.wav"), 4.0, 1);
-    write_speechy_wav(&d.path("src.wav"), 3.0, 2);
+    write_spoken_wav(
+        &d.path("in/a/one.wav"),
+        "Please put the kettle on before the guests arrive.",
+        4.0,
+    );
+    write_spoken_wav(&d.path("src.wav"), "The train leaves at seven o'clock.", 3.0);
     std::fs::create_dir_all(d.path("in/b")).unwrap();
     ffmpeg(&["-i", &d.s("src.wav"), &d.s("in/b/two.flac")]);
     ffmpeg(&["-i", &d.s("src.wav"), "-b:a", "128k", &d.s("in/b/three.mp3")]);
@@ -225,7 +266,7 @@ fn mixed_corpus_good_corrupt_and_empty_files() {
 fn jobs_do_not_change_the_outputs_and_resume_skips_complete_files() {
     let d = Dir::new("jobs");
     for i in 0..5 {
-        write_speechy_wav(&d.path(&format!("in/f{i}.wav")), 1.5, i);
+        write_tone_bursts_wav(&d.path(&format!("in/f{i}.wav")), 1.5, i);
     }
     let o1 = batch(&[&speech_prep(), "-i", &d.s("in"), "-o", &d.s("j1"), "-j", "1"]);
     let o2 = batch(&[&speech_prep(), "-i", &d.s("in"), "-o", &d.s("j2"), "-j", "2"]);
@@ -272,7 +313,7 @@ fn jobs_do_not_change_the_outputs_and_resume_skips_complete_files() {
 fn ctrl_c_stops_cleanly_and_resume_finishes_with_identical_results() {
     let d = Dir::new("sigint");
     for i in 0..12 {
-        write_speechy_wav(&d.path(&format!("in/f{i:02}.wav")), 8.0, i);
+        write_tone_bursts_wav(&d.path(&format!("in/f{i:02}.wav")), 8.0, i);
     }
     let reference = batch(&[&speech_prep(), "-i", &d.s("in"), "-o", &d.s("ref")]);
     assert!(reference.status.success(), "{}", text(&reference.stderr));
@@ -370,8 +411,8 @@ fn a_node_failure_is_recorded_and_on_failure_is_honoured() {
 #[test]
 fn same_names_in_different_folders_are_kept_apart_and_clashes_refused() {
     let d = Dir::new("names");
-    write_speechy_wav(&d.path("in/a/x.wav"), 1.0, 1);
-    write_speechy_wav(&d.path("in/b/x.wav"), 1.0, 2);
+    write_tone_bursts_wav(&d.path("in/a/x.wav"), 1.0, 1);
+    write_tone_bursts_wav(&d.path("in/b/x.wav"), 1.0, 2);
     let o = batch(&[&speech_prep(), "-i", &d.s("in/*/x.wav"), "-o", &d.s("out")]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_ne!(
@@ -434,7 +475,7 @@ fn bad_inputs_and_outputs_are_refused_with_a_clear_message() {
 
     // An output folder that cannot be made (a file is in the way; tests may
     // run as root, who may write anywhere).
-    write_speechy_wav(&d.path("in/x.wav"), 0.5, 1);
+    write_tone_bursts_wav(&d.path("in/x.wav"), 0.5, 1);
     std::fs::write(d.path("file"), "a file").unwrap();
     let o = batch(&[&speech_prep(), "-i", &d.s("in"), "-o", &d.s("file/out")]);
     assert_eq!(o.status.code(), Some(1));
@@ -463,8 +504,8 @@ fn bad_inputs_and_outputs_are_refused_with_a_clear_message() {
 fn an_output_folder_inside_the_inputs_is_not_read_as_input() {
     let d = Dir::new("inside");
     for tree in ["walked", "globbed"] {
-        write_speechy_wav(&d.path(&format!("{tree}/a/x.wav")), 1.0, 1);
-        write_speechy_wav(&d.path(&format!("{tree}/y.wav")), 1.0, 2);
+        write_tone_bursts_wav(&d.path(&format!("{tree}/a/x.wav")), 1.0, 1);
+        write_tone_bursts_wav(&d.path(&format!("{tree}/y.wav")), 1.0, 2);
     }
     for (input, output) in [
         (d.s("walked"), d.s("walked/out")),
