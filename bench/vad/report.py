@@ -218,9 +218,10 @@ def main() -> None:
     ap.add_argument("--only-ours", action="store_true", help="skip the other detectors")
     ap.add_argument(
         "--split",
-        choices=["test", "dev", "real_test", "real_dev", "field_test"],
+        choices=["test", "dev", "home_dev", "real_test", "real_dev", "field_test"],
         default="test",
         help="dev: the development split, for choosing settings without looking at the test split; "
+        "home_dev: held-out clips of the household training kinds (gen_data.py); "
         "real_test / real_dev: the independent family written by gen_real.py; field_test: the held-out "
         "family written by gen_field.py (use both with --data)",
     )
