@@ -18,6 +18,7 @@ import tempfile
 import wave
 from pathlib import Path
 
+import household
 import numpy as np
 
 SR = 16_000
@@ -721,6 +722,97 @@ def hard_group(files: int, pool: list[np.ndarray], out: Path, tmp: Path) -> list
     return rows
 
 
+HOME_KINDS = ["recorded_music", "washer", "switch_on", "desk", "recorded_music", "washer", "desk", "switch_on"]
+
+
+def home_noise(kind: str, rng: np.random.Generator, n: int, tmp: Path, held_out: bool = False) -> np.ndarray:
+    """Unit-RMS noise of a household kind (`household.py`); recorded music goes through a low bit
+    rate codec one time in three."""
+    if kind == "recorded_music":
+        x = household.recorded_music(rng, n, held_out)
+        return household.low_rate_codec(rng, x, tmp) if rng.random() < 1 / 3 else x
+    if kind == "washer":
+        return household.cycling_machine(rng, n)
+    if kind == "switch_on":
+        return household.switch_on(rng, n)
+    return household.desk(rng, n, held_out)
+
+
+def home_channel(rng: np.random.Generator, x: np.ndarray, kind: str) -> np.ndarray:
+    """`channel`, or the microphone AGC (`household.agc`)."""
+    return household.agc(rng, x) if kind == "agc" else channel(rng, x, kind)
+
+
+def home_group(files: int, out: Path, tmp: Path) -> list[dict[str, object]]:
+    """The fourth training group: speech at 0-15 dB over the household kinds of `household.py`
+    (recorded music, cycling machines, appliances switching on, desk events), some through a
+    room, a telephone, gain rides or a microphone AGC; and as many noise-only clips of those
+    kinds, a third of them through a channel. Its own seeds (1006, 1007)."""
+    rows: list[dict[str, object]] = []
+    voices = other_voice_pool(np.random.default_rng(1006), tmp)
+    rng = np.random.default_rng(1007)
+    for i in range(files):
+        clean, lab = make_utterance(rng, "A", tmp, voices if i % 2 == 0 else None, short_pauses=True)
+        kind = HOME_KINDS[i % len(HOME_KINDS)]
+        chan = str(rng.choice(["dry", "dry", "room", "phone", "ride", "agc"]))
+        level = float(rng.uniform(-45, -12))
+        g = 10 ** (level / 20) / active_rms(clean, lab)
+        speech = clean * g if chan in ("dry", "phone", "agc") else channel(rng, clean * g, chan)
+        x = speech + home_noise(kind, rng, len(clean), tmp) * 10 ** ((level - float(rng.uniform(0, 15))) / 20)
+        x = home_channel(rng, x, chan) if chan in ("phone", "agc") else x
+        x = x * min(1.0, 0.9 / (np.max(np.abs(x)) + 1e-12))
+        rel = f"train/home_speech/{i:03d}.wav"
+        write_wav(out / rel, x)
+        rows.append({"split": "train", "condition": kind, "wav": rel, "labels": lab.tolist()})
+    for i in range(files):
+        kind = HOME_KINDS[i % len(HOME_KINDS)]
+        n = int(rng.uniform(8, 14) * SR)
+        x = home_noise(kind, rng, n, tmp) * 10 ** (rng.uniform(-50, -12) / 20)
+        if rng.random() < 1 / 3:
+            x = home_channel(rng, x, str(rng.choice(["phone", "room", "ride", "agc", "agc"])))
+        x = x * min(1.0, 0.9 / (np.max(np.abs(x)) + 1e-12))
+        rel = f"train/home_noise/{i:03d}.wav"
+        write_wav(out / rel, x)
+        rows.append({"split": "train", "condition": f"only_{kind}", "wav": rel, "labels": [0] * (n // HOP)})
+    return rows
+
+
+HOME_DEV_CONDITIONS = [
+    ("homemusic", "recorded_music"),
+    ("washer", "washer"),
+    ("switchon", "switch_on"),
+    ("desk", "desk"),
+]
+
+
+def home_dev_split(files: int, out: Path, tmp: Path) -> list[dict[str, object]]:
+    """`home_dev`: held-out clips of the household kinds (development sentences and voices, the
+    held-out music tracks and key recordings, seed 3006): speech at 10 dB over each kind, over
+    desk events through the AGC, and each kind alone (the desk through the AGC too)."""
+    rows: list[dict[str, object]] = []
+    rng = np.random.default_rng(3006)
+    for i in range(files):
+        clean, lab = make_utterance(rng, "C", tmp)
+        g = 10 ** (SPEECH_DBFS / 20) / active_rms(clean, lab)
+        for name, kind in [*HOME_DEV_CONDITIONS, ("agcdesk", "desk")]:
+            noise = home_noise(kind, rng, len(clean), tmp, held_out=True)
+            x = clean * g + noise * 10 ** ((SPEECH_DBFS - 10) / 20)
+            x = household.agc(rng, x) if name == "agcdesk" else x
+            x = x * min(1.0, 0.9 / (np.max(np.abs(x)) + 1e-12))
+            rel = f"home_dev/{name}_10dB/{i:02d}.wav"
+            write_wav(out / rel, x)
+            rows.append({"split": "home_dev", "condition": f"{name}_10dB", "wav": rel, "labels": lab.tolist()})
+        for name, kind in [*HOME_DEV_CONDITIONS, ("agcdesk", "desk")]:
+            n = int(rng.uniform(8, 14) * SR)
+            x = home_noise(kind, rng, n, tmp, held_out=True) * 10 ** (rng.uniform(-45, -20) / 20)
+            x = household.agc(rng, x) if name == "agcdesk" else x
+            x = x * min(1.0, 0.9 / (np.max(np.abs(x)) + 1e-12))
+            rel = f"home_dev/only_{name}/{i:02d}.wav"
+            write_wav(out / rel, x)
+            rows.append({"split": "home_dev", "condition": f"only_{name}", "wav": rel, "labels": [0] * (n // HOP)})
+    return rows
+
+
 # Where each group's clips go (the manifest keeps the rows of groups not regenerated).
 GROUP_PREFIXES = {
     "test": ("test/",),
@@ -728,6 +820,8 @@ GROUP_PREFIXES = {
     "wide": ("train/wide_",),
     "hard": ("train/hard_",),
     "dev": ("dev/",),
+    "home": ("train/home_",),
+    "home_dev": ("home_dev/",),
 }
 
 
@@ -741,6 +835,9 @@ def main() -> None:
     )
     ap.add_argument(
         "--hard-files", type=int, default=240, help="training clips of the third group (and as many noise-only)"
+    )
+    ap.add_argument(
+        "--home-files", type=int, default=200, help="training clips of the household kinds (and as many noise-only)"
     )
     ap.add_argument(
         "--groups",
@@ -775,6 +872,11 @@ def main() -> None:
         # its own sentences and voices, its own seed, made last so the others stay as they were.
         if "dev" in groups:
             manifest += eval_split("dev", "C", args.test_files, np.random.default_rng(3003), pool_a, out, tmp)
+        # The household kinds (training group and its held-out clips), made after the others.
+        if "home" in groups:
+            manifest += home_group(args.home_files, out, tmp)
+        if "home_dev" in groups:
+            manifest += home_dev_split(6, out, tmp)
     (out / "manifest.json").write_text(json.dumps(manifest))
     print(f"wrote {len(manifest)} files to {out}")
 

