@@ -218,12 +218,12 @@ def main() -> None:
     ap.add_argument("--only-ours", action="store_true", help="skip the other detectors")
     ap.add_argument(
         "--split",
-        choices=["test", "dev", "home_dev", "real_test", "real_dev", "field_test"],
+        choices=["test", "dev", "home_dev", "real_test", "real_dev", "field_test", "words_dev"],
         default="test",
         help="dev: the development split, for choosing settings without looking at the test split; "
         "home_dev: held-out clips of the household training kinds (gen_data.py); "
         "real_test / real_dev: the independent family written by gen_real.py; field_test: the held-out "
-        "family written by gen_field.py (use both with --data)",
+        "family written by gen_field.py; words_dev: recorded single words, gen_words.py (use these with --data)",
     )
     ap.add_argument("--data", type=Path, default=DATA, help="generated data (gen_data.py or gen_real.py --out)")
     ap.add_argument(
