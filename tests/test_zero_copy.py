@@ -220,10 +220,21 @@ def test_a_slice_of_a_ring_buffer_locks_the_ring_while_in_flight() -> None:
 def test_writing_during_a_run_is_refused_and_the_output_is_intact() -> None:
     """A thread writing NaNs into the input while `run` works on it (the GIL is
     released) gets numpy's read-only error; the output has no NaN; the array
-    is writeable again afterwards."""
+    is writeable again afterwards. A pass-through Python node in the chain holds
+    the run until the writer has been refused once (or 10 s have passed), so the
+    outcome does not depend on how the threads are scheduled."""
     a = tone(1000.0, 30.0, 48000, amplitude=0.3)
-    p = Pipeline([AudioResampleNode(target_sample_rate=16000), MultiplyNode(factor=2.0)])
-    expected = run(p.run((a.copy(), 48000)))[0]
+    expected = run(
+        Pipeline([AudioResampleNode(target_sample_rate=16000), MultiplyNode(factor=2.0)]).run((a.copy(), 48000))
+    )[0]
+    first_refusal = threading.Event()
+
+    class UntilRefused(Node):
+        def process(self, data: Any) -> Any:
+            first_refusal.wait(10.0)
+            return data
+
+    p = Pipeline([AudioResampleNode(target_sample_rate=16000), UntilRefused(), MultiplyNode(factor=2.0)])
     refused = 0
     started = threading.Event()
     stop = threading.Event()
@@ -238,6 +249,7 @@ def test_writing_during_a_run_is_refused_and_the_output_is_intact() -> None:
                 a[::1000] = np.nan
             except ValueError:
                 refused += 1
+                first_refusal.set()
             time.sleep(0.0005)
 
     async def main() -> Any:
