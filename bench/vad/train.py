@@ -115,6 +115,38 @@ def load_split(
     )
 
 
+def row_weights(
+    conds: np.ndarray,
+    y: np.ndarray,
+    tail: np.ndarray,
+    music_weight: float = MUSIC_WEIGHT,
+    hard_negatives: bool = False,
+    hard_recorded_music: bool = False,
+    offset_weight: float = OFFSET_WEIGHT,
+    broadband_speech_weight: float = BROADBAND_SPEECH_WEIGHT,
+) -> np.ndarray:
+    """Per-row weight on top of the class balance and the boundary weight: hard negatives (music; optionally
+    impulsive noise, typing, far talkers and recorded music), the hops after an offset and speech in
+    broadband noise."""
+    impulsive = ["transients", "far_talk", "keyboard"] if hard_negatives else []
+    recorded = ["recorded_music"] if hard_recorded_music else []
+    hard = ["music", "gm_music", "gm_music_more", *recorded, *impulsive]
+    hard_negative = np.isin(conds, [f"only_{k}" for k in hard]) | (np.isin(conds, hard) & (y < 0.5))
+    broadband_speech = np.isin(conds, ["white", "pink", "brown"]) & (y > 0.5)
+    return (
+        np.where(hard_negative, music_weight, 1.0)
+        * np.where(tail, offset_weight, 1.0)
+        * np.where(broadband_speech, broadband_speech_weight, 1.0)
+    )
+
+
+def class_weights(y: np.ndarray, near: np.ndarray, extra: np.ndarray, boundary_weight: float) -> np.ndarray:
+    """Class-balanced row weights (each class carries half the total), times `boundary_weight` for hops within
+    100 ms of a label change, times `extra`."""
+    pos = y.mean()
+    return np.where(y > 0.5, 0.5 / pos, 0.5 / (1 - pos)) * np.where(near, boundary_weight, 1.0) * extra
+
+
 def train(
     x: np.ndarray,
     y: np.ndarray,
@@ -140,8 +172,7 @@ def train(
     params = [w1, b1, w2, b2]
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
-    pos = y.mean()
-    cw = np.where(y > 0.5, 0.5 / pos, 0.5 / (1 - pos)) * np.where(near, boundary_weight, 1.0) * extra
+    cw = class_weights(y, near, extra, boundary_weight)
     lr, l2, batch, step = 3e-3, L2, 512, 0
     for epoch in range(epochs):
         order = rng.permutation(len(z))
@@ -291,15 +322,15 @@ def main() -> None:
     binary = example_binary()
     x, y, conds_list, near, clips, tail = load_split("train", binary, args.data)
     conds = np.asarray(conds_list)
-    impulsive = ["transients", "far_talk", "keyboard"] if args.hard_negatives else []
-    recorded = ["recorded_music"] if args.hard_recorded_music else []
-    hard = ["music", "gm_music", "gm_music_more", *recorded, *impulsive]
-    hard_negative = np.isin(conds, [f"only_{k}" for k in hard]) | (np.isin(conds, hard) & (y < 0.5))
-    broadband_speech = np.isin(conds, ["white", "pink", "brown"]) & (y > 0.5)
-    extra = (
-        np.where(hard_negative, args.music_weight, 1.0)
-        * np.where(tail, args.offset_weight, 1.0)
-        * np.where(broadband_speech, args.broadband_speech_weight, 1.0)
+    extra = row_weights(
+        conds,
+        y,
+        tail,
+        music_weight=args.music_weight,
+        hard_negatives=args.hard_negatives,
+        hard_recorded_music=args.hard_recorded_music,
+        offset_weight=args.offset_weight,
+        broadband_speech_weight=args.broadband_speech_weight,
     )
     # Every third clip: the clip kinds cycle with periods 7 and 10, so each kind is held out.
     fit = clips % 3 != 0 if args.validate else np.ones(len(x), dtype=bool)

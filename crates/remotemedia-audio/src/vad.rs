@@ -7,9 +7,11 @@
 //!   per-bin adaptive noise floor and a fast-rising second one, band SNRs
 //!   and their spread, harmonicity, pitch continuity
 //!   and constancy, spectral flux, fine-spectrum stationarity, syllable-rate
-//!   modulation; see [`features`]); a tiny MLP trained offline on generated
-//!   data (weights compiled in, nothing loaded at run time) gives a speech
-//!   probability. A frame's probability is the mean over the hops completed
+//!   modulation; see [`features`]); a tiny MLP over the last 200 ms of these,
+//!   blended with a small recurrent network (a GRU) that carries state over
+//!   the whole stream, both trained offline on generated data (weights
+//!   compiled in, nothing loaded at run time), gives a speech probability per
+//!   hop. A frame's probability is the mean over the hops completed
 //!   during it; frames quieter than [`VadConfig::threshold_db`] are never
 //!   speech. Steady noise, hum and tonal music are rejected (no false segment
 //!   in music alone on our test set, see `bench/vad/README.md`).
@@ -51,11 +53,14 @@
 //! assert_eq!(out.frames.len(), 33);
 //! ```
 
+mod dense;
 pub mod features;
 mod fft;
 mod halfband;
 mod model;
 mod output;
+mod recurrent;
+mod recurrent_weights;
 mod segmenter;
 mod weights;
 
@@ -66,6 +71,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use features::FeatureExtractor;
+use model::SpeechModel;
 pub use output::{Segment, VadFrame, VadOutput, VadSummary};
 use segmenter::{EdgeFit, PendingFrame, Segmenter};
 
@@ -342,6 +348,8 @@ pub struct Vad {
     /// that completes no hop (10 ms frames complete one every other frame;
     /// the rate converter's latency shifts hops across frame boundaries).
     last_hop: (f32, f32),
+    /// Speech mode: the classifier's per-stream state.
+    model: SpeechModel,
     /// Present when the CPU supports AVX2 (the classifier then runs 8 lanes wide).
     cpu: Option<Avx2>,
     segmenter: Segmenter,
@@ -373,6 +381,7 @@ impl Vad {
             frame_index: 0,
             features,
             last_hop: (0.0, 0.0),
+            model: SpeechModel::default(),
             cpu: Avx2::detect(),
             segmenter,
         })
@@ -451,6 +460,7 @@ impl Vad {
         if let Some(fe) = self.features.as_mut() {
             fe.reset();
         }
+        self.model.reset();
         self.last_hop = (0.0, 0.0);
     }
 
@@ -463,9 +473,9 @@ impl Vad {
             None => (above, if above { 1.0 } else { 0.0 }, f32::INFINITY),
             Some(fe) => {
                 let (mut sum, mut hops, mut snr) = (0.0, 0u32, f32::MIN);
-                let cpu = self.cpu;
+                let (cpu, model) = (self.cpu, &mut self.model);
                 fe.push(frame, |features, hop_snr| {
-                    sum += model::speech_probability(features, cpu);
+                    sum += model.probability(features, cpu);
                     hops += 1;
                     snr = snr.max(hop_snr);
                 });
