@@ -53,6 +53,7 @@
 //! assert_eq!(out.frames.len(), 33);
 //! ```
 
+mod activation;
 mod dense;
 pub mod features;
 mod fft;

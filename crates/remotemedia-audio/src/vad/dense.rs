@@ -1,4 +1,6 @@
-//! Dense-layer pre-activations for the speech detector's classifiers.
+//! Dense layers of the speech detector's classifiers: input standardisation and
+//! pre-activations.
+//!
 //!
 //! A layer is stored input-major (`w[i]` holds input `i`'s weight for every
 //! output) and accumulated input by input: each step adds one weight row times
@@ -9,6 +11,7 @@
 //! 0.6 µs. Both versions do the same multiplies and adds in the same order (no
 //! fused multiply-add), so the result is bit-identical on every CPU.
 
+use super::features::NUM_FEATURES;
 use crate::simd::Avx2;
 
 /// Lanes of one AVX register of `f32`.
@@ -94,6 +97,19 @@ unsafe fn avx2_body<const IN: usize, const OUT: usize>(
         }
     }
     out
+}
+
+/// Removes a training mean and scales each feature.
+pub(crate) fn standardise(
+    features: &[f32; NUM_FEATURES],
+    mean: &[f32; NUM_FEATURES],
+    scale: &[f32; NUM_FEATURES],
+) -> [f32; NUM_FEATURES] {
+    let mut x = [0.0f32; NUM_FEATURES];
+    for (((xi, &f), &m), &s) in x.iter_mut().zip(features).zip(mean).zip(scale) {
+        *xi = (f - m) * s;
+    }
+    x
 }
 
 #[cfg(test)]

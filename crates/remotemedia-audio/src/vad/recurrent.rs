@@ -15,9 +15,9 @@
 //! their first hop). One step per 20 ms hop, so the result does not depend on
 //! how the caller chunks the audio.
 
-use super::dense::pre_activations;
+use super::activation::{logistic, tanh};
+use super::dense::{pre_activations, standardise};
 use super::features::NUM_FEATURES;
-use super::model::{logistic, standardise, tanh};
 use super::recurrent_weights::{
     DENSE, DENSE_B, DENSE_W, FEATURE_MEAN, FEATURE_SCALE, GATES_HIDDEN_B, GATES_HIDDEN_W, GATES_INPUT_B, GATES_INPUT_W,
     OUT_B, OUT_W, STATE,
