@@ -1,7 +1,6 @@
 //! Dense layers of the speech detector's classifiers: input standardisation and
 //! pre-activations.
 //!
-//!
 //! A layer is stored input-major (`w[i]` holds input `i`'s weight for every
 //! output) and accumulated input by input: each step adds one weight row times
 //! one input to all outputs, so the inner loop runs over independent lanes. On

@@ -1,7 +1,7 @@
 //! The speech detector's analysis front end: one feature vector per 20 ms hop.
 //!
 //! Input at any supported rate is first converted to 8 kHz (16 kHz by a
-//! dedicated half-band filter, other rates by our own [`Resampler`] at `Low`
+//! dedicated half-band filter, other rates by our own [`Resampler`](crate::resample::Resampler) at `Low`
 //! quality; 8 kHz input passes through untouched), so every rate is analysed
 //! identically and the transforms stay small. Each hop
 //! (20 ms, 160 samples), the last 32 ms (256 samples) are windowed (Hann) and
@@ -9,7 +9,7 @@
 //! telephone band, present at every supported rate).
 //!
 //! A per-bin noise floor follows the smoothed power spectrum: it drops quickly
-//! to dips and rises at most [`FLOOR_RISE_DB_PER_S`], so steady noise and hum
+//! to dips and rises at most 4 dB/s (`analysis::FLOOR_RISE_DB_PER_S`), so steady noise and hum
 //! end up in the floor and speech stands above it. The features are then
 //! relative to that floor, never absolute levels (the absolute gate is
 //! applied by [`super::Vad`]):
@@ -17,7 +17,7 @@
 //! - band SNRs in 8 bands, their mean and their spread (a broadband rise of
 //!   the noise lifts every band alike, speech's formants do not);
 //! - the mean band SNR over a second floor that rises fast
-//!   ([`FAST_FLOOR_RISE_DB_PER_S`]): a noise whose level steps up is inside
+//!   (20 dB/s, `analysis::FAST_FLOOR_RISE_DB_PER_S`): a noise whose level steps up is inside
 //!   it within a second, while speech keeps dipping between syllables;
 //! - harmonicity: the normalised periodicity of the floor-relative spectrum
 //!   over pitch lags 2.5-14 ms (70-400 Hz), and the pitch jump between hops;
