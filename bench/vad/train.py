@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import teacher
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
@@ -143,7 +144,7 @@ def row_weights(
 def class_weights(y: np.ndarray, near: np.ndarray, extra: np.ndarray, boundary_weight: float) -> np.ndarray:
     """Class-balanced row weights (each class carries half the total), times `boundary_weight` for hops within
     100 ms of a label change, times `extra`."""
-    pos = y.mean()
+    pos = (y > 0.5).mean()
     return np.where(y > 0.5, 0.5 / pos, 0.5 / (1 - pos)) * np.where(near, boundary_weight, 1.0) * extra
 
 
@@ -316,6 +317,18 @@ def main() -> None:
         default=BROADBAND_SPEECH_WEIGHT,
         help="weight of speech hops in white, pink or brown noise (held against the noise-like negatives)",
     )
+    ap.add_argument(
+        "--teacher-floor",
+        type=float,
+        default=None,
+        help="weigh speech hops by floor + (1 - floor) * Silero's probability (teacher.py; tried, off by default)",
+    )
+    ap.add_argument(
+        "--teacher-mix",
+        type=float,
+        default=None,
+        help="train towards mix * label + (1 - mix) * Silero's probability (teacher.py; tried, off by default)",
+    )
     ap.add_argument("--hidden", type=int, default=HIDDEN, help="hidden units (a multiple of 8)")
     ap.add_argument("--data", type=Path, default=DATA, help="generated data (gen_data.py --out)")
     args = ap.parse_args()
@@ -332,6 +345,7 @@ def main() -> None:
         offset_weight=args.offset_weight,
         broadband_speech_weight=args.broadband_speech_weight,
     )
+    y, extra = teacher.apply(args.data, y, conds, clips, extra, LAYOUT["hop_ms"], args.teacher_floor, args.teacher_mix)
     # Every third clip: the clip kinds cycle with periods 7 and 10, so each kind is held out.
     fit = clips % 3 != 0 if args.validate else np.ones(len(x), dtype=bool)
     print(f"train: {fit.sum()} hops, {y[fit].mean():.1%} speech")

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import teacher
 import torch
 import train as mlp_train
 
@@ -166,6 +167,8 @@ def main() -> None:
     ap.add_argument(
         "--music-weight", type=float, default=mlp_train.MUSIC_WEIGHT, help="weight of the hard negatives (train.py's)"
     )
+    ap.add_argument("--teacher-floor", type=float, default=None, help="as train.py's (tried, off by default)")
+    ap.add_argument("--teacher-mix", type=float, default=None, help="as train.py's (tried, off by default)")
     ap.add_argument("--data", type=Path, default=mlp_train.DATA, help="generated data (gen_data.py --out)")
     ap.add_argument("--weights", type=Path, default=WEIGHTS, help="where to write the Rust weights file")
     ap.add_argument("--state", type=Path, default=ROOT / "target/vad_recurrent.pt", help="the trained network")
@@ -181,7 +184,10 @@ def main() -> None:
     if args.reuse:
         model.load_state_dict(torch.load(args.state))
     else:
-        extra = mlp_train.row_weights(np.asarray(conds), y, tail, music_weight=args.music_weight)
+        cond_array = np.asarray(conds)
+        extra = mlp_train.row_weights(cond_array, y, tail, music_weight=args.music_weight)
+        hop_ms = mlp_train.LAYOUT["hop_ms"]
+        y, extra = teacher.apply(args.data, y, cond_array, clips, extra, hop_ms, args.teacher_floor, args.teacher_mix)
         w = mlp_train.class_weights(y, near, extra, mlp_train.BOUNDARY_WEIGHT)
         model = fit(clip_tensors((x - mean) * scale, y, w, clips), x.shape[1], args.seed)
         args.state.parent.mkdir(parents=True, exist_ok=True)

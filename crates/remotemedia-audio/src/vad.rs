@@ -23,7 +23,7 @@
 //! silence durations, hangover) into segments. In speech mode the edges are
 //! then fitted to the signal, because the classifier's context makes it a
 //! little late both ways: a segment's end is pulled back (by up to 150 ms)
-//! over trailing frames less than 5 dB above the noise floor, and its start
+//! over trailing frames less than 4 dB above the noise floor, and its start
 //! is moved back (by up to 60 ms) over the frames just before it that stand
 //! at least 4.5 dB above the floor, or further to the first of the shorter runs
 //! of activity just before it (less than the minimum silence apart). Within a
@@ -92,13 +92,13 @@ pub const DEFAULT_HANGOVER_MS: u32 = 0;
 /// Default shortest run of active frames that starts a segment, in milliseconds.
 pub const DEFAULT_MIN_SPEECH_MS: u32 = 180;
 /// Default shortest pause that ends a segment, in milliseconds.
-pub const DEFAULT_MIN_SILENCE_MS: u32 = 150;
+pub const DEFAULT_MIN_SILENCE_MS: u32 = 120;
 /// Longest accepted hangover / minimum speech / minimum silence duration, in milliseconds.
 pub const MAX_DURATION_MS: u32 = 10_000;
 /// Speech mode: longest tail of active frames that a segment end may be pulled back by.
 const TRIM_MS: u32 = 150;
 /// Speech mode: trailing active frames whose mean band SNR (dB) is below this are cut off a segment.
-const TRIM_SNR_DB: f32 = 5.0;
+const TRIM_SNR_DB: f32 = 4.0;
 /// Speech mode: longest run of inactive frames a segment start may be moved back over.
 const LEAD_MS: u32 = 60;
 /// Speech mode: inactive frames just before a segment whose mean band SNR (dB) reaches this join it.
@@ -235,7 +235,7 @@ pub struct VadConfig {
     /// the shorter runs just before it that are separated by less than
     /// `min_silence_ms`, so a short first syllable is not lost.
     pub min_speech_ms: u32,
-    /// Shortest inactive stretch that ends a segment, in ms (rounded up; default 150, energy 0).
+    /// Shortest inactive stretch that ends a segment, in ms (rounded up; default 120, energy 0).
     pub min_silence_ms: u32,
 }
 

@@ -470,7 +470,7 @@ fn resolved_vad_params_state_every_default_the_detector_uses() {
     assert_eq!(speech["frame_duration_ms"], 30);
     assert_eq!(speech["hangover_ms"], 0);
     assert_eq!(speech["min_speech_ms"], 180);
-    assert_eq!(speech["min_silence_ms"], 150);
+    assert_eq!(speech["min_silence_ms"], 120);
     assert_eq!(speech["threshold_db"], -60.0);
     // energy_threshold alone selects energy mode, unsmoothed, at its level.
     let energy = vad
