@@ -220,9 +220,11 @@ def test_a_slice_of_a_ring_buffer_locks_the_ring_while_in_flight() -> None:
 def test_writing_during_a_run_is_refused_and_the_output_is_intact() -> None:
     """A thread writing NaNs into the input while `run` works on it (the GIL is
     released) gets numpy's read-only error; the output has no NaN; the array
-    is writeable again afterwards. A pass-through Python node in the chain holds
-    the run until the writer has been refused once (or 10 s have passed), so the
-    outcome does not depend on how the threads are scheduled."""
+    is writeable again afterwards. A pass-through Python node at the head of the
+    chain holds the run, with the input still borrowed, until the writer has been
+    refused once (or 10 s have passed), so the outcome does not depend on how the
+    threads are scheduled. (Behind the resampler it would not: the input is
+    released once the resampler has read it.)"""
     a = tone(1000.0, 30.0, 48000, amplitude=0.3)
     expected = run(
         Pipeline([AudioResampleNode(target_sample_rate=16000), MultiplyNode(factor=2.0)]).run((a.copy(), 48000))
@@ -234,7 +236,7 @@ def test_writing_during_a_run_is_refused_and_the_output_is_intact() -> None:
             first_refusal.wait(10.0)
             return data
 
-    p = Pipeline([AudioResampleNode(target_sample_rate=16000), UntilRefused(), MultiplyNode(factor=2.0)])
+    p = Pipeline([UntilRefused(), AudioResampleNode(target_sample_rate=16000), MultiplyNode(factor=2.0)])
     refused = 0
     started = threading.Event()
     stop = threading.Event()
