@@ -814,6 +814,63 @@ def home_dev_split(files: int, out: Path, tmp: Path) -> list[dict[str, object]]:
 
 
 # Where each group's clips go (the manifest keeps the rows of groups not regenerated).
+WORDS_KINDS = ["gm_music", "recorded_music", "music", "gm_music_more", "pink", "recorded_music", "unsteady", "gm_music"]
+
+
+def short_utterance(rng: np.random.Generator, tmp: Path) -> tuple[np.ndarray, np.ndarray]:
+    """4-7 short items (one to three words of a list-A sentence) with pauses of 0.6-2.5 s, each
+    said by espeak-ng or one of the other synthesizers' training voices; (clean, labels) as in
+    `make_utterance`."""
+    parts = [np.zeros(int(rng.uniform(0.4, 1.0) * SR))]
+    labels = [np.zeros(len(parts[0]) // HOP, dtype=np.int8)]
+    for _ in range(int(rng.integers(4, 8))):
+        lang, text = SENTENCES_A[int(rng.integers(len(SENTENCES_A)))]
+        words = text.split()
+        k = int(rng.integers(1, 4))
+        first = int(rng.integers(0, max(len(words) - k, 0) + 1))
+        item = " ".join(words[first : first + k]).strip(",.;:!?")
+        others = [v for v in OTHER_VOICES if v[2] == lang]
+        if others and rng.random() < 0.5:
+            engine, voice, _ = others[int(rng.integers(len(others)))]
+            s = other_voice(engine, voice, item, float(rng.uniform(0.85, 1.2)), tmp)
+        else:
+            base = str(rng.choice(EN_VOICES["A"])) if lang == "en" else lang
+            voice = base + str(rng.choice(VARIANTS["A"]))
+            s = espeak(item, voice, int(rng.integers(120, 220)), int(rng.integers(25, 75)), tmp)
+        s = s[: len(s) // HOP * HOP]
+        e = frame_energy(s)
+        lab = (e > e.max() * 10 ** (-LABEL_DB / 10)).astype(np.int8)
+        gap = np.zeros(int(rng.uniform(0.6, 2.5) * SR) // HOP * HOP)
+        parts += [s, gap]
+        labels += [lab, np.zeros(len(gap) // HOP, dtype=np.int8)]
+    return np.concatenate(parts), fill_gaps(np.concatenate(labels), int(FILL_GAP_S * 100))
+
+
+def words_group(files: int, pool_b: list[np.ndarray], out: Path, tmp: Path) -> list[dict[str, object]]:
+    """The fifth training group: short isolated items (one to three words) over music (synthetic,
+    instrument and recorded), pink and unsteady noise at -2..15 dB SNR, some through a room, a
+    telephone or gain rides; no noise-only clips (the other groups have plenty of music alone).
+    Conditions are the noise kinds' names, so their pauses count as hard negatives as elsewhere.
+    Its own seed (1010)."""
+    rows: list[dict[str, object]] = []
+    rng = np.random.default_rng(1010)
+    for i in range(files):
+        clean, lab = short_utterance(rng, tmp)
+        kind = WORDS_KINDS[i % len(WORDS_KINDS)]
+        chan = str(rng.choice(["dry", "dry", "dry", "room", "phone", "ride"]))
+        level = float(rng.uniform(-45, -12))
+        g = 10 ** (level / 20) / active_rms(clean, lab)
+        speech = clean * g if chan in ("dry", "phone") else channel(rng, clean * g, chan)
+        n = len(clean)
+        noise = home_noise(kind, rng, n, tmp) if kind == "recorded_music" else noise_of(kind, rng, n, pool_b, tmp)
+        x = speech + noise * 10 ** ((level - float(rng.uniform(-2, 15))) / 20)
+        x = channel(rng, x, "phone") if chan == "phone" else x
+        rel = f"train/words_speech/{i:03d}.wav"
+        write_wav(out / rel, x)
+        rows.append({"split": "train", "condition": kind, "wav": rel, "labels": lab.tolist()})
+    return rows
+
+
 GROUP_PREFIXES = {
     "test": ("test/",),
     "train": ("train/speech/", "train/noise/"),
@@ -822,6 +879,7 @@ GROUP_PREFIXES = {
     "dev": ("dev/",),
     "home": ("train/home_",),
     "home_dev": ("home_dev/",),
+    "words": ("train/words_",),
 }
 
 
@@ -839,6 +897,7 @@ def main() -> None:
     ap.add_argument(
         "--home-files", type=int, default=200, help="training clips of the household kinds (and as many noise-only)"
     )
+    ap.add_argument("--words-files", type=int, default=160, help="training clips of short items over music")
     ap.add_argument(
         "--groups",
         default=",".join(GROUP_PREFIXES),
@@ -877,6 +936,8 @@ def main() -> None:
             manifest += home_group(args.home_files, out, tmp)
         if "home_dev" in groups:
             manifest += home_dev_split(6, out, tmp)
+        if "words" in groups:
+            manifest += words_group(args.words_files, pool_b, out, tmp)
     (out / "manifest.json").write_text(json.dumps(manifest))
     print(f"wrote {len(manifest)} files to {out}")
 

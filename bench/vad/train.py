@@ -237,8 +237,9 @@ def write_weights(model: dict[str, np.ndarray], n_rows: int, seed: int, path: Pa
 //! white/pink/brown noise, hum, music, babble, level steps and ramps, impulsive noises,
 //! fans, far talkers, instrument music, recorded music, cycling machines, appliances
 //! switching on and desk events, some through rooms, telephone, gain rides and a
-//! microphone AGC, plus noise-only clips; Adam, seed {seed}). Do not edit by hand. Rows follow the
-//! feature layout of `features::layout` (`bench/vad/feature_layout.json`).
+//! microphone AGC, short isolated words over music, plus noise-only clips; Adam, seed
+//! {seed}). Do not edit by hand. Rows follow the feature layout of `features::layout`
+//! (`bench/vad/feature_layout.json`).
 
 use super::features::NUM_FEATURES;
 
