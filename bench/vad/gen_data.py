@@ -177,6 +177,13 @@ def other_voice_pool(rng: np.random.Generator, tmp: Path) -> list[list[np.ndarra
     return pool
 
 
+def labelled(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One spoken item cut to whole 10 ms frames, and its labels (frames within LABEL_DB of its loudest)."""
+    s = s[: len(s) // HOP * HOP]
+    e = frame_energy(s)
+    return s, (e > e.max() * 10 ** (-LABEL_DB / 10)).astype(np.int8)
+
+
 def make_utterance(
     rng: np.random.Generator,
     split: str,
@@ -201,9 +208,7 @@ def make_utterance(
             base = str(rng.choice(EN_VOICES[split])) if lang == "en" else lang
             voice = base + str(rng.choice(variants))
             s = espeak(text, voice, int(rng.integers(120, 220)), int(rng.integers(25, 75)), tmp)
-        s = s[: len(s) // HOP * HOP]
-        e = frame_energy(s)
-        lab = (e > e.max() * 10 ** (-LABEL_DB / 10)).astype(np.int8)
+        s, lab = labelled(s)
         u = rng.uniform(0.0, 1.0)
         pause_s = PHRASE_PAUSE_S + (1.5 - PHRASE_PAUSE_S) * u * u if short_pauses else 0.3 + 1.2 * u
         gap = np.zeros(int(pause_s * SR) // HOP * HOP)
@@ -837,9 +842,7 @@ def short_utterance(rng: np.random.Generator, tmp: Path) -> tuple[np.ndarray, np
             base = str(rng.choice(EN_VOICES["A"])) if lang == "en" else lang
             voice = base + str(rng.choice(VARIANTS["A"]))
             s = espeak(item, voice, int(rng.integers(120, 220)), int(rng.integers(25, 75)), tmp)
-        s = s[: len(s) // HOP * HOP]
-        e = frame_energy(s)
-        lab = (e > e.max() * 10 ** (-LABEL_DB / 10)).astype(np.int8)
+        s, lab = labelled(s)
         gap = np.zeros(int(rng.uniform(0.6, 2.5) * SR) // HOP * HOP)
         parts += [s, gap]
         labels += [lab, np.zeros(len(gap) // HOP, dtype=np.int8)]
