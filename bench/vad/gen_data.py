@@ -20,6 +20,7 @@ from pathlib import Path
 
 import household
 import numpy as np
+import recorded
 
 SR = 16_000
 HOP = SR // 100  # 10 ms label frames
@@ -874,6 +875,69 @@ def words_group(files: int, pool_b: list[np.ndarray], out: Path, tmp: Path) -> l
     return rows
 
 
+RECORDED_KINDS = [
+    None, "pink", "gm_music", "recorded_music", "unsteady", "far_talk", "washer", "keyboard",
+    "white", "music", "desk", "fan", "hum", "passing", "brown", "switch_on",
+]  # fmt: skip
+
+
+def recorded_utterance(rng: np.random.Generator, talker: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """3-6 of one real talker's recordings (`recorded.py`) with the training groups' short-biased
+    pauses; (clean, labels) as in `make_utterance`."""
+    parts = [np.zeros(int(rng.uniform(0.4, 1.0) * SR))]
+    labels = [np.zeros(len(parts[0]) // HOP, dtype=np.int8)]
+    for _ in range(int(rng.integers(3, 7))):
+        s, lab = labelled(recorded.recording(talker[int(rng.integers(len(talker)))]))
+        u = rng.uniform(0.0, 1.0)
+        gap = np.zeros(int((PHRASE_PAUSE_S + (1.5 - PHRASE_PAUSE_S) * u * u) * SR) // HOP * HOP)
+        parts += [s, gap]
+        labels += [lab, np.zeros(len(gap) // HOP, dtype=np.int8)]
+    return np.concatenate(parts), fill_gaps(np.concatenate(labels), int(FILL_GAP_S * 100))
+
+
+def recorded_group(
+    files: int, far_files: int, pool_b: list[np.ndarray], out: Path, tmp: Path
+) -> list[dict[str, object]]:
+    """The sixth training group: real recorded talkers (`recorded.py`, one in turn per mixture)
+    clean or over the training kinds (broadband, music of every source, far talkers, machines,
+    desk and impulsive noise) at -2..20 dB SNR, some through a room, a telephone, gain rides or
+    the microphone AGC; then `far_files` clips of office-like ambience alone whose far talkers
+    (`far_talk`) are two of these real talkers, as negatives. Its own seed (1011)."""
+    rows: list[dict[str, object]] = []
+    rng = np.random.default_rng(1011)
+    talkers = recorded.talkers()
+    for i in range(files):
+        clean, lab = recorded_utterance(rng, talkers[i % len(talkers)])
+        kind = RECORDED_KINDS[i % len(RECORDED_KINDS)]
+        chan = str(rng.choice(["dry", "dry", "room", "phone", "ride", "agc"]))
+        level = float(rng.uniform(-45, -12))
+        g = 10 ** (level / 20) / active_rms(clean, lab)
+        speech = clean * g if chan in ("dry", "phone", "agc") else channel(rng, clean * g, chan)
+        n = len(clean)
+        if kind is None:
+            noise = np.zeros(n)
+        elif kind in ("recorded_music", "washer", "switch_on", "desk"):
+            noise = home_noise(kind, rng, n, tmp)
+        else:
+            noise = noise_of(kind, rng, n, pool_b, tmp)
+        x = speech + noise * 10 ** ((level - float(rng.uniform(-2, 20))) / 20)
+        x = home_channel(rng, x, chan) if chan in ("phone", "agc") else x
+        x = x * min(1.0, 0.9 / (np.max(np.abs(x)) + 1e-12))
+        rel = f"train/recorded_speech/{i:03d}.wav"
+        write_wav(out / rel, x)
+        rows.append({"split": "train", "condition": str(kind), "wav": rel, "labels": lab.tolist()})
+    for i in range(far_files):
+        n = int(rng.uniform(8, 14) * SR)
+        voices = [recorded_utterance(rng, talkers[int(k)])[0] for k in rng.choice(len(talkers), 2, replace=False)]
+        x = far_talk(rng, n, voices) * 10 ** (rng.uniform(-50, -15) / 20)
+        if rng.random() < 1 / 3:
+            x = home_channel(rng, x, str(rng.choice(["phone", "ride", "agc"])))
+        rel = f"train/recorded_far/{i:03d}.wav"
+        write_wav(out / rel, x)
+        rows.append({"split": "train", "condition": "only_far_talk", "wav": rel, "labels": [0] * (n // HOP)})
+    return rows
+
+
 GROUP_PREFIXES = {
     "test": ("test/",),
     "train": ("train/speech/", "train/noise/"),
@@ -883,6 +947,7 @@ GROUP_PREFIXES = {
     "home": ("train/home_",),
     "home_dev": ("home_dev/",),
     "words": ("train/words_",),
+    "recorded": ("train/recorded_",),
 }
 
 
@@ -901,6 +966,15 @@ def main() -> None:
         "--home-files", type=int, default=200, help="training clips of the household kinds (and as many noise-only)"
     )
     ap.add_argument("--words-files", type=int, default=160, help="training clips of short items over music")
+    ap.add_argument(
+        "--recorded-files", type=int, default=0, help="training clips of real recorded talkers (tried, off by default)"
+    )
+    ap.add_argument(
+        "--recorded-far-files",
+        type=int,
+        default=0,
+        help="training clips of office ambience with real far talkers (tried, off by default)",
+    )
     ap.add_argument(
         "--groups",
         default=",".join(GROUP_PREFIXES),
@@ -941,6 +1015,8 @@ def main() -> None:
             manifest += home_dev_split(6, out, tmp)
         if "words" in groups:
             manifest += words_group(args.words_files, pool_b, out, tmp)
+        if "recorded" in groups and args.recorded_files + args.recorded_far_files > 0:
+            manifest += recorded_group(args.recorded_files, args.recorded_far_files, pool_b, out, tmp)
     (out / "manifest.json").write_text(json.dumps(manifest))
     print(f"wrote {len(manifest)} files to {out}")
 
